@@ -1,0 +1,1 @@
+"""Dash dashboard over the forecaster's published artifacts. It never trains."""

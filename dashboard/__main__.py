@@ -1,0 +1,36 @@
+"""``python -m dashboard [--data-dir DIR] [--host 127.0.0.1] [--port 8050]``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from forecaster import config
+
+log = logging.getLogger("dashboard")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Serve the forecast dashboard.",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", default=None,
+                        help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
+    parser.add_argument("--port", type=int, default=8050)
+    parser.add_argument("--debug", action="store_true", help="Dash debug mode (never on a shared network)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("binding to %s: anyone who can reach this machine can open the dashboard", args.host)
+    from dashboard.app import create_app
+
+    data_dir = config.data_dir(args.data_dir)
+    log.info("serving %s on http://%s:%d", data_dir, args.host, args.port)
+    create_app(data_dir).run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Reading and writing everything under the data directory, safely.
+
+Layout::
+
+    data/
+      prices/<TICKER>.parquet      cached daily prices, one file per ticker
+      runs/<run id>/               one folder per `run`, complete before it is published
+        prepared/table/            Spark's prepared long table (Parquet)
+        prepared/scaling/          per-ticker scaling statistics from train rows (Parquet)
+        model.keras                the trained model
+        model_card.json            what the model was trained on and how
+        predictions.parquet        one row per ticker, origin date and step
+        report.json                metrics beside the baselines (the `--report` contract)
+      runs/LATEST                  the id of the newest complete run
+
+Every file is written to a temporary name in its folder and renamed, so a crash
+leaves the old file or none, never half of one. A run becomes visible to readers
+(the dashboard) only when ``LATEST`` is switched to it, after all its files exist.
+This module imports neither Spark nor Keras: the dashboard uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forecaster.errors import ArtifactError
+
+RUNS = "runs"
+LATEST = "LATEST"
+PRICES = "prices"
+REPORT = "report.json"
+MODEL = "model.keras"
+MODEL_CARD = "model_card.json"
+PREDICTIONS = "predictions.parquet"
+PREPARED_TABLE = "prepared/table"
+PREPARED_SCALING = "prepared/scaling"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` as indented JSON, atomically."""
+    text = json.dumps(payload, indent=2, sort_keys=False, allow_nan=False)
+    return atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON artifact, or raise ArtifactError saying which file is missing or damaged."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ArtifactError(f"{path}: missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"{path}: damaged JSON ({exc})") from exc
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    """Write ``frame`` as one Parquet file, atomically."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a Parquet file or dataset folder, or raise ArtifactError if it is missing or damaged."""
+    if not Path(path).exists():
+        raise ArtifactError(f"{path}: missing")
+    try:
+        return pq.read_table(path, columns=columns).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise ArtifactError(f"{path}: damaged Parquet ({exc})") from exc
+
+
+def new_run_dir(data_dir: Path) -> Path:
+    """Create and return a fresh, unpublished run folder."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = Path(data_dir) / RUNS / f"{stamp}-{secrets.token_hex(3)}"
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def publish_run(run_dir: Path) -> None:
+    """Make ``run_dir`` the one readers see, in one atomic rename."""
+    pointer = run_dir.parent / LATEST
+    atomic_write(pointer, lambda tmp: tmp.write_text(run_dir.name + "\n", encoding="utf-8"))
+
+
+def latest_run_dir(data_dir: Path) -> Path | None:
+    """The newest published run folder, or None when no run has been published."""
+    pointer = Path(data_dir) / RUNS / LATEST
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    run_dir = pointer.parent / name
+    if not name or "/" in name or name.startswith(".") or not run_dir.is_dir():
+        raise ArtifactError(f"{pointer}: points at {name!r}, which is not a run folder")
+    return run_dir
+
+
+def prices_path(data_dir: Path, ticker: str) -> Path:
+    """Where a ticker's cached prices live. ``ticker`` must be validated already."""
+    return Path(data_dir) / PRICES / f"{ticker}.parquet"
+
+
+def write_prices(data_dir: Path, prices: pd.DataFrame) -> list[Path]:
+    """Cache ``prices`` (the common price table) as one Parquet file per ticker."""
+    paths = []
+    for ticker, rows in prices.groupby("ticker", sort=True):
+        frame = rows.assign(date=rows["date"].dt.date).reset_index(drop=True)
+        paths.append(write_parquet(prices_path(data_dir, str(ticker)), frame))
+    return paths

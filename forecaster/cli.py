@@ -1,0 +1,138 @@
+"""Command line: ``python -m forecaster COMMAND --help``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from forecaster import config
+from forecaster.config import ModelConfig
+from forecaster.errors import ForecasterError
+from forecaster.sources import SOURCES
+
+log = logging.getLogger("forecaster")
+_DEFAULTS = ModelConfig()
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def share(text: str) -> float:
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def iso_date(text: str) -> str:
+    """argparse type: a YYYY-MM-DD date, returned as written."""
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def _add_run_parser(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "run", help="load prices, prepare with Spark, train the LSTM, backtest and publish artifacts",
+        description="Load prices, prepare them with Spark, train the LSTM, backtest it on the test days "
+                    "beside the naive baseline, and publish the artifacts the dashboard reads.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = run.add_argument_group("data")
+    data.add_argument("--source", choices=SOURCES, default="sample",
+                      help="yahoo = download (online); csv = files given by --csv; sample = bundled offline prices")
+    data.add_argument("--csv", nargs="+", default=[], metavar="FILE",
+                      help="CSV files (Yahoo layout or long date,open,high,low,close,volume,Name layout)")
+    data.add_argument("--tickers", nargs="+", metavar="T",
+                      help="tickers to use (required for yahoo; default: all in the files / the sample's "
+                           f"{' '.join(config.SAMPLE_TICKERS)})")
+    data.add_argument("--on-bad-rows", choices=("fail", "drop"), default="fail",
+                      help="what to do with CSV rows that are blank or invalid")
+    data.add_argument("--data-dir", type=Path, default=None,
+                      help=f"where artifacts go (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+    split = run.add_argument_group("split")
+    split.add_argument("--test-start", type=iso_date, default=None,
+                       help="first test day, YYYY-MM-DD (default: the last year of trading days)")
+    split.add_argument("--val-share", type=share, default=config.DEFAULT_VAL_SHARE,
+                       help="share of the pre-test history used for validation (early stopping)")
+    model = run.add_argument_group("model")
+    model.add_argument("--lookback", type=positive_int, default=_DEFAULTS.lookback, help="input days per window")
+    model.add_argument("--horizon", type=positive_int, default=_DEFAULTS.horizon, help="trading days forecast")
+    model.add_argument("--epochs", type=positive_int, default=_DEFAULTS.epochs, help="maximum training epochs")
+    model.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed")
+    model.add_argument("--layers", type=positive_int, default=_DEFAULTS.layers, help="stacked LSTM layers")
+    model.add_argument("--units", type=positive_int, default=_DEFAULTS.units, help="cells per LSTM layer")
+    model.add_argument("--dropout", type=float, default=_DEFAULTS.dropout, help="dropout after each LSTM layer")
+    model.add_argument("--learning-rate", type=float, default=_DEFAULTS.learning_rate, help="Adam learning rate")
+    model.add_argument("--batch-size", type=positive_int, default=_DEFAULTS.batch_size, help="training batch size")
+    model.add_argument("--patience", type=positive_int, default=_DEFAULTS.patience,
+                       help="epochs without validation improvement before early stopping")
+    out = run.add_argument_group("output and engine")
+    out.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write the report JSON here")
+    out.add_argument("--master", default=None,
+                     help=f"Spark master URL (default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
+    out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
+    run.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from forecaster.evaluation import format_report
+    from forecaster.pipeline import RunOptions, run
+
+    model = ModelConfig(
+        lookback=args.lookback, horizon=args.horizon, layers=args.layers, units=args.units, dropout=args.dropout,
+        learning_rate=args.learning_rate, batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
+        seed=args.seed,
+    )
+    tickers = args.tickers or (list(config.SAMPLE_TICKERS) if args.source == "sample" else None)
+    opts = RunOptions(
+        source=args.source, tickers=tickers, csv_paths=args.csv, on_bad_rows=args.on_bad_rows,
+        test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
+        master=args.master, report_path=args.report, verbose=0 if args.quiet else 2,
+    )
+    result = run(opts)
+    print(format_report(result.report))
+    print(f"artifacts: {result.run_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m forecaster`` parser with one sub-command per stage."""
+    parser = argparse.ArgumentParser(
+        prog="python -m forecaster",
+        description="Stock-price forecasting: Spark preparation, a Keras LSTM, honest evaluation against baselines.",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_run_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 ok, 1 user-facing error, 2 bad arguments)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("jax", "py4j", "absl"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.handler(args)
+    except ForecasterError as exc:
+        log.error("%s", exc)
+        return 1

@@ -1,0 +1,88 @@
+"""Paths and defaults in one place. Every default works out of the box.
+
+Environment variables override the paths so the same code runs from a checkout,
+a notebook folder or a cluster job:
+
+- ``FORECASTER_DATA_DIR``: where prices, prepared tables, models and reports live.
+- ``FORECASTER_SPARK_MASTER``: the Spark master URL (default ``local[*]``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+#: Where artifacts go when neither ``--data-dir`` nor ``FORECASTER_DATA_DIR`` is given.
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+
+DEFAULT_SPARK_MASTER = "local[*]"
+
+#: Features the model sees, by name; each is defined in ``forecaster.preparation``.
+DEFAULT_FEATURES: tuple[str, ...] = (
+    "log_return",  # log(adj_close_t / adj_close_{t-1}): the series the target is made of
+    "open_rel",  # log(open / close): the day's open against its close
+    "high_rel",  # log(high / close)
+    "low_rel",  # log(low / close)
+    "log_volume",  # log(1 + volume), z-scored per ticker like every feature
+)
+
+#: The default test period is the last this-many trading days (one year) ...
+DEFAULT_TEST_DAYS = 252
+#: ... but never more than this share of the history.
+MAX_TEST_SHARE = 0.2
+
+#: Share of the pre-test history (after the gap) whose targets form the validation split.
+DEFAULT_VAL_SHARE = 0.15
+
+#: Tickers the offline sample data set offers with enough history to train on.
+SAMPLE_TICKERS: tuple[str, ...] = ("AAPL", "GOOG", "IBM", "MSFT")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of the LSTM and its training.
+
+    Example:
+        >>> ModelConfig(epochs=2).lookback
+        60
+    """
+
+    lookback: int = 60  # trading days the model sees before each forecast origin
+    horizon: int = 5  # trading days forecast at once (direct multi-step output)
+    layers: int = 2  # stacked LSTM layers
+    units: int = 64  # cells per LSTM layer
+    dropout: float = 0.1  # dropout after each LSTM layer, against over-fitting noise
+    learning_rate: float = 1e-3  # Adam step size
+    batch_size: int = 64
+    epochs: int = 20  # upper bound; early stopping on validation loss usually ends sooner
+    patience: int = 5  # epochs without validation improvement before stopping
+    seed: int = 42  # seeds Python, NumPy and the backend: same seed, same metrics on CPU
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain dict for model cards and reports."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How history is cut into train / validation / test by date."""
+
+    test_start: str | None = None  # YYYY-MM-DD; None = the last DEFAULT_TEST_DAYS trading days
+    val_share: float = DEFAULT_VAL_SHARE
+    features: tuple[str, ...] = field(default=DEFAULT_FEATURES)
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: the argument, else ``FORECASTER_DATA_DIR``, else ``data/``."""
+    if override is not None:
+        return Path(override)
+    env = os.environ.get("FORECASTER_DATA_DIR")
+    return Path(env) if env else DEFAULT_DATA_DIR
+
+
+def spark_master(override: str | None = None) -> str:
+    """The Spark master URL: the argument, else ``FORECASTER_SPARK_MASTER``, else ``local[*]``."""
+    return override or os.environ.get("FORECASTER_SPARK_MASTER") or DEFAULT_SPARK_MASTER

@@ -1,0 +1,45 @@
+"""Forecast error metrics. Inputs are prices; NaN pairs are ignored."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _valid(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = ~(np.isnan(actual) | np.isnan(predicted))
+    return actual[keep], predicted[keep]
+
+
+def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Root mean squared error, in price units."""
+    a, p = _valid(actual, predicted)
+    return float(np.sqrt(np.mean((a - p) ** 2)))
+
+
+def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean absolute error, in price units."""
+    a, p = _valid(actual, predicted)
+    return float(np.mean(np.abs(a - p)))
+
+
+def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Mean absolute percentage error, in percent.
+
+    Example:
+        >>> mape(np.array([100.0, 200.0]), np.array([110.0, 190.0]))
+        7.5
+    """
+    a, p = _valid(actual, predicted)
+    return float(np.mean(np.abs((a - p) / a)) * 100)
+
+
+def directional_accuracy(origin: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Share of forecasts whose direction from the origin price matches the actual move.
+
+    None when the forecast never calls a direction (the naive forecast never does).
+    """
+    keep = ~(np.isnan(actual) | np.isnan(predicted))
+    called = np.sign(predicted[keep] - origin[keep])
+    if not np.any(called):
+        return None
+    return float(np.mean(called == np.sign(actual[keep] - origin[keep])))

@@ -1,0 +1,89 @@
+"""The Keras LSTM: build, train with early stopping, save and load safely.
+
+Only backend-neutral Keras APIs are used, so JAX (the default), TensorFlow or torch
+all work; choose with ``KERAS_BACKEND`` before the first import of keras.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import forecaster  # noqa: F401  (sets the default Keras backend before keras is imported)
+import keras
+import numpy as np
+
+from forecaster.artifacts import atomic_write
+from forecaster.config import ModelConfig
+from forecaster.errors import ArtifactError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training did, for the model card."""
+
+    epochs_run: int
+    best_epoch: int
+    best_val_loss: float
+    train_seconds: float
+
+
+def build_model(n_features: int, cfg: ModelConfig) -> keras.Model:
+    """Stacked LSTM -> Dense(horizon): all forecast steps in one prediction.
+
+    Example:
+        >>> model = build_model(5, ModelConfig(layers=1, units=8))
+        >>> model.output_shape
+        (None, 5)
+    """
+    inputs = keras.Input(shape=(cfg.lookback, n_features), name="window")
+    hidden = inputs
+    for layer in range(cfg.layers):
+        last = layer == cfg.layers - 1
+        hidden = keras.layers.LSTM(cfg.units, return_sequences=not last, name=f"lstm_{layer + 1}")(hidden)
+        hidden = keras.layers.Dropout(cfg.dropout, name=f"dropout_{layer + 1}")(hidden)
+    outputs = keras.layers.Dense(cfg.horizon, name="scaled_log_change")(hidden)
+    model = keras.Model(inputs, outputs, name="lstm_forecaster")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss="mse")
+    return model
+
+
+def train(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+          y_val: np.ndarray, cfg: ModelConfig, verbose: int = 2) -> TrainResult:
+    """Fit with early stopping on the validation loss; the best epoch's weights are kept."""
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
+    started = time.perf_counter()
+    history = model.fit(
+        x_train, y_train, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+        shuffle=True, callbacks=[stopper], verbose=verbose,
+    )
+    seconds = time.perf_counter() - started
+    val_losses = history.history["val_loss"]
+    best = int(np.argmin(val_losses))
+    log.info("trained %d epochs in %.1f s; best validation loss %.5f at epoch %d",
+             len(val_losses), seconds, val_losses[best], best + 1)
+    return TrainResult(len(val_losses), best + 1, float(val_losses[best]), seconds)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and the Keras backend so a run is repeatable on CPU."""
+    keras.utils.set_random_seed(seed)
+
+
+def save_model(model: keras.Model, path: Path) -> Path:
+    """Save in the native ``.keras`` format, atomically."""
+    return atomic_write(path, lambda tmp: model.save(tmp))
+
+
+def load_model(path: Path) -> keras.Model:
+    """Load a ``.keras`` model with ``safe_mode=True``, or raise ArtifactError if damaged."""
+    if not Path(path).is_file():
+        raise ArtifactError(f"{path}: missing")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a damaged zip or config
+        raise ArtifactError(f"{path}: damaged or not a Keras model ({type(exc).__name__}: {exc})") from exc

@@ -1,0 +1,158 @@
+"""The main job: load -> Spark prepare -> train -> backtest -> metrics -> published artifacts."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from forecaster import artifacts, config
+from forecaster.config import ModelConfig
+from forecaster.errors import DataError
+from forecaster.sources import load_prices
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``run`` needs; defaults come from ``forecaster.config``."""
+
+    source: str = "sample"
+    tickers: list[str] | None = None
+    csv_paths: list[str] = field(default_factory=list)
+    on_bad_rows: str = "fail"
+    test_start: str | None = None
+    val_share: float = config.DEFAULT_VAL_SHARE
+    features: tuple[str, ...] = config.DEFAULT_FEATURES
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data_dir: Path = field(default_factory=config.data_dir)
+    master: str | None = None
+    report_path: Path | None = None
+    verbose: int = 2  # Keras fit verbosity: 2 = one line per epoch
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where the run's artifacts are and the report they hold."""
+
+    run_dir: Path
+    report: dict[str, Any]
+
+
+def ensure_writable(data_dir: Path) -> Path:
+    """Create ``data_dir`` if needed, or raise DataError if it cannot be written to."""
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        probe = Path(data_dir) / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DataError(f"data directory {data_dir} is not writable ({exc.strerror})") from exc
+    return Path(data_dir)
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that decide whether a saved model and its numbers can be reproduced."""
+    names = ["keras", "jax", "pyspark", "numpy", "pandas", "pyarrow"]
+    found = {name: version(name) for name in names if _installed(name)}
+    return {"python": platform.python_version(), "keras_backend": os.environ["KERAS_BACKEND"], **found}
+
+
+def _installed(name: str) -> bool:
+    try:
+        version(name)
+    except Exception:
+        return False
+    return True
+
+
+def model_card(opts: RunOptions, prepared: Any, train_result: Any, n_windows: dict[str, int],
+               source_detail: str) -> dict[str, Any]:
+    """What the model was trained on and how: read by people and by the dashboard."""
+    bounds = prepared.bounds
+    return {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": source_detail,
+        "tickers": bounds["ticker"].tolist(),
+        "skipped_tickers": prepared.skipped,
+        "data_range": {row.ticker: [str(row.first_date), str(row.last_date)] for row in bounds.itertuples()},
+        "test_start": prepared.test_start,
+        "target": "adjusted close; the model predicts log(adj_close[t+k] / adj_close[t]) / train volatility",
+        "features": list(prepared.features),
+        "lookback": prepared.lookback,
+        "horizon": prepared.horizon,
+        "hyper_parameters": opts.model.to_dict(),
+        "windows": n_windows,
+        "training": {
+            "seconds": round(train_result.train_seconds, 2),
+            "epochs_run": train_result.epochs_run,
+            "best_epoch": train_result.best_epoch,
+            "best_val_loss": train_result.best_val_loss,
+        },
+        "versions": library_versions(),
+    }
+
+
+def run(opts: RunOptions) -> RunResult:
+    """Run the whole job and publish its artifacts as the latest run.
+
+    Example:
+        >>> result = run(RunOptions(source="sample", tickers=["AAPL"]))  # doctest: +SKIP
+        >>> result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]  # doctest: +SKIP
+    """
+    data_dir = ensure_writable(opts.data_dir)
+    prices = load_prices(opts.source, opts.tickers, opts.csv_paths, data_dir / "yfinance-cache", opts.on_bad_rows)
+    log.info("loaded %d rows for %d tickers from %s", len(prices), prices["ticker"].nunique(), opts.source)
+    price_paths = artifacts.write_prices(data_dir, prices)
+    run_dir = artifacts.new_run_dir(data_dir)
+    try:
+        result = _train_and_evaluate(opts, price_paths, run_dir)
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)  # an unpublished, incomplete run is of no use
+        raise
+    artifacts.publish_run(run_dir)
+    if opts.report_path is not None:
+        artifacts.write_json(Path(opts.report_path), result.report)
+    log.info("published run %s", run_dir)
+    return result
+
+
+def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path) -> RunResult:
+    # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
+    from forecaster import evaluation, model
+    from forecaster.preparation import prepare
+    from forecaster.spark import get_spark
+    from forecaster.windows import make_windows, read_prepared
+
+    cfg = opts.model
+    prepared = prepare(get_spark(opts.master), price_paths, run_dir / "prepared", lookback=cfg.lookback,
+                       horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
+                       features=opts.features)
+    table = read_prepared(prepared.table_path, prepared.features)
+    windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+               for split in ("train", "val", "test")}
+    counts = {split: len(w) for split, w in windows.items()}
+    log.info("windows: %s", counts)
+
+    model.seed_everything(cfg.seed)
+    net = model.build_model(len(prepared.features), cfg)
+    trained = model.train(net, windows["train"].x, windows["train"].y, windows["val"].x, windows["val"].y, cfg,
+                          verbose=opts.verbose)
+    model.save_model(net, run_dir / artifacts.MODEL)
+
+    test = windows["test"]
+    scaled = net.predict(test.x, batch_size=1024, verbose=0)
+    predictions = evaluation.predictions_frame(test, test.to_prices(scaled))
+    artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
+    report = evaluation.build_report(predictions)
+    artifacts.write_json(run_dir / artifacts.REPORT, report)
+    source_detail = opts.source + (f" {opts.csv_paths}" if opts.csv_paths else "")
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD, model_card(opts, prepared, trained, counts, source_detail))
+    return RunResult(run_dir, report)
