@@ -1,0 +1,61 @@
+"""Yahoo's chart API at the network edge: JSON in Yahoo's real v8 chart format.
+
+Tests patch yfinance's internal HTTP getter (``YfData.get`` / ``cache_get``) with
+these responses, so yfinance's own parsing, time zones and adjustment run for real.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+
+class FakeResponse:
+    """The parts of a curl_cffi response that yfinance reads."""
+
+    def __init__(self, payload: dict[str, Any], status_code: int = 200) -> None:
+        self._payload = payload
+        self.status_code = status_code
+        self.text = json.dumps(payload)
+        self.url = "https://query2.finance.yahoo.com/v8/finance/chart"
+
+    def json(self) -> dict[str, Any]:
+        return self._payload
+
+    def raise_for_status(self) -> None:
+        if self.status_code >= 400:
+            raise RuntimeError(f"HTTP Error {self.status_code}")
+
+
+def chart_payload(symbol: str, bars: pd.DataFrame) -> dict[str, Any]:
+    """Chart JSON for daily ``bars`` (columns Date, Open, High, Low, Close, Adj Close, Volume)."""
+    # Yahoo stamps daily bars at the session open, 09:30 New York time.
+    stamps = (pd.to_datetime(bars["Date"]).dt.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30))
+    timestamps = [int(t.timestamp()) for t in stamps]
+    return {"chart": {"result": [{
+        "meta": {
+            "currency": "USD", "symbol": symbol, "exchangeName": "NMS", "fullExchangeName": "NasdaqGS",
+            "instrumentType": "EQUITY", "firstTradeDate": 345479400, "regularMarketTime": timestamps[-1],
+            "hasPrePostMarketData": True, "gmtoffset": -18000, "timezone": "EST",
+            "exchangeTimezoneName": "America/New_York", "regularMarketPrice": float(bars["Close"].iloc[-1]),
+            "priceHint": 2, "dataGranularity": "1d", "range": "",
+            "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
+        },
+        "timestamp": timestamps,
+        "indicators": {
+            "quote": [{
+                "open": bars["Open"].astype(float).tolist(), "high": bars["High"].astype(float).tolist(),
+                "low": bars["Low"].astype(float).tolist(), "close": bars["Close"].astype(float).tolist(),
+                "volume": bars["Volume"].astype(int).tolist(),
+            }],
+            "adjclose": [{"adjclose": bars["Adj Close"].astype(float).tolist()}],
+        },
+    }], "error": None}}
+
+
+def not_found_payload(symbol: str) -> dict[str, Any]:
+    """What Yahoo answers for an unknown symbol."""
+    return {"chart": {"result": None, "error": {
+        "code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"}}}
