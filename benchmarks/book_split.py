@@ -1,0 +1,50 @@
+"""The book's AAPL case: train < 2017, test 2017-01-03 .. 2018-04-30, LSTM beside naive.
+
+    python benchmarks/book_split.py [--csv ../shared/data/AAPL.csv] [--seeds 1 2 3]
+
+Runs the real pipeline once per seed (default settings otherwise) and prints, per seed and
+step, the LSTM's RMSE, naive's RMSE and their ratio, then the mean ratio per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from forecaster.config import ModelConfig  # noqa: E402
+from forecaster.pipeline import RunOptions, run  # noqa: E402
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "AAPL.csv"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--test-start", default="2017-01-01")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42, 1, 2])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    ratios: dict[str, list[float]] = {}
+    print("seed step  lstm_rmse naive_rmse  ratio")
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory() as data_dir:
+            opts = RunOptions(source="csv", csv_paths=[str(args.csv)], test_start=args.test_start,
+                              model=replace(ModelConfig(), seed=seed), data_dir=Path(data_dir), verbose=0)
+            report = run(opts).report
+        for step, by_model in report["tickers"]["AAPL"]["metrics"].items():
+            lstm, naive = by_model["lstm"]["rmse"], by_model["naive"]["rmse"]
+            ratios.setdefault(step, []).append(lstm / naive)
+            print(f"{seed:>4} {step:>4} {lstm:>10.4f} {naive:>10.4f} {lstm / naive:>6.3f}", flush=True)
+    for step, values in ratios.items():
+        print(f"mean_ratio_step_{step}={sum(values) / len(values):.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
