@@ -3,7 +3,7 @@
 Layout::
 
     data/
-      prices/<TICKER>.parquet      cached daily prices, one file per ticker
+      prices/<TICKER>.parquet      cached daily prices, one file per ticker (see forecaster.cache)
       runs/<run id>/               one folder per `run`, complete before it is published
         prepared/table/            Spark's prepared long table (Parquet)
         prepared/scaling/          per-ticker scaling statistics from train rows (Parquet)
@@ -120,17 +120,3 @@ def latest_run_dir(data_dir: Path) -> Path | None:
     if not name or "/" in name or name.startswith(".") or not run_dir.is_dir():
         raise ArtifactError(f"{pointer}: points at {name!r}, which is not a run folder")
     return run_dir
-
-
-def prices_path(data_dir: Path, ticker: str) -> Path:
-    """Where a ticker's cached prices live. ``ticker`` must be validated already."""
-    return Path(data_dir) / PRICES / f"{ticker}.parquet"
-
-
-def write_prices(data_dir: Path, prices: pd.DataFrame) -> list[Path]:
-    """Cache ``prices`` (the common price table) as one Parquet file per ticker."""
-    paths = []
-    for ticker, rows in prices.groupby("ticker", sort=True):
-        frame = rows.assign(date=rows["date"].dt.date).reset_index(drop=True)
-        paths.append(write_parquet(prices_path(data_dir, str(ticker)), frame))
-    return paths

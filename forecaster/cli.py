@@ -11,7 +11,8 @@ from pathlib import Path
 from forecaster import config
 from forecaster.config import ModelConfig
 from forecaster.errors import ForecasterError
-from forecaster.sources import SOURCES
+
+RUN_SOURCES = ("yahoo", "csv", "sample", "cache")
 
 log = logging.getLogger("forecaster")
 _DEFAULTS = ModelConfig()
@@ -55,17 +56,16 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = run.add_argument_group("data")
-    data.add_argument("--source", choices=SOURCES, default="sample",
-                      help="yahoo = download (online); csv = files given by --csv; sample = bundled offline prices")
+    data.add_argument("--source", choices=RUN_SOURCES, default="sample",
+                      help="yahoo = download (online); csv = files given by --csv; sample = bundled offline prices; "
+                           "cache = what fetch/import cached, no network")
     data.add_argument("--csv", nargs="+", default=[], metavar="FILE",
                       help="CSV files (Yahoo layout or long date,open,high,low,close,volume,Name layout)")
     data.add_argument("--tickers", nargs="+", metavar="T",
-                      help="tickers to use (required for yahoo; default: all in the files / the sample's "
-                           f"{' '.join(config.SAMPLE_TICKERS)})")
-    data.add_argument("--on-bad-rows", choices=("fail", "drop"), default="fail",
-                      help="what to do with CSV rows that are blank or invalid")
-    data.add_argument("--data-dir", type=Path, default=None,
-                      help=f"where artifacts go (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+                      help="tickers to use (required for yahoo; default: all in the files or the cache, or the "
+                           f"sample's {' '.join(config.SAMPLE_TICKERS)})")
+    _add_bad_rows_option(data)
+    _add_data_dir_option(data)
     split = run.add_argument_group("split")
     split.add_argument("--test-start", type=iso_date, default=None,
                        help="first test day, YYYY-MM-DD (default: the last year of trading days)")
@@ -89,6 +89,91 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                      help=f"Spark master URL (default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
     out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
     run.set_defaults(handler=_run)
+
+
+def _add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"where data and artifacts live (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+
+
+def _add_bad_rows_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument("--on-bad-rows", choices=("fail", "drop"), default="fail",
+                        help="CSV rows that are blank or invalid: fail naming their lines, or drop them with a warning")
+
+
+def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    fetch = commands.add_parser("fetch", help="download daily prices from Yahoo Finance into the cache",
+                                description="Download adjusted daily prices from Yahoo Finance into the local "
+                                            "cache. Cached tickers only fetch their new days. Exits 1 if any "
+                                            "ticker failed; the others are cached.", formatter_class=formatter)
+    fetch.add_argument("--tickers", nargs="+", required=True, metavar="T", help="Yahoo symbols, e.g. AAPL BRK-B ^GSPC")
+    fetch.add_argument("--start", type=iso_date, default=None, help="first day, YYYY-MM-DD (default: all history)")
+    fetch.add_argument("--end", type=iso_date, default=None, help="day after the last one, YYYY-MM-DD (exclusive)")
+    fetch.add_argument("--period", default=None, choices=("1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"),
+                       help="instead of --start: how far back (default: max)")
+    fetch.add_argument("--retries", type=int, default=3, help="retries of rate limits and network errors per ticker")
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_data_dir_option(fetch)
+    fetch.set_defaults(handler=_fetch)
+
+    imp = commands.add_parser("import", help="validate CSV files and store them in the cache",
+                              description="Validate CSV files (Yahoo layout Date,Open,High,Low,Close,Adj Close,Volume "
+                                          "or long layout date,open,high,low,close,volume,Name) and cache each "
+                                          "ticker. Errors name the file and line.", formatter_class=formatter)
+    imp.add_argument("--csv", nargs="+", required=True, metavar="FILE", help="CSV files to import")
+    imp.add_argument("--ticker", default=None,
+                     help="ticker of a Yahoo-layout file (default: the file name, e.g. AAPL.csv -> AAPL)")
+    imp.add_argument("--tickers", nargs="+", metavar="T", help="import only these tickers (default: all)")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_bad_rows_option(imp)
+    _add_data_dir_option(imp)
+    imp.set_defaults(handler=_import)
+
+    data = commands.add_parser("data", help="list the cached prices", formatter_class=formatter,
+                               description="List what is cached: ticker, rows, first and last day, source, "
+                                           "adjustment; damaged files are named.")
+    _add_data_dir_option(data)
+    data.set_defaults(handler=_data)
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from forecaster.ingest import fetch
+
+    if args.start and args.period:
+        raise ForecasterError("give either --start or --period, not both")
+    data_dir = _writable(args.data_dir)
+    report = fetch(args.tickers, data_dir, start=args.start, end=args.end, period=args.period,
+                   retries=args.retries, progress=not args.no_progress)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+def _import(args: argparse.Namespace) -> int:
+    from forecaster.ingest import import_csv
+
+    data_dir = _writable(args.data_dir)
+    report = import_csv(args.csv, data_dir, ticker=args.ticker, tickers=args.tickers, on_bad_rows=args.on_bad_rows,
+                        progress=not args.no_progress)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+def _data(args: argparse.Namespace) -> int:
+    from forecaster.cache import list_cache
+
+    listing = list_cache(config.data_dir(args.data_dir))
+    if listing.empty:
+        print(f"nothing cached in {config.data_dir(args.data_dir)}: use `fetch` or `import`")
+        return 0
+    print(listing.to_string(index=False))
+    return 0 if (listing["status"] == "ok").all() else 1
+
+
+def _writable(data_dir: Path | None) -> Path:
+    from forecaster.pipeline import ensure_writable
+
+    return ensure_writable(config.data_dir(data_dir))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -121,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_run_parser(commands)
+    _add_data_parsers(commands)
     return parser
 
 

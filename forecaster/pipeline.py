@@ -12,10 +12,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from forecaster import artifacts, config
+from forecaster import artifacts, cache, config, ingest
 from forecaster.config import ModelConfig
-from forecaster.errors import DataError
-from forecaster.sources import load_prices
+from forecaster.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +64,11 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "keras_backend": os.environ["KERAS_BACKEND"], **found}
 
 
+def _cache_meta(path: Path) -> dict[str, Any]:
+    meta = cache.read_ticker(path.parent.parent, path.stem).meta
+    return {key: meta[key] for key in ("source", "adjustment", "first_date", "last_date", "fetched_at")}
+
+
 def _installed(name: str) -> bool:
     try:
         version(name)
@@ -74,12 +78,13 @@ def _installed(name: str) -> bool:
 
 
 def model_card(opts: RunOptions, prepared: Any, train_result: Any, n_windows: dict[str, int],
-               source_detail: str) -> dict[str, Any]:
+               price_paths: list[Path]) -> dict[str, Any]:
     """What the model was trained on and how: read by people and by the dashboard."""
     bounds = prepared.bounds
     return {
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "source": source_detail,
+        "source": opts.source,
+        "data": {p.stem: _cache_meta(p) for p in price_paths},
         "tickers": bounds["ticker"].tolist(),
         "skipped_tickers": prepared.skipped,
         "data_range": {row.ticker: [str(row.first_date), str(row.last_date)] for row in bounds.itertuples()},
@@ -100,6 +105,34 @@ def model_card(opts: RunOptions, prepared: Any, train_result: Any, n_windows: di
     }
 
 
+def gather_prices(opts: RunOptions, data_dir: Path) -> list[Path]:
+    """Fill the cache from the chosen source and return the cache files to prepare.
+
+    ``cache`` uses what is cached, with no network; the other sources store into
+    the cache first, so Spark always reads the same validated Parquet files.
+    """
+    if opts.source == "cache":
+        tickers = opts.tickers or cache.cached_tickers(data_dir)
+        if not tickers:
+            raise SourceError(f"the cache in {cache.prices_dir(data_dir)} is empty; fetch or import prices first")
+        for ticker in tickers:
+            cache.read_ticker(data_dir, ticker)  # a damaged file stops here, named, before Spark sees it
+        return [cache.prices_path(data_dir, t) for t in tickers]
+    if opts.source == "yahoo":
+        if not opts.tickers:
+            raise SourceError("--source yahoo needs --tickers")
+        report = ingest.fetch(opts.tickers, data_dir)
+        if not report.ok:
+            raise SourceError("could not fetch: " + "; ".join(o.message for o in report.failures))
+    elif opts.source == "csv":
+        report = ingest.import_csv(opts.csv_paths, data_dir, tickers=opts.tickers, on_bad_rows=opts.on_bad_rows)
+    elif opts.source == "sample":
+        report = ingest.store_sample(data_dir, opts.tickers)
+    else:
+        raise SourceError(f"unknown source {opts.source!r}")
+    return [cache.prices_path(data_dir, o.ticker) for o in report.outcomes]
+
+
 def run(opts: RunOptions) -> RunResult:
     """Run the whole job and publish its artifacts as the latest run.
 
@@ -108,9 +141,7 @@ def run(opts: RunOptions) -> RunResult:
         >>> result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]  # doctest: +SKIP
     """
     data_dir = ensure_writable(opts.data_dir)
-    prices = load_prices(opts.source, opts.tickers, opts.csv_paths, data_dir / "yfinance-cache", opts.on_bad_rows)
-    log.info("loaded %d rows for %d tickers from %s", len(prices), prices["ticker"].nunique(), opts.source)
-    price_paths = artifacts.write_prices(data_dir, prices)
+    price_paths = gather_prices(opts, data_dir)
     run_dir = artifacts.new_run_dir(data_dir)
     try:
         result = _train_and_evaluate(opts, price_paths, run_dir)
@@ -153,6 +184,5 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     report = evaluation.build_report(predictions)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
-    source_detail = opts.source + (f" {opts.csv_paths}" if opts.csv_paths else "")
-    artifacts.write_json(run_dir / artifacts.MODEL_CARD, model_card(opts, prepared, trained, counts, source_detail))
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD, model_card(opts, prepared, trained, counts, price_paths))
     return RunResult(run_dir, report)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster import artifacts
+from forecaster import artifacts, cache
 from forecaster.errors import DataError
 from forecaster.preparation import feature_column, prepare
 from forecaster.sources import load_prices
@@ -22,7 +22,7 @@ def prepared(spark, tmp_path_factory):
     """AAPL (real) and IBM, MSFT (sample) prepared with the book's test start."""
     data_dir = tmp_path_factory.mktemp("prep")
     prices = pd.concat([load_prices("csv", csv_paths=[str(AAPL_CSV)]), load_prices("sample", ["IBM", "MSFT"])])
-    paths = artifacts.write_prices(data_dir, prices)
+    paths = cache.write_prices(data_dir, prices, "test", "test")
     result = prepare(spark, paths, data_dir / "prepared", lookback=LOOKBACK, horizon=HORIZON,
                      test_start="2012-06-01", features=FEATURES)
     return result, read_prepared(result.table_path, FEATURES), prices
@@ -91,7 +91,7 @@ def test_scaler_statistics_come_from_train_rows_only(prepared):
 
 def test_too_short_ticker_is_skipped_with_its_reason(spark, tmp_path):
     prices = load_prices("sample", ["FB", "IBM"])  # FB has 196 days
-    paths = artifacts.write_prices(tmp_path, prices)
+    paths = cache.write_prices(tmp_path, prices, "test", "test")
     result = prepare(spark, paths, tmp_path / "out", lookback=LOOKBACK, horizon=HORIZON, test_start="2012-12-01")
     assert result.bounds["ticker"].tolist() == ["IBM"]
     assert "FB" in result.skipped and "days before the test start" in result.skipped["FB"]
@@ -99,6 +99,6 @@ def test_too_short_ticker_is_skipped_with_its_reason(spark, tmp_path):
 
 @pytest.mark.parametrize("test_start", ["1990-01-01", "2030-01-01"])
 def test_test_start_outside_the_data_is_refused(spark, tmp_path, test_start):
-    paths = artifacts.write_prices(tmp_path, load_prices("sample", ["IBM"]))
+    paths = cache.write_prices(tmp_path, load_prices("sample", ["IBM"]), "test", "test")
     with pytest.raises(DataError, match="outside the data"):
         prepare(spark, paths, tmp_path / "out", lookback=LOOKBACK, horizon=HORIZON, test_start=test_start)

@@ -111,7 +111,7 @@ def test_yahoo_unknown_ticker_is_a_clear_error(tmp_path):
     def handler(self, url, params=None, timeout=30):
         return FakeResponse(not_found_payload("NOPE"), status_code=404)
 
-    with _patched_yahoo(handler), pytest.raises(SourceError, match="no prices for NOPE"):
+    with _patched_yahoo(handler), pytest.raises(SourceError, match="NOPE: Yahoo Finance returned no prices"):
         load_yahoo(["NOPE"], cache_dir=tmp_path)
 
 

@@ -59,3 +59,44 @@ def not_found_payload(symbol: str) -> dict[str, Any]:
     """What Yahoo answers for an unknown symbol."""
     return {"chart": {"result": None, "error": {
         "code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"}}}
+
+
+class FakeYahoo:
+    """A scripted Yahoo chart endpoint over real bars, honouring period1/period2.
+
+    ``bars`` maps symbol -> frame in the Yahoo CSV layout. ``failures`` maps symbol ->
+    a list of exceptions to raise on that symbol's next requests, in order (the real
+    getter raises YFRateLimitError on HTTP 429 and curl errors on time-outs).
+    """
+
+    def __init__(self, bars: dict[str, pd.DataFrame]) -> None:
+        self.bars = bars
+        self.failures: dict[str, list[Exception]] = {}
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+
+    def getter(self):
+        """A function to patch over ``YfData.get`` and ``YfData.cache_get``."""
+        def get(_data: Any, url: str, params: dict[str, Any] | None = None, timeout: float = 30) -> FakeResponse:
+            return self(url, params, timeout)
+        return get
+
+    def __call__(self, url: str, params: dict[str, Any] | None = None, timeout: float = 30) -> FakeResponse:
+        params = dict(params or {})
+        symbol = url.rstrip("/").split("/")[-1]
+        self.requests.append((symbol, params))
+        pending = self.failures.get(symbol)
+        if pending:
+            raise pending.pop(0)
+        if "/v8/finance/chart/" not in url or symbol not in self.bars:
+            return FakeResponse(not_found_payload(symbol), status_code=404)
+        bars = self.bars[symbol]
+        if "period1" in params:
+            stamps = pd.to_datetime(bars["Date"]).dt.tz_localize("America/New_York").map(lambda t: t.timestamp())
+            bars = bars[(stamps >= params["period1"]) & (stamps < params["period2"])]
+        else:  # range=1d: the time-zone probe
+            bars = bars.iloc[-1:]
+        return FakeResponse(chart_payload(symbol, bars))
+
+    def history_requests(self, symbol: str) -> list[dict[str, Any]]:
+        """The price requests (not time-zone probes) made for ``symbol``."""
+        return [p for s, p in self.requests if s == symbol and "period1" in p]

@@ -21,6 +21,8 @@ def load_prices(source: str, tickers: list[str] | None = None, csv_paths: list[s
                 yahoo_cache_dir: Path | None = None, on_bad_rows: str = "fail") -> pd.DataFrame:
     """Load daily prices from ``source`` into the common table (see ``sources.schema``).
 
+    Reads straight from the source, bypassing the cache: for notebooks and quick looks.
+
     Example:
         >>> prices = load_prices("sample", ["AAPL"])
         >>> list(prices.columns)

@@ -47,10 +47,20 @@ def normalise_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         raise DataError(f"{origin}: missing columns {missing}")
     out = frame[PRICE_COLUMNS].copy()
     out["ticker"] = out["ticker"].astype(str)
-    out["date"] = pd.to_datetime(out["date"]).dt.tz_localize(None).dt.normalize()
+    # Fast paths: a frame that is already clean (a cache write of validated rows) is
+    # only checked, not converted again.
+    if out["date"].dtype != "datetime64[ns]":
+        out["date"] = pd.to_datetime(out["date"]).dt.tz_localize(None).astype("datetime64[ns]")
+    if (out["date"].to_numpy().astype("int64") % 86_400_000_000_000).any():
+        out["date"] = out["date"].dt.normalize()
     for column in NUMERIC_COLUMNS:
-        out[column] = pd.to_numeric(out[column], errors="raise").astype("float64")
-    out = out.sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
+        if out[column].dtype != "float64":
+            out[column] = pd.to_numeric(out[column], errors="raise").astype("float64")
+    in_order = out["ticker"].is_monotonic_increasing and (
+        out["ticker"].iloc[0] == out["ticker"].iloc[-1] if len(out) else True) and out["date"].is_monotonic_increasing
+    if not in_order:
+        out = out.sort_values(["ticker", "date"], kind="stable")
+    out = out.reset_index(drop=True)
     duplicated = out.duplicated(["ticker", "date"])
     if duplicated.any():
         first = out.loc[duplicated].iloc[0]
