@@ -118,3 +118,15 @@ def test_help_is_fast_and_complete():
     for option in ("--source", "--csv", "--tickers", "--test-start", "--lookback", "--horizon", "--epochs",
                    "--seed", "--data-dir", "--report"):
         assert option in out
+
+
+def test_run_from_the_cache_needs_no_source(spark, tmp_path):
+    from forecaster.ingest import import_csv
+
+    import_csv([AAPL_CSV], tmp_path, progress=False)
+    code = main(["run", "--source", "cache", "--tickers", "AAPL", "--test-start", "2017-01-01", "--lookback", "20",
+                 "--horizon", "1", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
+                 "--data-dir", str(tmp_path)])
+    assert code == 0
+    card = artifacts.read_json(artifacts.latest_run_dir(tmp_path) / artifacts.MODEL_CARD)
+    assert card["source"] == "cache" and card["data"]["AAPL"]["source"] == "csv:AAPL.csv"
