@@ -12,6 +12,8 @@ Layout::
         predictions.parquet        one row per ticker, origin date and step
         report.json                metrics beside the baselines (the `--report` contract)
       runs/LATEST                  the id of the newest complete run
+      prepared/<id>/               output of `prepare`: table/, scaling/, prepared.json
+      prepared/LATEST              the id of the newest complete preparation
 
 Every file is written to a temporary name in its folder and renamed, so a crash
 leaves the old file or none, never half of one. A run becomes visible to readers
@@ -37,6 +39,8 @@ import pyarrow.parquet as pq
 from forecaster.errors import ArtifactError
 
 RUNS = "runs"
+PREPARED = "prepared"
+PREPARED_MANIFEST = "prepared.json"
 LATEST = "LATEST"
 PRICES = "prices"
 REPORT = "report.json"
@@ -96,10 +100,10 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise ArtifactError(f"{path}: damaged Parquet ({exc})") from exc
 
 
-def new_run_dir(data_dir: Path) -> Path:
-    """Create and return a fresh, unpublished run folder."""
+def new_run_dir(data_dir: Path, kind: str = RUNS) -> Path:
+    """Create and return a fresh, unpublished folder under ``data_dir/kind`` (runs or prepared)."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = Path(data_dir) / RUNS / f"{stamp}-{secrets.token_hex(3)}"
+    run_dir = Path(data_dir) / kind / f"{stamp}-{secrets.token_hex(3)}"
     run_dir.mkdir(parents=True)
     return run_dir
 
@@ -110,9 +114,9 @@ def publish_run(run_dir: Path) -> None:
     atomic_write(pointer, lambda tmp: tmp.write_text(run_dir.name + "\n", encoding="utf-8"))
 
 
-def latest_run_dir(data_dir: Path) -> Path | None:
-    """The newest published run folder, or None when no run has been published."""
-    pointer = Path(data_dir) / RUNS / LATEST
+def latest_run_dir(data_dir: Path, kind: str = RUNS) -> Path | None:
+    """The newest published folder of ``kind``, or None when none has been published."""
+    pointer = Path(data_dir) / kind / LATEST
     if not pointer.is_file():
         return None
     name = pointer.read_text(encoding="utf-8").strip()

@@ -66,14 +66,8 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                            f"sample's {' '.join(config.SAMPLE_TICKERS)})")
     _add_bad_rows_option(data)
     _add_data_dir_option(data)
-    split = run.add_argument_group("split")
-    split.add_argument("--test-start", type=iso_date, default=None,
-                       help="first test day, YYYY-MM-DD (default: the last year of trading days)")
-    split.add_argument("--val-share", type=share, default=config.DEFAULT_VAL_SHARE,
-                       help="share of the pre-test history used for validation (early stopping)")
+    _add_preparation_options(run.add_argument_group("preparation"))
     model = run.add_argument_group("model")
-    model.add_argument("--lookback", type=positive_int, default=_DEFAULTS.lookback, help="input days per window")
-    model.add_argument("--horizon", type=positive_int, default=_DEFAULTS.horizon, help="trading days forecast")
     model.add_argument("--epochs", type=positive_int, default=_DEFAULTS.epochs, help="maximum training epochs")
     model.add_argument("--seed", type=int, default=_DEFAULTS.seed, help="random seed")
     model.add_argument("--layers", type=positive_int, default=_DEFAULTS.layers, help="stacked LSTM layers")
@@ -85,10 +79,25 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                        help="epochs without validation improvement before early stopping")
     out = run.add_argument_group("output and engine")
     out.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write the report JSON here")
-    out.add_argument("--master", default=None,
-                     help=f"Spark master URL (default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
     out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
     run.set_defaults(handler=_run)
+
+
+def _add_preparation_options(group: argparse._ArgumentGroup) -> None:
+    from forecaster.preparation import AVAILABLE_FEATURES, MISSING_POLICIES
+
+    group.add_argument("--test-start", type=iso_date, default=None,
+                       help="first test day, YYYY-MM-DD (default: the last year of trading days)")
+    group.add_argument("--val-share", type=share, default=config.DEFAULT_VAL_SHARE,
+                       help="share of the pre-test history used for validation (early stopping)")
+    group.add_argument("--lookback", type=positive_int, default=_DEFAULTS.lookback, help="input days per window")
+    group.add_argument("--horizon", type=positive_int, default=_DEFAULTS.horizon, help="trading days forecast")
+    group.add_argument("--features", nargs="+", choices=AVAILABLE_FEATURES, default=list(config.DEFAULT_FEATURES),
+                       metavar="NAME", help=f"model inputs, from: {' '.join(AVAILABLE_FEATURES)}")
+    group.add_argument("--missing", choices=MISSING_POLICIES, default="drop",
+                       help="days with a missing price: drop them, or carry the previous day's value forward")
+    group.add_argument("--master", default=None,
+                       help=f"Spark master URL (default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
 
 
 def _add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -135,6 +144,32 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
                                            "adjustment; damaged files are named.")
     _add_data_dir_option(data)
     data.set_defaults(handler=_data)
+
+    prep = commands.add_parser("prepare", help="Spark preparation of cached tickers (features, splits, scaling)",
+                               description="Prepare cached prices with Spark: clean, add features, label "
+                                           "train/validation/test by date, scale from train rows, write Parquet "
+                                           "under DATA_DIR/prepared/.", formatter_class=formatter)
+    which = prep.add_mutually_exclusive_group(required=True)
+    which.add_argument("--tickers", nargs="+", metavar="T", help="cached tickers to prepare")
+    which.add_argument("--all", action="store_true", help="every cached ticker")
+    _add_preparation_options(prep.add_argument_group("preparation"))
+    _add_data_dir_option(prep)
+    prep.set_defaults(handler=_prepare)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from forecaster.pipeline import RunOptions, prepare_only
+
+    opts = RunOptions(source="cache", tickers=None if args.all else args.tickers, test_start=args.test_start,
+                      val_share=args.val_share, features=tuple(args.features), missing=args.missing,
+                      model=ModelConfig(lookback=args.lookback, horizon=args.horizon),
+                      data_dir=config.data_dir(args.data_dir), master=args.master)
+    out_dir, manifest = prepare_only(opts)
+    skipped = manifest["skipped_tickers"]
+    print(f"prepared {len(manifest['tickers'])} tickers, test from {manifest['test_start']}, into {out_dir}")
+    if skipped:
+        print(f"skipped {len(skipped)}: " + "; ".join(f"{t}: {why}" for t, why in skipped.items()))
+    return 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
@@ -190,6 +225,7 @@ def _run(args: argparse.Namespace) -> int:
         source=args.source, tickers=tickers, csv_paths=args.csv, on_bad_rows=args.on_bad_rows,
         test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
         master=args.master, report_path=args.report, verbose=0 if args.quiet else 2,
+        features=tuple(args.features), missing=args.missing,
     )
     result = run(opts)
     print(format_report(result.report))

@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import forecaster  # noqa: F401  (sets the default Keras backend before keras is imported)
 import keras
@@ -52,15 +53,16 @@ def build_model(n_features: int, cfg: ModelConfig) -> keras.Model:
     return model
 
 
-def train(model: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-          y_val: np.ndarray, cfg: ModelConfig, verbose: int = 2) -> TrainResult:
-    """Fit with early stopping on the validation loss; the best epoch's weights are kept."""
+def train(model: keras.Model, train_data: Any, val_data: Any, cfg: ModelConfig, verbose: int = 2) -> TrainResult:
+    """Fit with early stopping on the validation loss; the best epoch's weights are kept.
+
+    ``train_data`` and ``val_data`` are batch feeders (``forecaster.windows.window_dataset``):
+    windows are cut batch by batch, never all held in memory.
+    """
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     started = time.perf_counter()
-    history = model.fit(
-        x_train, y_train, validation_data=(x_val, y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
-        shuffle=True, callbacks=[stopper], verbose=verbose,
-    )
+    history = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=[stopper],
+                        verbose=verbose)
     seconds = time.perf_counter() - started
     val_losses = history.history["val_loss"]
     best = int(np.argmin(val_losses))

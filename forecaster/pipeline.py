@@ -18,6 +18,9 @@ from forecaster.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
 
+#: Windows per batch when only predicting (validation and test): larger is faster, memory stays small.
+PREDICT_BATCH = 1024
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -35,6 +38,7 @@ class RunOptions:
     master: str | None = None
     report_path: Path | None = None
     verbose: int = 2  # Keras fit verbosity: 2 = one line per epoch
+    missing: str = "drop"  # missing price values: drop the row, or ffill from the previous day
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,35 @@ def gather_prices(opts: RunOptions, data_dir: Path) -> list[Path]:
     return [cache.prices_path(data_dir, o.ticker) for o in report.outcomes]
 
 
+def prepare_only(opts: RunOptions) -> tuple[Path, dict[str, Any]]:
+    """The ``prepare`` command: Spark preparation of cached tickers into a published folder.
+
+    Returns the folder and its manifest (``prepared.json``).
+    """
+    from forecaster.preparation import prepare
+    from forecaster.spark import get_spark
+
+    data_dir = ensure_writable(opts.data_dir)
+    price_paths = gather_prices(opts, data_dir)
+    out_dir = artifacts.new_run_dir(data_dir, artifacts.PREPARED)
+    try:
+        prepared = prepare(get_spark(opts.master), price_paths, out_dir, lookback=opts.model.lookback,
+                           horizon=opts.model.horizon, test_start=opts.test_start, val_share=opts.val_share,
+                           features=opts.features, missing=opts.missing)
+        manifest = {
+            "test_start": prepared.test_start, "lookback": prepared.lookback, "horizon": prepared.horizon,
+            "features": list(prepared.features), "val_share": opts.val_share, "missing": opts.missing,
+            "tickers": prepared.bounds["ticker"].tolist(), "skipped_tickers": prepared.skipped,
+            "table": "table", "scaling": "scaling",
+        }
+        artifacts.write_json(out_dir / artifacts.PREPARED_MANIFEST, manifest)
+    except BaseException:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        raise
+    artifacts.publish_run(out_dir)
+    return out_dir, manifest
+
+
 def run(opts: RunOptions) -> RunResult:
     """Run the whole job and publish its artifacts as the latest run.
 
@@ -160,26 +193,25 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     from forecaster import evaluation, model
     from forecaster.preparation import prepare
     from forecaster.spark import get_spark
-    from forecaster.windows import make_windows, read_prepared
+    from forecaster.windows import load_windows, window_dataset
 
     cfg = opts.model
     prepared = prepare(get_spark(opts.master), price_paths, run_dir / "prepared", lookback=cfg.lookback,
                        horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
-                       features=opts.features)
-    table = read_prepared(prepared.table_path, prepared.features)
-    windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+                       features=opts.features, missing=opts.missing)
+    windows = {split: load_windows(prepared.table_path, split, prepared.features, cfg.lookback, cfg.horizon)
                for split in ("train", "val", "test")}
     counts = {split: len(w) for split, w in windows.items()}
     log.info("windows: %s", counts)
 
     model.seed_everything(cfg.seed)
     net = model.build_model(len(prepared.features), cfg)
-    trained = model.train(net, windows["train"].x, windows["train"].y, windows["val"].x, windows["val"].y, cfg,
-                          verbose=opts.verbose)
+    trained = model.train(net, window_dataset(windows["train"], cfg.batch_size, shuffle=True, seed=cfg.seed),
+                          window_dataset(windows["val"], PREDICT_BATCH), cfg, verbose=opts.verbose)
     model.save_model(net, run_dir / artifacts.MODEL)
 
     test = windows["test"]
-    scaled = net.predict(test.x, batch_size=1024, verbose=0)
+    scaled = net.predict(window_dataset(test, PREDICT_BATCH), verbose=0)
     predictions = evaluation.predictions_frame(test, test.to_prices(scaled))
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     report = evaluation.build_report(predictions)

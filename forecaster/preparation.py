@@ -1,48 +1,71 @@
 """Spark preparation: clean prices, add features, label splits by date, scale from train rows.
 
-The output is a long table, one row per ticker and trading day, that numpy cuts into
-windows later (``forecaster.windows``). Splits are contiguous stretches of each
-ticker's days, separated so that no window touches two splits::
+The output is a long table, one row per ticker and trading day, written as Parquet
+partitioned by split, plus per-ticker scaling statistics; numpy cuts it into windows
+later (``forecaster.windows``). How rows are assigned to splits is in
+``forecaster.splits``: no row serves windows of two splits, and the scaling
+statistics, computed from train rows only, never see a later row.
 
-    position:  0 ........ b_train | a_val-L ... a_val ... m-1 | a_test-L ... a_test ... n-1
-    split:     train              | val (L lead-in rows, then  | test (L lead-in rows, then
-                                  |      validation targets)   |       test targets)
-
-A window is ``lookback`` input rows ending at its origin ``t`` plus up to ``horizon``
-target rows after it, all inside one split. The lead-in rows give the first
-validation and test targets their inputs without sharing a row with the split
-before, so a train window's target never reaches validation or test rows, and the
-scaling statistics, computed from train rows only, never see a later row.
+Everything runs as Spark built-in expressions over windows partitioned by ticker;
+only one small row per ticker (its split bounds) ever reaches the driver.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from forecaster import config
 from forecaster.errors import DataError
+from forecaster.splits import compute_bounds, walk_forward_folds
 
 log = logging.getLogger(__name__)
 
 #: A ticker needs at least this many train windows and validation windows to be kept.
 MIN_TRAIN_WINDOWS = 100
 MIN_VAL_WINDOWS = 20
+MISSING_POLICIES = ("drop", "ffill")
+PRICE_FIELDS = ("open", "high", "low", "close", "adj_close", "volume")
 
-# How each feature is computed from one day's row and the row before it (``prev_adj``).
-_FEATURE_EXPRESSIONS = {
-    "log_return": lambda: F.log(F.col("adj_close") / F.col("prev_adj")),
-    "open_rel": lambda: F.log(F.col("open") / F.col("close")),
+
+def _moving_average_gap(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
+        full = F.count("adj_close").over(trailing) == days  # only complete windows: no partial averages
+        return F.when(full, F.log(F.col("adj_close") / F.avg("adj_close").over(trailing)))
+    return expression
+
+
+def _volume_relative(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
+        full = F.count("volume").over(trailing) == days
+        return F.when(full, F.log1p(F.col("volume")) - F.avg(F.log1p(F.col("volume"))).over(trailing))
+    return expression
+
+
+#: Features by name. Each uses the day's row and earlier rows of the same ticker only.
+FEATURES: dict[str, Callable[[], Column]] = {
+    "log_return": lambda: F.log(F.col("adj_close") / F.col("prev_adj")),  # the series the target is made of
+    "log_adj_close": lambda: F.log(F.col("adj_close")),  # price level (log), z-scored per ticker
+    "open_rel": lambda: F.log(F.col("open") / F.col("close")),  # OHLC relative to the close
     "high_rel": lambda: F.log(F.col("high") / F.col("close")),
     "low_rel": lambda: F.log(F.col("low") / F.col("close")),
-    "log_volume": lambda: F.log1p(F.col("volume")),
+    "range": lambda: F.log(F.col("high") / F.col("low")),  # the day's range
+    "log_volume": lambda: F.log1p(F.col("volume")),  # volume (log), z-scored per ticker
+    "volume_rel_20": _volume_relative(20),  # log volume against its 20-day mean
+    "ma_gap_5": _moving_average_gap(5),  # adjusted close against its 5-day moving average
+    "ma_gap_20": _moving_average_gap(20),
+    "ma_gap_50": _moving_average_gap(50),
 }
-AVAILABLE_FEATURES = tuple(_FEATURE_EXPRESSIONS)
+AVAILABLE_FEATURES = tuple(FEATURES)
 #: The feature whose train standard deviation scales the target (log returns).
 TARGET_SCALE_FEATURE = "log_return"
 
@@ -66,28 +89,37 @@ def feature_column(name: str) -> str:
     return f"x_{name}"
 
 
-def clean_prices(prices: DataFrame) -> DataFrame:
-    """Drop incomplete or non-positive rows and repeated days; keep real trading days only."""
-    required = ["open", "high", "low", "close", "adj_close", "volume"]
-    cleaned = prices.dropna(subset=["ticker", "date", *required])
+def clean_prices(prices: DataFrame, missing: str = "drop") -> DataFrame:
+    """Repeated days removed; missing values dropped or forward-filled; non-positive prices dropped.
+
+    No day is invented: only the trading days in the data remain, in order.
+    """
+    if missing not in MISSING_POLICIES:
+        raise DataError(f"missing-value policy must be one of {MISSING_POLICIES}, not {missing!r}")
+    cleaned = prices.dropna(subset=["ticker", "date"]).dropDuplicates(["ticker", "date"])
+    if missing == "ffill":
+        so_far = Window.partitionBy("ticker").orderBy("date").rowsBetween(Window.unboundedPreceding, 0)
+        for column in PRICE_FIELDS:
+            cleaned = cleaned.withColumn(column, F.last(column, ignorenulls=True).over(so_far))
+    cleaned = cleaned.dropna(subset=list(PRICE_FIELDS))
     positive = F.lit(True)
     for column in ["open", "high", "low", "close", "adj_close"]:
         positive = positive & (F.col(column) > 0)
-    return cleaned.where(positive & (F.col("volume") >= 0)).dropDuplicates(["ticker", "date"])
+    return cleaned.where(positive & (F.col("volume") >= 0))
 
 
 def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
-    """Add the named feature columns and each row's position in its ticker's history."""
+    """Add the named feature columns and each row's position in its ticker's usable history."""
     unknown = sorted(set(features) - set(AVAILABLE_FEATURES))
     if unknown:
         raise DataError(f"unknown features {unknown}; available: {list(AVAILABLE_FEATURES)}")
     by_ticker = Window.partitionBy("ticker").orderBy("date")
-    with_prev = prices.withColumn("prev_adj", F.lag("adj_close").over(by_ticker))
-    # The first day has no previous close, so no return: it starts no history.
-    with_features = with_prev.where(F.col("prev_adj").isNotNull())
+    featured = prices.withColumn("prev_adj", F.lag("adj_close").over(by_ticker))
     for name in features:
-        with_features = with_features.withColumn(name, _FEATURE_EXPRESSIONS[name]())
-    return with_features.withColumn("pos", F.row_number().over(by_ticker) - 1).drop("prev_adj")
+        featured = featured.withColumn(name, FEATURES[name]())
+    # The first day has no return and moving averages need full windows: such rows start no history.
+    complete = featured.where(F.col("prev_adj").isNotNull()).dropna(subset=list(features))
+    return complete.withColumn("pos", F.row_number().over(by_ticker) - 1).drop("prev_adj")
 
 
 def default_test_start(prices: DataFrame) -> str:
@@ -101,63 +133,64 @@ def default_test_start(prices: DataFrame) -> str:
 
 def split_bounds(featured: DataFrame, test_start: str, lookback: int, horizon: int,
                  val_share: float) -> pd.DataFrame:
-    """Per ticker: rows ``n``, first test position ``a_test``, first validation target ``a_val``.
-
-    Only one small row per ticker reaches the driver.
-    """
-    bounds = featured.groupBy("ticker").agg(
+    """Per ticker: rows ``n``, first test target ``a_test``, first validation target ``a_val``."""
+    per_ticker = featured.groupBy("ticker").agg(
         F.count("*").alias("n"),
         F.min(F.when(F.col("date") >= F.lit(test_start).cast("date"), F.col("pos"))).alias("a_test"),
         F.min("date").alias("first_date"),
         F.max("date").alias("last_date"),
     ).toPandas()
-    pre_test = bounds["a_test"] - lookback  # rows left for train + validation
-    n_val_targets = (pre_test * val_share).round()
-    bounds["a_val"] = pre_test - n_val_targets
-    bounds["train_windows"] = bounds["a_val"] - lookback - (lookback + horizon - 1)
-    bounds["val_windows"] = n_val_targets - horizon + 1
-    return bounds.sort_values("ticker").reset_index(drop=True)
+    return compute_bounds(per_ticker, lookback, horizon, val_share).sort_values("ticker").reset_index(drop=True)
 
 
-def _check_bounds(bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int) -> dict[str, str]:
-    """Say why each unusable ticker is left out; raise if none is usable."""
-    skipped: dict[str, str] = {}
+def _check_bounds(bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int,
+                  vanished: list[str] = ()) -> dict[str, str]:
+    """Say why each unusable ticker is left out; raise if none is usable.
+
+    ``vanished`` are tickers with prices but no row left once features need their history.
+    """
+    skipped: dict[str, str] = {t: "too few days for the features (moving averages need their full window)"
+                               for t in vanished}
     for row in bounds.itertuples():
         if pd.isna(row.a_test):
             skipped[row.ticker] = f"no trading days on or after the test start {test_start} (last day {row.last_date})"
         elif row.train_windows < MIN_TRAIN_WINDOWS or row.val_windows < MIN_VAL_WINDOWS:
             skipped[row.ticker] = (
-                f"only {int(row.a_test)} days before the test start {test_start}: lookback {lookback} and horizon "
-                f"{horizon} leave {max(int(row.train_windows), 0)} train and {max(int(row.val_windows), 0)} validation "
-                f"windows (needs {MIN_TRAIN_WINDOWS} and {MIN_VAL_WINDOWS})"
+                f"only {int(row.a_test)} usable days before the test start {test_start}: lookback {lookback} and "
+                f"horizon {horizon} leave {max(int(row.train_windows), 0)} train and "
+                f"{max(int(row.val_windows), 0)} validation windows (needs {MIN_TRAIN_WINDOWS} and {MIN_VAL_WINDOWS})"
             )
     for ticker, why in skipped.items():
         log.warning("skipping %s: %s", ticker, why)
-    if len(skipped) == len(bounds):
+    if len(skipped) == len(bounds) + len(vanished):
         details = "; ".join(f"{t}: {why}" for t, why in skipped.items())
         raise DataError(f"no ticker has enough history to train and test on: {details}")
     return skipped
 
 
 def label_splits(featured: DataFrame, bounds: pd.DataFrame, lookback: int, spark: SparkSession) -> DataFrame:
-    """Label each row train / val / test from its position (see the module docstring)."""
-    edges = spark.createDataFrame(bounds[["ticker", "a_val", "a_test"]].astype({"a_val": "int64", "a_test": "int64"}))
-    joined = featured.join(F.broadcast(edges), on="ticker", how="inner")
+    """Label each row train / val / test (see ``forecaster.splits``); rows past a fold's end are dropped."""
+    columns = ["ticker", "a_val", "a_test"] + (["test_end"] if "test_end" in bounds else [])
+    edges = spark.createDataFrame(bounds[columns].astype({c: "int64" for c in columns[1:]}))
+    labelled = featured.join(F.broadcast(edges), on="ticker", how="inner")
+    if "test_end" in bounds:
+        labelled = labelled.where(F.col("pos") < F.col("test_end")).drop("test_end")
     split = (
         F.when(F.col("pos") >= F.col("a_test") - lookback, F.lit("test"))
         .when(F.col("pos") >= F.col("a_val") - lookback, F.lit("val"))
         .otherwise(F.lit("train"))
     )
-    return joined.withColumn("split", split).drop("a_val", "a_test")
+    return labelled.withColumn("split", split).drop("a_val", "a_test")
 
 
 def scaling_statistics(labelled: DataFrame, features: tuple[str, ...]) -> DataFrame:
-    """Per-ticker mean and standard deviation of every feature, from train rows only."""
+    """Per-ticker mean and standard deviation of every feature (and of log returns), from train rows only."""
+    names = list(dict.fromkeys([*features, TARGET_SCALE_FEATURE]))
     aggregates = []
-    for name in features:
+    for name in names:
         aggregates += [F.mean(name).alias(f"{name}_mean"), F.stddev_pop(name).alias(f"{name}_std")]
     stats = labelled.where(F.col("split") == "train").groupBy("ticker").agg(*aggregates)
-    for name in features:
+    for name in names:
         # A constant feature (e.g. volume never reported) would divide by zero.
         std = F.col(f"{name}_std")
         stats = stats.withColumn(f"{name}_std", F.when(std.isNull() | (std == 0), F.lit(1.0)).otherwise(std))
@@ -174,10 +207,23 @@ def apply_scaling(labelled: DataFrame, stats: DataFrame, features: tuple[str, ..
     return scaled.select(*keep)
 
 
+def _check_test_start(test_start: str, first: date, last: date) -> None:
+    try:
+        day = date.fromisoformat(test_start)
+    except ValueError:
+        raise DataError(f"--test-start {test_start!r} is not a date in the form YYYY-MM-DD") from None
+    if not first < day <= last:
+        raise DataError(f"--test-start {test_start} is outside the data, which runs {first} .. {last}")
+
+
 def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, lookback: int, horizon: int,
             test_start: str | None = None, val_share: float = config.DEFAULT_VAL_SHARE,
-            features: tuple[str, ...] = config.DEFAULT_FEATURES) -> Prepared:
+            features: tuple[str, ...] = config.DEFAULT_FEATURES, missing: str = "drop",
+            n_folds: int = 1, fold: int = 0) -> Prepared:
     """Prepare cached prices for training and write the table and scaling statistics as Parquet.
+
+    With ``n_folds > 1``, the test stretch is cut into expanding-window folds and
+    ``fold`` (0-based) is prepared: it trains before its part and tests on it.
 
     Example:
         >>> prepared = prepare(spark, [Path("data/prices/AAPL.parquet")], Path("/tmp/prep"),
@@ -185,25 +231,29 @@ def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, look
     """
     if lookback < 1 or horizon < 1:
         raise DataError(f"lookback and horizon must be at least 1 (got lookback={lookback}, horizon={horizon})")
-    prices = clean_prices(spark.read.parquet(*[str(p) for p in price_paths]))
+    prices = clean_prices(spark.read.parquet(*[str(p) for p in price_paths]), missing)
     featured = add_features(prices, features).cache()
     span = featured.agg(F.min("date"), F.max("date")).first()
     if span[0] is None:
-        raise DataError(f"no usable price rows in {[str(p) for p in price_paths]}")
+        raise DataError(f"no usable price rows in {len(price_paths)} files ({price_paths[0]} ...)")
     if test_start is None:
         test_start = default_test_start(featured)
-    elif not (span[0].isoformat() < test_start <= span[1].isoformat()):
-        raise DataError(f"--test-start {test_start} is outside the data, which runs {span[0]} .. {span[1]}")
+    _check_test_start(test_start, span[0], span[1])
     bounds = split_bounds(featured, test_start, lookback, horizon, val_share)
-    skipped = _check_bounds(bounds, test_start, lookback, horizon)
+    vanished = sorted({r[0] for r in prices.select("ticker").distinct().collect()} - set(bounds["ticker"]))
+    skipped = _check_bounds(bounds, test_start, lookback, horizon, vanished)
     bounds = bounds[~bounds["ticker"].isin(skipped)].reset_index(drop=True)
+    if n_folds > 1:
+        fold_bounds = walk_forward_folds(bounds, n_folds)[fold]
+        bounds = compute_bounds(bounds.assign(a_test=fold_bounds["a_test"]), lookback, horizon, val_share)
+        bounds["test_end"] = fold_bounds["test_end"]
     labelled = label_splits(featured, bounds, lookback, spark)
     stats = scaling_statistics(labelled, features)
     table_path, scaling_path = out_dir / "table", out_dir / "scaling"
     stats.write.mode("overwrite").parquet(str(scaling_path))
     (apply_scaling(labelled, stats, features)
-     .repartition("ticker").sortWithinPartitions("ticker", "pos")
-     .write.mode("overwrite").parquet(str(table_path)))
+     .repartition("split").sortWithinPartitions("ticker", "pos")
+     .write.mode("overwrite").partitionBy("split").parquet(str(table_path)))
     featured.unpersist()
     log.info("prepared %d tickers (test from %s) into %s", len(bounds), test_start, out_dir)
     return Prepared(table_path, scaling_path, test_start, tuple(features), lookback, horizon, bounds, skipped)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from forecaster import artifacts, cache
 from forecaster.errors import DataError
@@ -102,3 +104,110 @@ def test_test_start_outside_the_data_is_refused(spark, tmp_path, test_start):
     paths = cache.write_prices(tmp_path, load_prices("sample", ["IBM"]), "test", "test")
     with pytest.raises(DataError, match="outside the data"):
         prepare(spark, paths, tmp_path / "out", lookback=LOOKBACK, horizon=HORIZON, test_start=test_start)
+
+
+SP_TICKERS = ["AAPL", "AMZN", "APTV", "BHF", "CSRA", "GOOGL", "JPM", "MSFT", "XOM", "FTV"]
+
+
+@pytest.fixture(scope="module")
+def sp_cache(tmp_path_factory):
+    """Ten real S&P 500 tickers, short histories among them, in a cache."""
+    from forecaster.ingest import import_csv
+    from tests.conftest import SP500_CSV
+
+    data_dir = tmp_path_factory.mktemp("sp")
+    import_csv([SP500_CSV], data_dir, tickers=SP_TICKERS, on_bad_rows="drop", progress=False)
+    return data_dir
+
+
+def test_spark_preparation_equals_the_pandas_reference(spark, sp_cache, tmp_path):
+    from forecaster.preparation import AVAILABLE_FEATURES
+    from forecaster.preparation_reference import prepare_pandas
+
+    paths = [cache.prices_path(sp_cache, t) for t in SP_TICKERS]
+    result = prepare(spark, paths, tmp_path, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08",
+                     features=AVAILABLE_FEATURES)
+    spark_table = read_prepared(result.table_path, AVAILABLE_FEATURES)
+    prices = cache.load_cached(sp_cache, SP_TICKERS)
+    table, stats, bounds, skipped = prepare_pandas(prices, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08",
+                                          val_share=0.15, features=AVAILABLE_FEATURES)
+    assert sorted(result.skipped) == sorted(skipped) == ["APTV", "BHF", "FTV"]
+    assert "too few days for the features" in result.skipped["APTV"]
+    assert result.bounds["ticker"].tolist() == bounds["ticker"].tolist()
+    table = table.sort_values(["ticker", "pos"], ignore_index=True)
+    assert spark_table["split"].tolist() == table["split"].tolist()
+    assert spark_table["date"].tolist() == table["date"].tolist()
+    for column in ["adj_close", "target_scale", *map(feature_column, AVAILABLE_FEATURES)]:
+        np.testing.assert_allclose(spark_table[column], table[column], rtol=1e-9, atol=1e-12, err_msg=column)
+    # ma_gap_50 needs 50 days: the first usable row of each ticker is its 50th day.
+    for ticker, first in spark_table.groupby("ticker")["date"].min().items():
+        assert first == prices.loc[prices["ticker"] == ticker, "date"].sort_values().iloc[49], ticker
+
+
+@st.composite
+def _series_cases(draw):
+    n = draw(st.integers(400, 700))
+    lookback = draw(st.integers(2, 30))
+    horizon = draw(st.integers(1, 8))
+    test_at = draw(st.integers(300, n - 5))
+    seed = draw(st.integers(0, 10_000))
+    return n, lookback, horizon, test_at, seed
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(_series_cases())
+def test_spark_splits_respect_the_guards_on_random_series(spark, tmp_path, case):
+    n, lookback, horizon, test_at, seed = case
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2010-01-04", periods=n)
+    close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+    prices = pd.DataFrame({"ticker": "RND", "date": dates, "open": close * rng.uniform(0.98, 1.02, n),
+                           "close": close, "adj_close": close, "volume": rng.integers(1_000, 9_000, n).astype(float)})
+    prices["high"] = prices[["open", "close"]].max(axis=1) * 1.01
+    prices["low"] = prices[["open", "close"]].min(axis=1) * 0.99
+    out = tmp_path / f"case-{seed}-{n}-{lookback}-{horizon}-{test_at}"
+    paths = cache.write_prices(out, prices, "synthetic", "none")
+    test_start = f"{dates[test_at]:%Y-%m-%d}"
+    result = prepare(spark, paths, out / "prep", lookback=lookback, horizon=horizon, test_start=test_start,
+                     features=FEATURES)
+    table = read_prepared(result.table_path, FEATURES)
+    windows = {s: make_windows(table, s, FEATURES, lookback, horizon) for s in ("train", "val", "test")}
+    for w in windows.values():
+        assert (w.origin_date < w.target_date[:, 0]).all()
+    first_input = {s: table.loc[table["split"] == s, "date"].min() for s in ("val", "test")}
+    assert np.nanmax(windows["train"].target_date) < first_input["val"]
+    assert np.nanmax(windows["val"].target_date) < first_input["test"]
+    assert windows["test"].target_date[0, 0] == dates[test_at]
+    stats = artifacts.read_parquet(result.scaling_path).iloc[0]
+    log_return = np.log(prices["adj_close"] / prices["adj_close"].shift(1))
+    train_days = prices["date"].isin(table.loc[table["split"] == "train", "date"])
+    assert stats["log_return_mean"] == pytest.approx(log_return[train_days].mean(), rel=1e-9, abs=1e-15)
+    assert stats["log_return_std"] == pytest.approx(log_return[train_days].std(ddof=0), rel=1e-9)
+
+
+def test_forward_fill_policy_carries_the_previous_day(spark, tmp_path):
+    prices = load_prices("sample", ["IBM"])
+    path = cache.write_prices(tmp_path, prices, "test", "test")[0]
+    frame = artifacts.read_parquet(path)
+    frame.loc[100, "close"] = None
+    holey = tmp_path / "holey.parquet"
+    artifacts.write_parquet(holey, frame)
+    dropped = prepare(spark, [holey], tmp_path / "drop", lookback=LOOKBACK, horizon=HORIZON, missing="drop")
+    filled = prepare(spark, [holey], tmp_path / "ffill", lookback=LOOKBACK, horizon=HORIZON, missing="ffill")
+    assert int(filled.bounds["n"][0]) == int(dropped.bounds["n"][0]) + 1
+
+
+def test_walk_forward_fold_trains_before_its_test_part(spark, tmp_path):
+    paths = cache.write_prices(tmp_path, load_prices("sample", ["IBM"]), "test", "test")
+    whole = prepare(spark, paths, tmp_path / "whole", lookback=LOOKBACK, horizon=HORIZON, test_start="2011-03-01")
+    second = prepare(spark, paths, tmp_path / "fold", lookback=LOOKBACK, horizon=HORIZON, test_start="2011-03-01",
+                     n_folds=3, fold=1)
+    n, a_test = int(whole.bounds["n"][0]), int(whole.bounds["a_test"][0])
+    part = (n - a_test) // 3
+    assert int(second.bounds["a_test"][0]) == a_test + part
+    table = read_prepared(second.table_path, FEATURES)
+    test = make_windows(table, "test", FEATURES, LOOKBACK, HORIZON)
+    assert len(test) == part  # one step-1 target per day of the fold's part
+    assert table["pos"].max() == a_test + 2 * part - 1
+    assert table.loc[table["split"] == "train", "pos"].max() < a_test + part - LOOKBACK
