@@ -14,7 +14,8 @@ def _windows() -> Windows:
     dates = np.array(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06"], dtype="datetime64[ns]")
     prices = np.array([10.0, 11.0, 10.5, 12.0])
     return Windows(
-        x=np.zeros((3, 2, 1), np.float32), y=np.zeros((3, 1), np.float32), ticker=np.array(["T"] * 3),
+        values=np.zeros((4, 1), np.float32), starts=np.array([0, 1, 2]), lookback=1,
+        y=np.zeros((3, 1), np.float32), ticker=np.array(["T"] * 3),
         origin_date=dates[:3], origin_price=prices[:3], target_date=dates[1:, None], target_price=prices[1:, None],
         target_scale=np.ones(3),
     )

@@ -87,7 +87,7 @@ def set_cache_dir(cache_dir: Path) -> None:
     import yfinance as yf
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    yf.set_cache_location(str(cache_dir))
+    yf.set_tz_cache_location(str(cache_dir))  # despite its name, it moves every yfinance cache
 
 
 def download(ticker: str, start: str | None = None, end: str | None = None, period: str | None = None,
