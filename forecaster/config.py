@@ -5,6 +5,7 @@ a notebook folder or a cluster job:
 
 - ``FORECASTER_DATA_DIR``: where prices, prepared tables, models and reports live.
 - ``FORECASTER_SPARK_MASTER``: the Spark master URL (default ``local[*]``).
+- ``FORECASTER_SPARK_DRIVER_MEMORY``: driver memory in local mode (default ``4g``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 DEFAULT_SPARK_MASTER = "local[*]"
+#: Driver memory in local mode (where the driver also does the executors' work).
+DEFAULT_SPARK_DRIVER_MEMORY = "4g"
 
 #: Features the model sees, by name; each is defined in ``forecaster.preparation``.
 DEFAULT_FEATURES: tuple[str, ...] = (
@@ -86,3 +89,8 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def spark_master(override: str | None = None) -> str:
     """The Spark master URL: the argument, else ``FORECASTER_SPARK_MASTER``, else ``local[*]``."""
     return override or os.environ.get("FORECASTER_SPARK_MASTER") or DEFAULT_SPARK_MASTER
+
+
+def spark_driver_memory() -> str:
+    """Local-mode driver memory: ``FORECASTER_SPARK_DRIVER_MEMORY``, else 4g."""
+    return os.environ.get("FORECASTER_SPARK_DRIVER_MEMORY") or DEFAULT_SPARK_DRIVER_MEMORY

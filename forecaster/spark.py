@@ -36,7 +36,9 @@ def get_spark(master: str | None = None, app_name: str = "forecaster") -> SparkS
     )
     if master.startswith("local"):
         # Daily prices are small per ticker: 200 shuffle partitions would be mostly empty tasks.
-        builder = builder.config("spark.sql.shuffle.partitions", "8").config("spark.ui.enabled", "false")
+        # In local mode the driver is the executor: Spark's 1 GiB default spills on thousands of tickers.
+        builder = (builder.config("spark.sql.shuffle.partitions", "8").config("spark.ui.enabled", "false")
+                   .config("spark.driver.memory", config.spark_driver_memory()))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)

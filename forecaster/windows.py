@@ -67,10 +67,14 @@ def read_split(table_path: Path, split: str, features: tuple[str, ...]) -> pd.Da
         raise ValueError(f"split must be one of {SPLITS}")
     columns = ["ticker", "date", "pos", "adj_close", "target_scale", *map(feature_column, features)]
     try:
-        table = pq.read_table(table_path, columns=columns, filters=[("split", "=", split)]).to_pandas()
+        # Tickers as a dictionary column: one string per ticker, not one per row.
+        table = pq.read_table(table_path, columns=columns, filters=[("split", "=", split)],
+                              read_dictionary=["ticker"]).to_pandas()
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{table_path}: damaged or missing prepared table ({exc})") from exc
     table["date"] = pd.to_datetime(table["date"])
+    # Categories in alphabetical order, so windows come in the same order whatever the file layout.
+    table["ticker"] = pd.Categorical(table["ticker"], categories=sorted(table["ticker"].cat.categories))
     return table.sort_values(["ticker", "pos"], kind="stable").reset_index(drop=True)
 
 
@@ -94,7 +98,7 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
     rows = rows.reset_index(drop=True)
     full_targets = split != "test"
     starts, origins = [], []
-    for _, segment in rows.groupby("ticker", sort=True).indices.items():
+    for _, segment in rows.groupby("ticker", sort=True, observed=True).indices.items():
         first, count = int(segment[0]), len(segment)
         # Origins t (segment-relative) from lookback-1 to the last day with a target.
         last_origin = count - 1 - (horizon if full_targets else 1)
@@ -107,7 +111,7 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
     origin = np.concatenate(origins)
     price = rows["adj_close"].to_numpy(np.float64)
     dates = rows["date"].to_numpy("datetime64[ns]")
-    tickers = rows["ticker"].to_numpy(str)
+    tickers = rows["ticker"].to_numpy(object)  # references to one string per ticker
     steps = origin[:, None] + np.arange(1, horizon + 1)[None, :]
     inside = steps < len(rows)
     clipped = np.minimum(steps, len(rows) - 1)
