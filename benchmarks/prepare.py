@@ -42,10 +42,10 @@ LOOKBACK, HORIZON, TEST_START = 60, 5, "2017-02-08"
 FEATURES = config.DEFAULT_FEATURES
 
 _FEEDER = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {root!r})
 import forecaster, keras
-baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+baseline = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 from forecaster.windows import load_windows, window_dataset
 windows = load_windows({table!r}, "train", {features!r}, {lookback}, {horizon})
 dataset = window_dataset(windows, batch_size=64, shuffle=True, seed=0)
@@ -54,7 +54,7 @@ for i in range(len(dataset)):
     x, y = dataset[i]
     total += len(x)
 size = total * {lookback} * len({features!r}) * 4 / 2**20
-print(total, size, baseline, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(total, size, baseline, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 

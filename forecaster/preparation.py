@@ -109,7 +109,12 @@ def clean_prices(prices: DataFrame, missing: str = "drop") -> DataFrame:
 
 
 def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
-    """Add the named feature columns and each row's position in its ticker's usable history."""
+    """Add the named feature columns, a ``usable`` flag and each usable row's position ``pos``.
+
+    A row is usable when it has a previous day (for the return) and every feature
+    (moving averages need their full window). Unusable rows stay, flagged, so a ticker
+    with none left is still seen and reported.
+    """
     unknown = sorted(set(features) - set(AVAILABLE_FEATURES))
     if unknown:
         raise DataError(f"unknown features {unknown}; available: {list(AVAILABLE_FEATURES)}")
@@ -117,9 +122,14 @@ def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
     featured = prices.withColumn("prev_adj", F.lag("adj_close").over(by_ticker))
     for name in features:
         featured = featured.withColumn(name, FEATURES[name]())
-    # The first day has no return and moving averages need full windows: such rows start no history.
-    complete = featured.where(F.col("prev_adj").isNotNull()).dropna(subset=list(features))
-    return complete.withColumn("pos", F.row_number().over(by_ticker) - 1).drop("prev_adj")
+    usable = F.col("prev_adj").isNotNull()
+    for name in features:
+        usable = usable & F.col(name).isNotNull()
+    featured = featured.withColumn("usable", usable)
+    # Position among usable rows: a running count, so unusable rows need no second pass.
+    so_far = by_ticker.rowsBetween(Window.unboundedPreceding, 0)
+    position = F.sum(F.col("usable").cast("int")).over(so_far) - 1
+    return featured.withColumn("pos", position).drop("prev_adj")
 
 
 def default_test_start(prices: DataFrame) -> str:
@@ -134,13 +144,15 @@ def default_test_start(prices: DataFrame) -> str:
 def split_bounds(featured: DataFrame, test_start: str, lookback: int, horizon: int,
                  val_share: float) -> pd.DataFrame:
     """Per ticker: rows ``n``, first test target ``a_test``, first validation target ``a_val``."""
+    usable = F.col("usable")
     per_ticker = featured.groupBy("ticker").agg(
-        F.count("*").alias("n"),
-        F.min(F.when(F.col("date") >= F.lit(test_start).cast("date"), F.col("pos"))).alias("a_test"),
-        F.min("date").alias("first_date"),
-        F.max("date").alias("last_date"),
+        F.count(F.when(usable, 1)).alias("n"),
+        F.min(F.when(usable & (F.col("date") >= F.lit(test_start).cast("date")), F.col("pos"))).alias("a_test"),
+        F.min(F.when(usable, F.col("date"))).alias("first_date"),
+        F.max(F.when(usable, F.col("date"))).alias("last_date"),
     ).toPandas()
-    return compute_bounds(per_ticker, lookback, horizon, val_share).sort_values("ticker").reset_index(drop=True)
+    bounds = compute_bounds(per_ticker, lookback, horizon, val_share)
+    return bounds.sort_values("ticker").reset_index(drop=True)
 
 
 def _check_bounds(bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int,
@@ -151,6 +163,7 @@ def _check_bounds(bounds: pd.DataFrame, test_start: str, lookback: int, horizon:
     """
     skipped: dict[str, str] = {t: "too few days for the features (moving averages need their full window)"
                                for t in vanished}
+    bounds = bounds[~bounds["ticker"].isin(vanished)]
     for row in bounds.itertuples():
         if pd.isna(row.a_test):
             skipped[row.ticker] = f"no trading days on or after the test start {test_start} (last day {row.last_date})"
@@ -233,26 +246,27 @@ def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, look
         raise DataError(f"lookback and horizon must be at least 1 (got lookback={lookback}, horizon={horizon})")
     prices = clean_prices(spark.read.parquet(*[str(p) for p in price_paths]), missing)
     featured = add_features(prices, features).cache()
-    span = featured.agg(F.min("date"), F.max("date")).first()
+    span = featured.where(F.col("usable")).agg(F.min("date"), F.max("date")).first()
     if span[0] is None:
         raise DataError(f"no usable price rows in {len(price_paths)} files ({price_paths[0]} ...)")
     if test_start is None:
-        test_start = default_test_start(featured)
+        test_start = default_test_start(featured.where(F.col("usable")))
     _check_test_start(test_start, span[0], span[1])
     bounds = split_bounds(featured, test_start, lookback, horizon, val_share)
-    vanished = sorted({r[0] for r in prices.select("ticker").distinct().collect()} - set(bounds["ticker"]))
+    vanished = bounds.loc[bounds["n"] == 0, "ticker"].tolist()
     skipped = _check_bounds(bounds, test_start, lookback, horizon, vanished)
     bounds = bounds[~bounds["ticker"].isin(skipped)].reset_index(drop=True)
     if n_folds > 1:
         fold_bounds = walk_forward_folds(bounds, n_folds)[fold]
         bounds = compute_bounds(bounds.assign(a_test=fold_bounds["a_test"]), lookback, horizon, val_share)
         bounds["test_end"] = fold_bounds["test_end"]
-    labelled = label_splits(featured, bounds, lookback, spark)
+    labelled = label_splits(featured.where(F.col("usable")).drop("usable"), bounds, lookback, spark)
     stats = scaling_statistics(labelled, features)
     table_path, scaling_path = out_dir / "table", out_dir / "scaling"
     stats.write.mode("overwrite").parquet(str(scaling_path))
     (apply_scaling(labelled, stats, features)
-     .repartition("split").sortWithinPartitions("ticker", "pos")
+     # By ticker, so every core writes; files within a split stay sorted by ticker and position.
+     .repartition(spark.sparkContext.defaultParallelism, "ticker").sortWithinPartitions("ticker", "pos")
      .write.mode("overwrite").partitionBy("split").parquet(str(table_path)))
     featured.unpersist()
     log.info("prepared %d tickers (test from %s) into %s", len(bounds), test_start, out_dir)

@@ -33,7 +33,7 @@ def prepared(spark, tmp_path_factory):
 def _rows_touched(windows, table):
     """(ticker, date) of every input and target row of every window."""
     touched = set()
-    by_ticker = {t: g.reset_index(drop=True) for t, g in table.groupby("ticker")}
+    by_ticker = {t: g.reset_index(drop=True) for t, g in table.groupby("ticker", observed=True)}
     for ticker, origin, targets in zip(windows.ticker, windows.origin_date, windows.target_date, strict=True):
         rows = by_ticker[ticker]
         end = int(np.flatnonzero(rows["date"].to_numpy() == origin)[0])
@@ -44,7 +44,7 @@ def _rows_touched(windows, table):
 
 def test_splits_are_contiguous_in_order_and_start_at_test_start(prepared):
     result, table, _ = prepared
-    for ticker, rows in table.groupby("ticker"):
+    for ticker, rows in table.groupby("ticker", observed=True):
         order = rows.sort_values("pos")["split"].tolist()
         assert order == sorted(order, key=["train", "val", "test"].index), ticker
         test_rows = rows[rows["split"] == "test"].sort_values("pos")
@@ -140,7 +140,7 @@ def test_spark_preparation_equals_the_pandas_reference(spark, sp_cache, tmp_path
     for column in ["adj_close", "target_scale", *map(feature_column, AVAILABLE_FEATURES)]:
         np.testing.assert_allclose(spark_table[column], table[column], rtol=1e-9, atol=1e-12, err_msg=column)
     # ma_gap_50 needs 50 days: the first usable row of each ticker is its 50th day.
-    for ticker, first in spark_table.groupby("ticker")["date"].min().items():
+    for ticker, first in spark_table.groupby("ticker", observed=True)["date"].min().items():
         assert first == prices.loc[prices["ticker"] == ticker, "date"].sort_values().iloc[49], ticker
 
 
