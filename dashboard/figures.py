@@ -8,8 +8,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MODEL = "lstm"
-BASELINE_NAMES = ("naive",)
-METRIC_NAMES = ("rmse", "mae", "mape", "directional_accuracy")
+BASELINE_NAMES = ("naive", "drift", "moving_average")
+METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
 
 
 def prediction_figure(predictions: pd.DataFrame, ticker: str, step: int) -> go.Figure:
@@ -31,9 +31,9 @@ def prediction_figure(predictions: pd.DataFrame, ticker: str, step: int) -> go.F
                                   mode="lines", line={"color": "#222", "width": 2}))
     figure.add_trace(go.Scattergl(x=rows["target_date"], y=rows[MODEL], name=f"LSTM ({ahead})",
                                   mode="lines", line={"color": "#1f77b4"}))
-    for name in BASELINE_NAMES:
+    for name in (b for b in BASELINE_NAMES if b in rows):
         figure.add_trace(go.Scattergl(x=rows["target_date"], y=rows[name], name=f"{name} ({ahead})",
-                                      mode="lines", line={"color": "#999", "dash": "dot"}, visible="legendonly"))
+                                      mode="lines", line={"dash": "dot"}, visible="legendonly"))
     figure.update_layout(
         title=f"{ticker}: adjusted close, actual vs backtest forecasts",
         xaxis_title="target date", yaxis_title="adjusted close", hovermode="x unified",
@@ -48,7 +48,7 @@ def metrics_rows(report: dict[str, Any], ticker: str) -> list[dict[str, Any]]:
     rows = []
     for step, by_model in report["tickers"][ticker]["metrics"].items():
         naive_rmse = by_model["naive"]["rmse"]
-        for name in (MODEL, *BASELINE_NAMES):
+        for name in (n for n in (MODEL, *BASELINE_NAMES) if n in by_model):
             entry = by_model[name]
             rows.append({
                 "step": int(step), "forecast": name,

@@ -9,7 +9,8 @@ Layout::
         prepared/scaling/          per-ticker scaling statistics from train rows (Parquet)
         model.keras                the trained model
         model_card.json            what the model was trained on and how
-        predictions.parquet        one row per ticker, origin date and step
+        predictions.parquet        backtest: one row per ticker, origin date and step
+        forecast.parquet           the next trading days after the data, with intervals
         report.json                metrics beside the baselines (the `--report` contract)
       runs/LATEST                  the id of the newest complete run
       prepared/<id>/               output of `prepare`: table/, scaling/, prepared.json
@@ -47,6 +48,7 @@ REPORT = "report.json"
 MODEL = "model.keras"
 MODEL_CARD = "model_card.json"
 PREDICTIONS = "predictions.parquet"
+FORECAST = "forecast.parquet"
 PREPARED_TABLE = "prepared/table"
 PREPARED_SCALING = "prepared/scaling"
 

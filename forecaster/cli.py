@@ -77,6 +77,12 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--batch-size", type=positive_int, default=_DEFAULTS.batch_size, help="training batch size")
     model.add_argument("--patience", type=positive_int, default=_DEFAULTS.patience,
                        help="epochs without validation improvement before early stopping")
+    model.add_argument("--per-ticker", action="store_true", help="one model per ticker instead of one global model")
+    evaluation = run.add_argument_group("evaluation")
+    evaluation.add_argument("--folds", type=positive_int, default=1,
+                            help="walk-forward folds over the test period; each retrains on all history before it")
+    evaluation.add_argument("--ma-window", type=positive_int, default=20,
+                            help="days of the moving-average baseline (at most --lookback)")
     out = run.add_argument_group("output and engine")
     out.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write the report JSON here")
     out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
@@ -225,7 +231,8 @@ def _run(args: argparse.Namespace) -> int:
         source=args.source, tickers=tickers, csv_paths=args.csv, on_bad_rows=args.on_bad_rows,
         test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
         master=args.master, report_path=args.report, verbose=0 if args.quiet else 2,
-        features=tuple(args.features), missing=args.missing,
+        features=tuple(args.features), missing=args.missing, per_ticker=args.per_ticker, folds=args.folds,
+        ma_window=args.ma_window,
     )
     result = run(opts)
     print(format_report(result.report))

@@ -3,57 +3,78 @@
 The report (``--report FILE``) is a contract other tools read::
 
     {"tickers": {"AAPL": {"test_start": "2017-01-03", "test_end": "2018-04-30", "n_test": 333,
-       "metrics": {"1": {"lstm": {"rmse": .., "mae": .., "mape": .., "directional_accuracy": ..},
-                         "naive": {...}}}}},
-     "summary": {"median_rmse_ratio_vs_naive": {"1": ..}}}
+       "metrics": {"1": {"lstm": {"rmse": .., "mae": .., "mape": .., "smape": .., "mase": ..,
+                                  "directional_accuracy": .., "rmse_ratio_vs_naive": .., "lag1_share": ..,
+                                  "coverage_80": .., "coverage_95": ..},
+                         "naive": {...}, "drift": {...}, "moving_average": {...}}, "2": {...}}}},
+     "summary": {"median_rmse_ratio_vs_naive": {"1": ..}, "share_beating_naive": {"1": ..}, ...}}
 
-Steps are strings ("1" = next trading day); errors are in adjusted-close price units.
+Steps are strings ("1" = next trading day); errors are in adjusted-close price units;
+every model is scored on exactly the same (ticker, origin, step) rows.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from forecaster import metrics
-from forecaster.baselines import BASELINES
+from forecaster.baselines import BASELINE_NAMES
+from forecaster.intervals import LEVELS
 from forecaster.windows import Windows
 
 MODEL_NAME = "lstm"
 
 
-def predictions_frame(windows: Windows, model_prices: np.ndarray) -> pd.DataFrame:
-    """One row per ticker, origin and step that has an actual price: actual, lstm and each baseline."""
+def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Long frame, one row per window and step: dates, origin price, actual, and each forecast column."""
     horizon = windows.target_price.shape[1]
-    forecasts = {MODEL_NAME: model_prices, **{name: fn(windows) for name, fn in BASELINES.items()}}
     frames = []
     for step in range(horizon):
-        frame = pd.DataFrame({
-            "ticker": windows.ticker,
+        frames.append(pd.DataFrame({
+            "ticker": windows.ticker.astype(str),
             "origin_date": windows.origin_date,
             "target_date": windows.target_date[:, step],
             "step": step + 1,
             "origin_price": windows.origin_price,
             "actual": windows.target_price[:, step],
             **{name: values[:, step] for name, values in forecasts.items()},
-        })
-        frames.append(frame[frame["actual"].notna()])
-    return pd.concat(frames, ignore_index=True).sort_values(["ticker", "step", "target_date"], ignore_index=True)
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
-def _entry(rows: pd.DataFrame, column: str) -> dict[str, float | None]:
-    actual, predicted = rows["actual"].to_numpy(), rows[column].to_numpy()
-    return {
+def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Backtest rows that have an actual price, sorted by ticker, step and target date."""
+    frame = forecast_frame(windows, forecasts)
+    frame = frame[frame["actual"].notna()]
+    return frame.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+
+
+def _entry(rows: pd.DataFrame, column: str, mase_scale: float) -> dict[str, float | None]:
+    actual, predicted, origin = rows["actual"].to_numpy(), rows[column].to_numpy(), rows["origin_price"].to_numpy()
+    entry = {
         "rmse": metrics.rmse(actual, predicted),
         "mae": metrics.mae(actual, predicted),
         "mape": metrics.mape(actual, predicted),
-        "directional_accuracy": metrics.directional_accuracy(rows["origin_price"].to_numpy(), actual, predicted),
+        "smape": metrics.smape(actual, predicted),
+        "mase": metrics.mase(actual, predicted, mase_scale),
+        "directional_accuracy": metrics.directional_accuracy(origin, actual, predicted),
+        "rmse_ratio_vs_naive": metrics.rmse(actual, predicted) / metrics.rmse(actual, rows["naive"].to_numpy()),
     }
+    if column == MODEL_NAME:
+        entry["lag1_share"] = metrics.lag1_share(origin, actual, predicted)
+        for level in LEVELS:
+            if f"{MODEL_NAME}_lo{level}" in rows:
+                entry[f"coverage_{level}"] = metrics.coverage(actual, rows[f"{MODEL_NAME}_lo{level}"].to_numpy(),
+                                                              rows[f"{MODEL_NAME}_hi{level}"].to_numpy())
+    return entry
 
 
-def ticker_metrics(predictions: pd.DataFrame) -> dict[str, dict]:
+def ticker_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, dict]:
     """Per ticker: the test period and, per step, each forecast's metrics."""
-    models = [MODEL_NAME, *BASELINES]
+    models = [MODEL_NAME, *[b for b in BASELINE_NAMES if b in predictions]]
     report: dict[str, dict] = {}
     for ticker, rows in predictions.groupby("ticker", sort=True):
         first_step = rows[rows["step"] == 1]
@@ -62,44 +83,71 @@ def ticker_metrics(predictions: pd.DataFrame) -> dict[str, dict]:
             "test_end": f"{first_step['target_date'].max():%Y-%m-%d}",
             "n_test": int(len(first_step)),
             "metrics": {
-                str(step): {name: _entry(step_rows, name) for name in models}
+                str(step): {name: _entry(step_rows, name, mase_scale[str(ticker)]) for name in models}
                 for step, step_rows in rows.groupby("step", sort=True)
             },
         }
     return report
 
 
-def summary(per_ticker: dict[str, dict]) -> dict[str, dict]:
-    """Across tickers, per step: the median RMSE ratio to naive and the share of tickers beating naive."""
-    ratios: dict[str, list[float]] = {}
-    for entry in per_ticker.values():
-        for step, by_model in entry["metrics"].items():
-            ratios.setdefault(step, []).append(by_model[MODEL_NAME]["rmse"] / by_model["naive"]["rmse"])
-    return {
-        "median_rmse_ratio_vs_naive": {step: float(np.median(r)) for step, r in ratios.items()},
-        "share_beating_naive": {step: float(np.mean(np.array(r) < 1.0)) for step, r in ratios.items()},
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.median(present)) if present else None
+
+
+def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
+    """Across tickers, per step: medians of the LSTM's metrics and ratios, and the share beating naive."""
+    steps = sorted({s for e in per_ticker.values() for s in e["metrics"]}, key=int)
+
+    def collect(model: str, key: str, step: str) -> list[float | None]:
+        return [e["metrics"][step][model].get(key) for e in per_ticker.values() if step in e["metrics"]]
+
+    baselines = sorted({m for e in per_ticker.values() for by in e["metrics"].values() for m in by} - {MODEL_NAME})
+    out: dict[str, Any] = {
+        "tickers": len(per_ticker),
+        "median_rmse_ratio_vs_naive": {s: _median(collect(MODEL_NAME, "rmse_ratio_vs_naive", s)) for s in steps},
+        "share_beating_naive": {s: float(np.mean([r < 1.0 for r in collect(MODEL_NAME, "rmse_ratio_vs_naive", s)]))
+                                for s in steps},
+        "median_directional_accuracy": {s: _median(collect(MODEL_NAME, "directional_accuracy", s)) for s in steps},
+        "median_mase": {s: _median(collect(MODEL_NAME, "mase", s)) for s in steps},
+        "baselines_median_rmse_ratio_vs_naive": {
+            b: {s: _median(collect(b, "rmse_ratio_vs_naive", s)) for s in steps} for b in baselines if b != "naive"},
     }
+    for level in LEVELS:
+        out[f"median_coverage_{level}"] = {s: _median(collect(MODEL_NAME, f"coverage_{level}", s)) for s in steps}
+    return out
 
 
-def build_report(predictions: pd.DataFrame) -> dict[str, dict]:
+def build_report(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, Any]:
     """The report JSON (see the module docstring)."""
-    per_ticker = ticker_metrics(predictions)
+    per_ticker = ticker_metrics(predictions, mase_scale)
     return {"tickers": per_ticker, "summary": summary(per_ticker)}
 
 
-def format_report(report: dict[str, dict]) -> str:
-    """A short human table of the report's numbers."""
-    lines = [f"{'ticker':<8}{'step':>5}{'lstm rmse':>11}{'naive rmse':>12}{'ratio':>8}"
-             f"{'lstm mae':>10}{'naive mae':>11}{'lstm dir':>10}  test days"]
-    for ticker, entry in report["tickers"].items():
+def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
+    """A short human table of the report's numbers (RMSE of each forecast, the LSTM's ratio and coverage)."""
+    lines = [f"{'ticker':<8}{'step':>5}{'lstm':>10}{'naive':>10}{'drift':>10}{'mov.avg':>10}{'ratio':>8}"
+             f"{'dir.acc':>8}{'cov80':>7}{'cov95':>7}  test days"]
+    for ticker, entry in list(report["tickers"].items())[:max_tickers]:
         for step, by_model in entry["metrics"].items():
-            lstm, naive = by_model[MODEL_NAME], by_model["naive"]
+            lstm = by_model[MODEL_NAME]
+            rmse = {name: by_model[name]["rmse"] if name in by_model else float("nan")
+                    for name in (MODEL_NAME, *BASELINE_NAMES)}
             direction = lstm["directional_accuracy"]
             lines.append(
-                f"{ticker:<8}{step:>5}{lstm['rmse']:>11.4f}{naive['rmse']:>12.4f}{lstm['rmse'] / naive['rmse']:>8.3f}"
-                f"{lstm['mae']:>10.4f}{naive['mae']:>11.4f}{'' if direction is None else f'{direction:.3f}':>10}"
-                f"  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})"
+                f"{ticker:<8}{step:>5}{rmse['lstm']:>10.4f}{rmse['naive']:>10.4f}{rmse['drift']:>10.4f}"
+                f"{rmse['moving_average']:>10.4f}{lstm['rmse_ratio_vs_naive']:>8.3f}"
+                f"{'' if direction is None else f'{direction:.3f}':>8}{lstm.get('coverage_80', float('nan')):>7.2f}"
+                f"{lstm.get('coverage_95', float('nan')):>7.2f}  {entry['test_start']}..{entry['test_end']} "
+                f"({entry['n_test']})"
             )
-    medians = report["summary"]["median_rmse_ratio_vs_naive"]
-    lines.append("median RMSE ratio lstm/naive by step: " + ", ".join(f"{s}: {r:.3f}" for s, r in medians.items()))
+    hidden = len(report["tickers"]) - max_tickers
+    if hidden > 0:
+        lines.append(f"... and {hidden} more tickers (see the report JSON)")
+    summary_ = report["summary"]
+    lines.append("RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive).")
+    lines.append("median ratio by step: " + ", ".join(
+        f"{s}: {r:.3f}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()))
+    lines.append("share of tickers beating naive by step: " + ", ".join(
+        f"{s}: {r:.2f}" for s, r in summary_["share_beating_naive"].items()))
     return "\n".join(lines)

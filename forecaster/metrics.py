@@ -43,3 +43,33 @@ def directional_accuracy(origin: np.ndarray, actual: np.ndarray, predicted: np.n
     if not np.any(called):
         return None
     return float(np.mean(called == np.sign(actual[keep] - origin[keep])))
+
+
+def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Symmetric mean absolute percentage error, in percent (0..200)."""
+    a, p = _valid(actual, predicted)
+    return float(np.mean(2 * np.abs(p - a) / (np.abs(a) + np.abs(p))) * 100)
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float:
+    """Mean absolute scaled error: MAE over ``scale``, the in-sample MAE of one-step naive forecasts.
+
+    Below 1 beats what naive did on the training days.
+    """
+    return mae(actual, predicted) / scale
+
+
+def lag1_share(origin: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of forecasts closer to the origin day's price than to the actual target.
+
+    The classic sign of an LSTM that only echoes the last price: near 1 means the
+    forecast tracks yesterday, not tomorrow.
+    """
+    keep = ~(np.isnan(actual) | np.isnan(predicted))
+    return float(np.mean(np.abs(predicted[keep] - origin[keep]) < np.abs(predicted[keep] - actual[keep])))
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actual values inside [lower, upper]."""
+    keep = ~np.isnan(actual)
+    return float(np.mean((actual[keep] >= lower[keep]) & (actual[keep] <= upper[keep])))

@@ -18,9 +18,6 @@ from forecaster.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
 
-#: Windows per batch when only predicting (validation and test): larger is faster, memory stays small.
-PREDICT_BATCH = 1024
-
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -39,6 +36,9 @@ class RunOptions:
     report_path: Path | None = None
     verbose: int = 2  # Keras fit verbosity: 2 = one line per epoch
     missing: str = "drop"  # missing price values: drop the row, or ffill from the previous day
+    per_ticker: bool = False  # one model per ticker instead of one global model
+    folds: int = 1  # walk-forward folds over the test period (each retrains on all history before it)
+    ma_window: int = 20  # days of the moving-average baseline (at most the lookback)
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def _installed(name: str) -> bool:
     return True
 
 
-def model_card(opts: RunOptions, prepared: Any, train_result: Any, n_windows: dict[str, int],
-               price_paths: list[Path]) -> dict[str, Any]:
+def model_card(opts: RunOptions, prepared: Any, trained: Any, folds: list[Any], price_paths: list[Path],
+               model_files: dict[str, str]) -> dict[str, Any]:
     """What the model was trained on and how: read by people and by the dashboard."""
     bounds = prepared.bounds
     return {
@@ -98,13 +98,20 @@ def model_card(opts: RunOptions, prepared: Any, train_result: Any, n_windows: di
         "lookback": prepared.lookback,
         "horizon": prepared.horizon,
         "hyper_parameters": opts.model.to_dict(),
-        "windows": n_windows,
+        "per_ticker": trained.per_ticker,
+        "models": model_files,
+        "folds": opts.folds,
+        "windows": [f.counts for f in folds],
+        "moving_average_window": opts.ma_window,
+        "intervals": {"method": "split conformal on validation residuals (scaled log change)",
+                      "quantiles": trained.quantiles},
         "training": {
-            "seconds": round(train_result.train_seconds, 2),
-            "epochs_run": train_result.epochs_run,
-            "best_epoch": train_result.best_epoch,
-            "best_val_loss": train_result.best_val_loss,
+            key: {"seconds": round(r.train_seconds, 2), "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
+                  "best_val_loss": r.best_val_loss}
+            for key, r in trained.results.items()
         },
+        "training_seconds_all_folds": round(sum(r.train_seconds for f in folds for r in f.trained.results.values()),
+                                            2),
         "versions": library_versions(),
     }
 
@@ -173,6 +180,9 @@ def run(opts: RunOptions) -> RunResult:
         >>> result = run(RunOptions(source="sample", tickers=["AAPL"]))  # doctest: +SKIP
         >>> result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]  # doctest: +SKIP
     """
+    if opts.ma_window > opts.model.lookback:
+        raise DataError(f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
+                        "the baseline may only use the days the model sees")
     data_dir = ensure_writable(opts.data_dir)
     price_paths = gather_prices(opts, data_dir)
     run_dir = artifacts.new_run_dir(data_dir)
@@ -188,33 +198,95 @@ def run(opts: RunOptions) -> RunResult:
     return result
 
 
-def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path) -> RunResult:
-    # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
-    from forecaster import evaluation, model
+def _mase_scales(train_table: Any) -> dict[str, float]:
+    """Per ticker, the mean absolute one-day change of the adjusted close over train rows."""
+    changes = train_table.groupby("ticker", observed=True)["adj_close"].diff().abs()
+    return {str(t): float(v) for t, v in changes.groupby(train_table["ticker"], observed=True).mean().items()}
+
+
+def _price_forecasts(windows: Any, scaled: Any, widths: dict[str, Any], ma_window: int) -> dict[str, Any]:
+    """The LSTM's prices, its interval bounds and every baseline, for ``windows``."""
+    from forecaster.baselines import all_baselines
+    from forecaster.intervals import interval_prices
+
+    forecasts = {"lstm": windows.to_prices(scaled)}
+    for level, width in widths.items():
+        lower, upper = interval_prices(windows.origin_price, scaled, windows.target_scale, width)
+        forecasts[f"lstm_lo{level}"], forecasts[f"lstm_hi{level}"] = lower, upper
+    forecasts.update(all_baselines(windows, ma_window))
+    return forecasts
+
+
+@dataclass
+class FoldOutput:
+    """What one walk-forward fold produced."""
+
+    prepared: Any
+    trained: Any
+    predictions: Any  # backtest rows of this fold
+    last_windows: Any  # one window per ticker ending on its last day
+    mase_scale: dict[str, float]
+    counts: dict[str, int]
+
+
+def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: int) -> FoldOutput:
+    from forecaster import evaluation, training
     from forecaster.preparation import prepare
     from forecaster.spark import get_spark
-    from forecaster.windows import load_windows, window_dataset
+    from forecaster.windows import make_windows, read_split
 
     cfg = opts.model
-    prepared = prepare(get_spark(opts.master), price_paths, run_dir / "prepared", lookback=cfg.lookback,
-                       horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
-                       features=opts.features, missing=opts.missing)
-    windows = {split: load_windows(prepared.table_path, split, prepared.features, cfg.lookback, cfg.horizon)
-               for split in ("train", "val", "test")}
+    prepared = prepare(get_spark(opts.master), price_paths, out_dir, lookback=cfg.lookback, horizon=cfg.horizon,
+                       test_start=opts.test_start, val_share=opts.val_share, features=opts.features,
+                       missing=opts.missing, n_folds=opts.folds, fold=fold)
+    tables = {split: read_split(prepared.table_path, split, prepared.features) for split in ("train", "val", "test")}
+    windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+               for split, table in tables.items()}
     counts = {split: len(w) for split, w in windows.items()}
-    log.info("windows: %s", counts)
-
-    model.seed_everything(cfg.seed)
-    net = model.build_model(len(prepared.features), cfg)
-    trained = model.train(net, window_dataset(windows["train"], cfg.batch_size, shuffle=True, seed=cfg.seed),
-                          window_dataset(windows["val"], PREDICT_BATCH), cfg, verbose=opts.verbose)
-    model.save_model(net, run_dir / artifacts.MODEL)
-
+    log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
+    trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, opts.per_ticker,
+                           opts.verbose)
     test = windows["test"]
-    scaled = net.predict(window_dataset(test, PREDICT_BATCH), verbose=0)
-    predictions = evaluation.predictions_frame(test, test.to_prices(scaled))
+    scaled, widths = training.predict(trained, test)
+    predictions = evaluation.predictions_frame(test, _price_forecasts(test, scaled, widths, opts.ma_window))
+    last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
+    return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts)
+
+
+def _forecast_beyond(trained: Any, last: Any, ma_window: int) -> Any:
+    """The next ``horizon`` trading days after each ticker's last day, with intervals."""
+    from forecaster import evaluation, training
+    from forecaster.trading_days import next_sessions
+
+    scaled, widths = training.predict(trained, last)
+    frame = evaluation.forecast_frame(last, _price_forecasts(last, scaled, widths, ma_window))
+    horizon = last.y.shape[1]
+    for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
+        days = next_sessions(origin, horizon)
+        rows = frame.index[frame["ticker"] == str(ticker)]
+        frame.loc[rows, "target_date"] = [days[s - 1] for s in frame.loc[rows, "step"]]
+    return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
+
+
+def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path) -> RunResult:
+    # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
+    import pandas as pd
+
+    from forecaster import evaluation, training
+
+    folds = [
+        _run_fold(opts, price_paths, run_dir / ("prepared" if opts.folds == 1 else f"prepared/fold-{k + 1}"), k)
+        for k in range(opts.folds)
+    ]
+    final = folds[-1]  # trained on the most history: the model kept and used to forecast
+    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+    model_files = training.save(final.trained, run_dir)
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
-    report = evaluation.build_report(predictions)
+    report = evaluation.build_report(predictions, final.mase_scale)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
-    artifacts.write_json(run_dir / artifacts.MODEL_CARD, model_card(opts, prepared, trained, counts, price_paths))
+    artifacts.write_parquet(run_dir / artifacts.FORECAST, _forecast_beyond(final.trained, final.last_windows,
+                                                                           opts.ma_window))
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD,
+                         model_card(opts, final.prepared, final.trained, folds, price_paths, model_files))
     return RunResult(run_dir, report)

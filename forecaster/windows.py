@@ -42,6 +42,7 @@ class Windows:
     target_date: np.ndarray  # (n, horizon) datetime64[ns], NaT past the data
     target_price: np.ndarray  # (n, horizon) adjusted close, NaN past the data
     target_scale: np.ndarray  # (n,) the ticker's train volatility
+    prices: np.ndarray | None = None  # (rows,) adjusted close of every row, for history-based baselines
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -55,6 +56,20 @@ class Windows:
     def x(self) -> np.ndarray:
         """All inputs at once; fine for one ticker, use ``batch`` or ``WindowDataset`` for many."""
         return self.batch(slice(None))
+
+    def history(self, days: int) -> np.ndarray:
+        """Adjusted closes of the ``days`` days ending on each origin (n, days); ``days <= lookback``."""
+        if not 1 <= days <= self.lookback or self.prices is None:
+            raise ValueError(f"history of {days} days needs 1 <= days <= lookback ({self.lookback})")
+        origins = self.starts + self.lookback - 1
+        return sliding_window_view(self.prices, days)[origins - days + 1]
+
+    def subset(self, mask: np.ndarray) -> Windows:
+        """The windows where ``mask`` is true (sharing the feature rows)."""
+        per_window = ("starts", "y", "ticker", "origin_date", "origin_price", "target_date", "target_price",
+                      "target_scale")
+        return Windows(values=self.values, lookback=self.lookback, prices=self.prices,
+                       **{name: getattr(self, name)[mask] for name in per_window})
 
     def to_prices(self, scaled: np.ndarray) -> np.ndarray:
         """Turn scaled log-change predictions (n, horizon) back into adjusted-close prices."""
@@ -86,11 +101,13 @@ def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
 
 
 def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], lookback: int,
-                 horizon: int) -> Windows:
+                 horizon: int, last_only: bool = False) -> Windows:
     """All windows of ``split`` across tickers (``table`` may hold other splits too).
 
     Train and validation windows have all ``horizon`` targets; test windows exist for
     every test day as a one-step target, with later steps NaN past the data's end.
+    ``last_only`` gives one window per ticker whose origin is its last day: the
+    forecast beyond the data (all targets NaN).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
@@ -101,9 +118,9 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
     for _, segment in rows.groupby("ticker", sort=True, observed=True).indices.items():
         first, count = int(segment[0]), len(segment)
         # Origins t (segment-relative) from lookback-1 to the last day with a target.
-        last_origin = count - 1 - (horizon if full_targets else 1)
+        last_origin = count - 1 if last_only else count - 1 - (horizon if full_targets else 1)
         if last_origin >= lookback - 1:
-            local = np.arange(lookback - 1, last_origin + 1)
+            local = np.arange(last_origin if last_only else lookback - 1, last_origin + 1)
             origins.append(first + local)
             starts.append(first + local - (lookback - 1))
     if not origins:
@@ -123,7 +140,7 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
         lookback=lookback, y=(np.log(target_price / price[origin][:, None]) / scale[:, None]).astype(np.float32),
         ticker=tickers[origin], origin_date=dates[origin], origin_price=price[origin],
         target_date=np.where(inside, dates[clipped], np.datetime64("NaT")), target_price=target_price,
-        target_scale=scale,
+        target_scale=scale, prices=price,
     )
 
 

@@ -38,7 +38,8 @@ def test_prediction_figure_has_actual_model_and_baseline(published_run):
     view = ArtifactReader(data_dir).latest()
     figure = prediction_figure(view.predictions, "AAPL", 2)
     names = [trace.name for trace in figure.data]
-    assert names == ["actual", "LSTM (2 days ahead)", "naive (2 days ahead)"]
+    assert names == ["actual", "LSTM (2 days ahead)", "naive (2 days ahead)", "drift (2 days ahead)",
+                     "moving_average (2 days ahead)"]
     assert len(figure.data[0].x) == result.report["tickers"]["AAPL"]["n_test"] - 1
     assert figure.data[0].type == "scattergl"
 
@@ -46,7 +47,8 @@ def test_prediction_figure_has_actual_model_and_baseline(published_run):
 def test_metrics_rows_put_lstm_beside_naive(published_run):
     _, result = published_run
     rows = metrics_rows(result.report, "AAPL")
-    assert [(r["step"], r["forecast"]) for r in rows[:2]] == [(1, "lstm"), (1, "naive")]
+    assert [(r["step"], r["forecast"]) for r in rows[:4]] == [(1, "lstm"), (1, "naive"), (1, "drift"),
+                                                               (1, "moving_average")]
     assert rows[1]["rmse_vs_naive"] == 1.0
     assert rows[0]["rmse"] == round(result.report["tickers"]["AAPL"]["metrics"]["1"]["lstm"]["rmse"], 4)
 

@@ -24,11 +24,16 @@ def test_report_follows_the_contract(published_run):
     aapl = report["tickers"]["AAPL"]
     assert (aapl["test_start"], aapl["test_end"], aapl["n_test"]) == ("2017-01-03", "2018-04-30", 333)
     assert list(aapl["metrics"]) == [str(s) for s in range(1, TINY_MODEL.horizon + 1)]
+    common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive"}
     for by_model in aapl["metrics"].values():
-        assert set(by_model) == {"lstm", "naive"}
-        for entry in by_model.values():
-            assert set(entry) == {"rmse", "mae", "mape", "directional_accuracy"}
-    assert set(report["summary"]["median_rmse_ratio_vs_naive"]) == set(aapl["metrics"])
+        assert set(by_model) == {"lstm", "naive", "drift", "moving_average"}
+        for name, entry in by_model.items():
+            extra = {"coverage_80", "coverage_95", "lag1_share"} if name == "lstm" else set()
+            assert set(entry) == common | extra, name
+        assert 0 <= by_model["lstm"]["coverage_80"] <= by_model["lstm"]["coverage_95"] <= 1
+    summary = report["summary"]
+    for key in ("median_rmse_ratio_vs_naive", "share_beating_naive", "median_coverage_80", "median_coverage_95"):
+        assert set(summary[key]) == set(aapl["metrics"]), key
 
 
 def test_naive_rmse_matches_an_independent_computation(published_run):
@@ -71,7 +76,8 @@ def test_saved_model_loads_safely_and_reproduces_the_predictions(published_run):
 def test_predictions_are_beside_naive_on_the_same_dates(published_run):
     _, result = published_run
     saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
-    assert {"ticker", "origin_date", "target_date", "step", "actual", "lstm", "naive"} <= set(saved.columns)
+    assert {"ticker", "origin_date", "target_date", "step", "actual", "lstm", "naive", "drift", "moving_average",
+            "lstm_lo80", "lstm_hi80", "lstm_lo95", "lstm_hi95"} <= set(saved.columns)
     assert (saved["naive"] == saved["origin_price"]).all()
     assert saved[["lstm", "naive", "actual"]].notna().all().all()
     assert (pd.to_datetime(saved["origin_date"]) < pd.to_datetime(saved["target_date"])).all()
@@ -85,7 +91,7 @@ def test_cli_writes_the_report_file(spark, tmp_path, capsys):
     assert code == 0
     report = json.loads(report_path.read_text())
     assert report["tickers"]["IBM"]["n_test"] > 200
-    assert "median RMSE ratio" in capsys.readouterr().out
+    assert "median ratio by step" in capsys.readouterr().out
 
 
 def test_cli_refuses_a_path_like_ticker_and_writes_nothing(tmp_path, caplog):

@@ -1,0 +1,102 @@
+"""Training one global model (or one per ticker) on windows, predicting, and conformal quantiles."""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from forecaster import model as model_lib
+from forecaster.config import ModelConfig
+from forecaster.intervals import conformal_quantiles
+from forecaster.windows import Windows, window_dataset
+
+log = logging.getLogger(__name__)
+
+#: Key of the single model in global mode.
+GLOBAL = "global"
+#: Windows per batch when only predicting: larger is faster, memory stays small.
+PREDICT_BATCH = 1024
+
+
+@dataclass
+class Trained:
+    """Fitted model(s), their training summaries and their validation residual quantiles."""
+
+    models: dict[str, Any] = field(default_factory=dict)  # GLOBAL or ticker -> keras.Model
+    results: dict[str, model_lib.TrainResult] = field(default_factory=dict)
+    quantiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    @property
+    def per_ticker(self) -> bool:
+        return GLOBAL not in self.models
+
+
+def ticker_seed(seed: int, ticker: str) -> int:
+    """A per-ticker seed derived from the run's seed: stable across runs and machines."""
+    return (seed * 1_000_003 + zlib.crc32(ticker.encode())) % (2**31 - 1)
+
+
+def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
+    """Scaled predictions (n, horizon) for ``windows``, batch by batch."""
+    if len(windows) == 0:
+        return np.zeros((0, windows.y.shape[1]), np.float32)
+    return net.predict(window_dataset(windows, PREDICT_BATCH), verbose=0)
+
+
+def _fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int):
+    model_lib.seed_everything(cfg.seed)
+    net = model_lib.build_model(n_features, cfg)
+    result = model_lib.train(net, window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed),
+                             window_dataset(val, PREDICT_BATCH), cfg, verbose=verbose)
+    quantiles = conformal_quantiles(val.y, predict_scaled(net, val))
+    return net, result, quantiles
+
+
+def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, per_ticker: bool = False,
+        verbose: int = 2) -> Trained:
+    """Fit one model across all tickers, or one per ticker (seeded from the ticker)."""
+    trained = Trained()
+    if not per_ticker:
+        net, result, quantiles = _fit_one(train, val, n_features, cfg, verbose)
+        trained.models[GLOBAL], trained.results[GLOBAL], trained.quantiles[GLOBAL] = net, result, quantiles
+        return trained
+    for ticker in sorted(set(train.ticker)):
+        log.info("training the model of %s", ticker)
+        ticker_cfg = replace(cfg, seed=ticker_seed(cfg.seed, ticker))
+        net, result, quantiles = _fit_one(train.subset(train.ticker == ticker), val.subset(val.ticker == ticker),
+                                          n_features, ticker_cfg, verbose)
+        trained.models[ticker], trained.results[ticker], trained.quantiles[ticker] = net, result, quantiles
+    return trained
+
+
+def predict(trained: Trained, windows: Windows) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Scaled predictions and, per level, the scaled half-widths (n, horizon) that apply to each window."""
+    if not trained.per_ticker:
+        scaled = predict_scaled(trained.models[GLOBAL], windows)
+        widths = {level: np.broadcast_to(np.asarray(q)[None, :], scaled.shape)
+                  for level, q in trained.quantiles[GLOBAL].items()}
+        return scaled, widths
+    scaled = np.full(windows.y.shape, np.nan, np.float32)
+    widths = {level: np.full(windows.y.shape, np.nan) for level in next(iter(trained.quantiles.values()))}
+    for ticker, net in trained.models.items():
+        mask = windows.ticker == ticker
+        if mask.any():
+            scaled[mask] = predict_scaled(net, windows.subset(mask))
+            for level, q in trained.quantiles[ticker].items():
+                widths[level][mask] = np.asarray(q)[None, :]
+    return scaled, widths
+
+
+def save(trained: Trained, run_dir: Path) -> dict[str, str]:
+    """Save every model as ``.keras``; returns model key -> file name relative to ``run_dir``."""
+    files = {}
+    for key, net in trained.models.items():
+        name = "model.keras" if key == GLOBAL else f"models/{key}.keras"
+        model_lib.save_model(net, run_dir / name)
+        files[key] = name
+    return files
