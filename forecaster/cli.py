@@ -162,6 +162,27 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
     _add_data_dir_option(prep)
     prep.set_defaults(handler=_prepare)
 
+    fc = commands.add_parser("forecast", help="forecast the next trading days from the cache with the latest model",
+                             description="Forecast the next H trading days (NYSE calendar) after each ticker's last "
+                                         "cached day, with 80%% and 95%% intervals, using the latest run's model "
+                                         "and train-only scaling; no retraining. Updates that run's "
+                                         "forecast.parquet, which the dashboard shows.", formatter_class=formatter)
+    fc.add_argument("--tickers", nargs="+", metavar="T", help="tickers (default: every ticker of the latest run)")
+    fc.add_argument("--master", default=None, help="Spark master URL (default: local[*])")
+    _add_data_dir_option(fc)
+    fc.set_defaults(handler=_forecast)
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from forecaster.forecasting import forecast_latest
+
+    run_dir, frame = forecast_latest(_writable(args.data_dir), args.tickers, args.master)
+    columns = ["ticker", "origin_date", "target_date", "step", "origin_price", "lstm", "lstm_lo80", "lstm_hi80",
+               "lstm_lo95", "lstm_hi95"]
+    print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    print(f"written to {run_dir}")
+    return 0
+
 
 def _prepare(args: argparse.Namespace) -> int:
     from forecaster.pipeline import RunOptions, prepare_only

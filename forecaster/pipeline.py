@@ -15,6 +15,7 @@ from typing import Any
 from forecaster import artifacts, cache, config, ingest
 from forecaster.config import ModelConfig
 from forecaster.errors import DataError, SourceError
+from forecaster.forecasting import forecast_beyond, price_forecasts
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def model_card(opts: RunOptions, prepared: Any, trained: Any, folds: list[Any], 
         "folds": opts.folds,
         "windows": [f.counts for f in folds],
         "moving_average_window": opts.ma_window,
+        "missing": opts.missing,
         "intervals": {"method": "split conformal on validation residuals (scaled log change)",
                       "quantiles": trained.quantiles},
         "training": {
@@ -204,19 +206,6 @@ def _mase_scales(train_table: Any) -> dict[str, float]:
     return {str(t): float(v) for t, v in changes.groupby(train_table["ticker"], observed=True).mean().items()}
 
 
-def _price_forecasts(windows: Any, scaled: Any, widths: dict[str, Any], ma_window: int) -> dict[str, Any]:
-    """The LSTM's prices, its interval bounds and every baseline, for ``windows``."""
-    from forecaster.baselines import all_baselines
-    from forecaster.intervals import interval_prices
-
-    forecasts = {"lstm": windows.to_prices(scaled)}
-    for level, width in widths.items():
-        lower, upper = interval_prices(windows.origin_price, scaled, windows.target_scale, width)
-        forecasts[f"lstm_lo{level}"], forecasts[f"lstm_hi{level}"] = lower, upper
-    forecasts.update(all_baselines(windows, ma_window))
-    return forecasts
-
-
 @dataclass
 class FoldOutput:
     """What one walk-forward fold produced."""
@@ -248,24 +237,9 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: in
                            opts.verbose)
     test = windows["test"]
     scaled, widths = training.predict(trained, test)
-    predictions = evaluation.predictions_frame(test, _price_forecasts(test, scaled, widths, opts.ma_window))
+    predictions = evaluation.predictions_frame(test, price_forecasts(test, scaled, widths, opts.ma_window))
     last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts)
-
-
-def _forecast_beyond(trained: Any, last: Any, ma_window: int) -> Any:
-    """The next ``horizon`` trading days after each ticker's last day, with intervals."""
-    from forecaster import evaluation, training
-    from forecaster.trading_days import next_sessions
-
-    scaled, widths = training.predict(trained, last)
-    frame = evaluation.forecast_frame(last, _price_forecasts(last, scaled, widths, ma_window))
-    horizon = last.y.shape[1]
-    for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
-        days = next_sessions(origin, horizon)
-        rows = frame.index[frame["ticker"] == str(ticker)]
-        frame.loc[rows, "target_date"] = [days[s - 1] for s in frame.loc[rows, "step"]]
-    return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 
 def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path) -> RunResult:
@@ -285,8 +259,9 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     report = evaluation.build_report(predictions, final.mase_scale)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
-    artifacts.write_parquet(run_dir / artifacts.FORECAST, _forecast_beyond(final.trained, final.last_windows,
-                                                                           opts.ma_window))
-    artifacts.write_json(run_dir / artifacts.MODEL_CARD,
-                         model_card(opts, final.prepared, final.trained, folds, price_paths, model_files))
+    artifacts.write_parquet(run_dir / artifacts.FORECAST, forecast_beyond(final.trained, final.last_windows,
+                                                                          opts.ma_window))
+    card = model_card(opts, final.prepared, final.trained, folds, price_paths, model_files)
+    card["scaling"] = str(final.prepared.scaling_path.relative_to(run_dir))
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD, card)
     return RunResult(run_dir, report)

@@ -1,0 +1,116 @@
+"""Forecasts beyond the last cached day, from the latest published run's model(s).
+
+``run`` writes ``forecast.parquet`` for the data it trained on; ``python -m forecaster
+forecast`` recomputes it later from the cache (after a ``fetch`` brought new days) with
+the same model, features and train-only scaling, without retraining.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecaster import artifacts, cache
+from forecaster.errors import ArtifactError, DataError
+from forecaster.sources.schema import validate_ticker
+
+log = logging.getLogger(__name__)
+
+
+def price_forecasts(windows: Any, scaled: Any, widths: dict[str, Any], ma_window: int) -> dict[str, Any]:
+    """The LSTM's prices, its interval bounds and every baseline, for ``windows``."""
+    from forecaster.baselines import all_baselines
+    from forecaster.intervals import interval_prices
+
+    forecasts = {"lstm": windows.to_prices(scaled)}
+    for level, width in widths.items():
+        lower, upper = interval_prices(windows.origin_price, scaled, windows.target_scale, width)
+        forecasts[f"lstm_lo{level}"], forecasts[f"lstm_hi{level}"] = lower, upper
+    forecasts.update(all_baselines(windows, ma_window))
+    return forecasts
+
+
+def forecast_beyond(trained: Any, last: Any, ma_window: int) -> Any:
+    """The next ``horizon`` trading days after each ticker's last day, with intervals."""
+    from forecaster import evaluation, training
+    from forecaster.trading_days import next_sessions
+
+    scaled, widths = training.predict(trained, last)
+    frame = evaluation.forecast_frame(last, price_forecasts(last, scaled, widths, ma_window))
+    horizon = last.y.shape[1]
+    for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
+        days = next_sessions(origin, horizon)
+        rows = frame.index[frame["ticker"] == str(ticker)]
+        frame.loc[rows, "target_date"] = [days[s - 1] for s in frame.loc[rows, "step"]]
+    return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
+
+
+def _load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
+    from forecaster import model as model_lib
+    from forecaster.training import Trained
+
+    trained = Trained(quantiles=card["intervals"]["quantiles"])
+    for key, name in card["models"].items():
+        trained.models[key] = model_lib.load_model(run_dir / name)
+    return trained
+
+
+def _last_windows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:
+    """One window per ticker ending on its last cached day, scaled with the run's train statistics."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from forecaster.preparation import add_features, apply_scaling, clean_prices
+    from forecaster.windows import make_windows
+
+    features, lookback = tuple(card["features"]), int(card["lookback"])
+    paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
+    featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
+    latest_first = Window.partitionBy("ticker").orderBy(F.desc("date"))
+    recent = (featured.where(F.col("usable")).withColumn("rank", F.row_number().over(latest_first))
+              .where(F.col("rank") <= lookback).drop("rank", "usable").withColumn("split", F.lit("test")))
+    stats = spark.read.parquet(str(run_dir / card.get("scaling", "prepared/scaling")))
+    table = apply_scaling(recent, stats, features).toPandas()  # lookback rows per ticker: small
+    table["date"] = pd.to_datetime(table["date"])
+    short = {t: int(n) for t, n in table.groupby("ticker")["date"].size().items() if n < lookback}
+    missing = sorted(set(tickers) - set(table["ticker"]))
+    if short or missing:
+        raise DataError(f"the model needs {lookback} usable days per ticker (its card's lookback); "
+                        f"too few for {short or missing}")
+    table = table.sort_values(["ticker", "date"], ignore_index=True)
+    return make_windows(table, "test", features, lookback, int(card["horizon"]), last_only=True)
+
+
+def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: str | None = None
+                    ) -> tuple[Path, pd.DataFrame]:
+    """Forecast the next trading days for ``tickers`` (default: the run's) from the cache; update the run.
+
+    Returns the run folder and the new forecast rows. Rows of other tickers in the
+    run's ``forecast.parquet`` are kept; the file is replaced atomically.
+    """
+    from forecaster.spark import get_spark
+
+    run_dir = artifacts.latest_run_dir(data_dir)
+    if run_dir is None:
+        raise ArtifactError(f"no published run in {data_dir}: train one first with `python -m forecaster run`")
+    card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
+    wanted = [validate_ticker(t) for t in tickers] if tickers else list(card["tickers"])
+    unknown = sorted(set(wanted) - set(card["tickers"]))
+    if unknown:
+        raise DataError(f"tickers {unknown} are not in the latest run's model (it knows {card['tickers']}); "
+                        "train a run that includes them")
+    for ticker in wanted:
+        cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
+    trained = _load_trained(run_dir, card)
+    last = _last_windows(get_spark(master), data_dir, run_dir, card, wanted)
+    frame = forecast_beyond(trained, last, int(card.get("moving_average_window", 20)))
+    forecast_path = run_dir / artifacts.FORECAST
+    if forecast_path.exists():
+        previous = artifacts.read_parquet(forecast_path)
+        frame = pd.concat([previous[~previous["ticker"].isin(wanted)], frame], ignore_index=True)
+    artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
+    log.info("forecast %d tickers from %s into %s", len(wanted), last.origin_date.max(), forecast_path)
+    return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
