@@ -11,6 +11,7 @@ Layout::
         model_card.json            what the model was trained on and how
         predictions.parquet        backtest: one row per ticker, origin date and step
         forecast.parquet           the next trading days after the data, with intervals
+        prices.parquet             the prices the run used (OHLC scaled to the adjusted close), for charts
         report.json                metrics beside the baselines (the `--report` contract)
       runs/LATEST                  the id of the newest complete run
       prepared/<id>/               output of `prepare`: table/, scaling/, prepared.json
@@ -49,6 +50,7 @@ MODEL = "model.keras"
 MODEL_CARD = "model_card.json"
 PREDICTIONS = "predictions.parquet"
 FORECAST = "forecast.parquet"
+PRICES_SNAPSHOT = "prices.parquet"
 PREPARED_TABLE = "prepared/table"
 PREPARED_SCALING = "prepared/scaling"
 

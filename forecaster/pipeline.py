@@ -242,6 +242,19 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: in
     return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts)
 
 
+def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> Any:
+    """The run's price history for the dashboard, OHLC scaled to the adjusted close so candles match it."""
+    import pandas as pd
+
+    frames = []
+    for path in price_paths:
+        if path.stem in tickers:
+            prices = cache.read_ticker(path.parent.parent, path.stem).prices
+            factor = prices["adj_close"] / prices["close"]
+            frames.append(prices.assign(**{c: prices[c] * factor for c in ("open", "high", "low", "close")}))
+    return pd.concat(frames, ignore_index=True)[["ticker", "date", "open", "high", "low", "close", "volume"]]
+
+
 def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path) -> RunResult:
     # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
     import pandas as pd
@@ -256,6 +269,8 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
     model_files = training.save(final.trained, run_dir)
+    artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,
+                            _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist()))
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     report = evaluation.build_report(predictions, final.mase_scale)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
