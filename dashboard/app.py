@@ -36,7 +36,7 @@ def create_app(data_dir: str | Path) -> Dash:
         else:
             body = layout.empty_layout(str(data_dir)) if view is None else layout.run_layout(view)
         return html.Div([html.H1("Stock forecaster"), body],
-                        style={"maxWidth": "1100px", "margin": "0 auto", "fontFamily": "sans-serif"})
+                        style={"maxWidth": "1280px", "margin": "0 auto", "fontFamily": "sans-serif"})
 
     app.layout = serve_layout
     callbacks.register(app, reader)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dash import dash_table, dcc, html
 
-from dashboard.figures import METRIC_NAMES
+from dashboard.figures import BASELINE_NAMES, LSTM_ONLY, METRIC_NAMES
 from dashboard.reader import RunView
 
 RUN_COMMAND = "python -m forecaster run --source sample"
+_ROW = {"display": "grid", "gridTemplateColumns": "2fr 1fr 1fr 2fr", "gap": "1em", "alignItems": "end"}
 
 
 def empty_layout(data_dir: str) -> html.Div:
@@ -28,42 +29,74 @@ def error_layout(message: str) -> html.Div:
     ])
 
 
-def run_layout(view: RunView) -> html.Div:
-    """The main page for a run: ticker and step pickers, chart, metrics, model card."""
-    horizon = int(view.card.get("horizon", 1))
-    columns = ["step", "forecast", *METRIC_NAMES, "rmse_vs_naive"]
-    return html.Div([
-        html.Div(className="controls", children=[
-            html.Label(["Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0],
-                                               clearable=False, searchable=True)]),
-            html.Label(["Forecast step (trading days ahead)", dcc.Dropdown(
-                id="step", options=list(range(1, horizon + 1)), value=1, clearable=False)]),
-        ], style={"display": "grid", "gridTemplateColumns": "1fr 1fr", "gap": "1em"}),
-        html.Div(id="ticker-message"),
-        dcc.Graph(id="prediction-graph", config={"displaylogo": False}, style={"height": "520px"}),
-        html.H3("Test-period metrics: LSTM beside the naive forecast"),
-        dash_table.DataTable(id="metrics-table", columns=[{"name": c, "id": c} for c in columns],
-                             style_cell={"fontFamily": "monospace", "padding": "4px"},
-                             style_data_conditional=[{"if": {"filter_query": '{forecast} = "lstm"'},
-                                                      "fontWeight": "bold"}]),
+def _ticker_tab(view: RunView) -> dcc.Tab:
+    steps = list(range(1, view.horizon + 1))
+    columns = ["step", "forecast", "best", *METRIC_NAMES, "rmse_ratio_vs_naive", *LSTM_ONLY]
+    controls = html.Div(style=_ROW, children=[
+        html.Label(["Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0],
+                                           clearable=False, searchable=True)]),
+        html.Label(["Step (trading days ahead)", dcc.Dropdown(id="step", options=steps, value=1, clearable=False)]),
+        html.Label(["Chart", dcc.RadioItems(id="chart", options=[{"label": " candles", "value": "candles"},
+                                                                  {"label": " line", "value": "line"}],
+                                            value="line", inline=True)]),
+        html.Label(["Baselines", dcc.Checklist(id="baselines", options=list(BASELINE_NAMES), value=["naive"],
+                                               inline=True)]),
+    ])
+    return dcc.Tab(label="Ticker", value="ticker", children=[
+        controls,
+        html.Div(id="ticker-message", style={"color": "#b00020", "margin": "0.5em 0"}),
+        dcc.Graph(id="price-graph", config={"displaylogo": False}, style={"height": "640px"}),
+        dcc.Store(id="y-rescaled"),
+        html.H3("Test-period metrics: the LSTM beside the baselines, same days"),
+        dash_table.DataTable(
+            id="metrics-table", columns=[{"name": c, "id": c} for c in columns],
+            style_cell={"fontFamily": "monospace", "padding": "4px"}, style_table={"overflowX": "auto"},
+            style_data_conditional=[{"if": {"filter_query": '{forecast} = "lstm"'}, "fontWeight": "bold"},
+                                    {"if": {"filter_query": '{best} != ""'}, "backgroundColor": "#e8f5e9"}]),
+        html.Div(style={"display": "grid", "gridTemplateColumns": "1fr 1fr", "gap": "1em"}, children=[
+            dcc.Graph(id="residual-time", config={"displaylogo": False}),
+            dcc.Graph(id="residual-hist", config={"displaylogo": False}),
+        ]),
         html.H3("Model card"),
-        html.Pre(id="model-card", children=_card_text(view), style={"whiteSpace": "pre-wrap"}),
-        html.Footer(f"run {view.run_id}"),
+        html.Pre(id="model-card", children=card_text(view), style={"whiteSpace": "pre-wrap"}),
     ])
 
 
-def _card_text(view: RunView) -> str:
+def _compare_tab(view: RunView) -> dcc.Tab:
+    return dcc.Tab(label="Compare tickers", value="compare", children=[
+        html.Label(["Step (trading days ahead)", dcc.Dropdown(id="compare-step", value=1, clearable=False,
+                                                              options=list(range(1, view.horizon + 1)))],
+                   style={"maxWidth": "300px", "display": "block"}),
+        dcc.Graph(id="compare-graph", config={"displaylogo": False}),
+    ])
+
+
+def run_layout(view: RunView) -> html.Div:
+    """The main page for a run: one ticker in depth, and every ticker compared."""
+    return html.Div([
+        dcc.Tabs(id="tabs", value="ticker", children=[_ticker_tab(view), _compare_tab(view)]),
+        html.Footer(f"run {view.run_id}", style={"color": "#666", "marginTop": "1em"}),
+    ])
+
+
+def card_text(view: RunView) -> str:
+    """The model card as a few readable lines."""
     card = view.card
     training = card.get("training", {})
+    first = next(iter(training.values()), {}) if isinstance(training, dict) else {}
+    ranges = card.get("data_range", {})
+    span = (f"{min(r[0] for r in ranges.values())} .. {max(r[1] for r in ranges.values())}" if ranges else "?")
+    tickers = card.get("tickers", [])
     lines = [
         f"trained at      {card.get('created_at')}",
         f"source          {card.get('source')}",
-        f"tickers         {', '.join(card.get('tickers', []))}",
-        f"test start      {card.get('test_start')}",
+        f"tickers         {len(tickers)}: {', '.join(tickers[:30])}{' ...' if len(tickers) > 30 else ''}",
+        f"data            {span}; test from {card.get('test_start')}",
         f"features        {', '.join(card.get('features', []))}",
         f"lookback        {card.get('lookback')} days, horizon {card.get('horizon')} days",
         "hyper-params    " + ", ".join(f"{k}={v}" for k, v in card.get("hyper_parameters", {}).items()),
-        f"training        {training.get('epochs_run')} epochs in {training.get('seconds')} s, "
-        f"best validation loss {training.get('best_val_loss')}",
+        f"model           {'one per ticker' if card.get('per_ticker') else 'one global model'}",
+        f"training        {first.get('epochs_run')} epochs in {first.get('seconds')} s, "
+        f"best validation loss {first.get('best_val_loss')}",
     ]
     return "\n".join(lines)

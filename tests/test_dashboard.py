@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.figures import metrics_rows, prediction_figure
+from dashboard.figures import compare_figure, metrics_rows, price_figure, residual_figures
 from dashboard.reader import ArtifactReader
 from forecaster import artifacts
 from forecaster.errors import ArtifactError
@@ -33,24 +33,54 @@ def two_ticker_run(spark, tmp_path_factory):
     return data_dir
 
 
-def test_prediction_figure_has_actual_model_and_baseline(published_run):
+def test_price_figure_shows_actual_backtest_baselines_and_forecast(published_run):
     data_dir, result = published_run
     view = ArtifactReader(data_dir).latest()
-    figure = prediction_figure(view.predictions, "AAPL", 2)
+    rows = view.rows(view.predictions, "AAPL")
+    figure = price_figure(view.rows(view.prices, "AAPL"), rows, view.rows(view.forecast, "AAPL"), "AAPL", 2,
+                          "candles", ("naive", "drift"))
     names = [trace.name for trace in figure.data]
-    assert names == ["actual", "LSTM (2 days ahead)", "naive (2 days ahead)", "drift (2 days ahead)",
-                     "moving_average (2 days ahead)"]
-    assert len(figure.data[0].x) == result.report["tickers"]["AAPL"]["n_test"] - 1
-    assert figure.data[0].type == "scattergl"
+    assert names[:4] == ["actual (adjusted OHLC)", "volume", "LSTM (2 days ahead)", "naive (2 days ahead)"]
+    assert "drift (2 days ahead)" in names and "forecast (next 3 days)" in names
+    assert {"forecast 80% interval", "forecast 95% interval"} <= set(names)
+    assert figure.data[0].type == "candlestick" and figure.data[2].type == "scattergl"
+    assert len(figure.data[0].x) == 4610  # the whole history, scaled to the adjusted close
+    assert [b["label"] for b in figure.layout.xaxis.rangeselector.buttons] == ["1M", "6M", "YTD", "1Y", "All"]
+    low, high = figure.layout.yaxis.range
+    assert 80 < low < 120 and 170 < high < 200  # fitted to the test period, not to 2000's $1 prices
 
 
-def test_metrics_rows_put_lstm_beside_naive(published_run):
+def test_line_chart_and_residuals(published_run):
+    data_dir, _ = published_run
+    view = ArtifactReader(data_dir).latest()
+    rows = view.rows(view.predictions, "AAPL")
+    figure = price_figure(view.rows(view.prices, "AAPL"), rows, None, "AAPL", 1, "line")
+    assert figure.data[0].name == "actual (adjusted close)"
+    over_time, spread = residual_figures(rows, "AAPL", 1)
+    assert [t.name for t in over_time.data] == ["LSTM", "naive"]
+    step1 = rows[rows["step"] == 1].sort_values("target_date")
+    assert list(over_time.data[1].y) == pytest.approx((step1["actual"] - step1["naive"]).tolist())
+    assert spread.data[0].type == "histogram"
+
+
+def test_compare_figure_sorts_tickers_by_ratio():
+    report = {"tickers": {t: {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": r}}}}
+                          for t, r in {"A": 1.02, "B": 0.97, "C": 1.0}.items()}}
+    figure = compare_figure(report, 1)
+    assert list(figure.data[0].y) == ["B", "C", "A"]
+    assert "below 1 on 1 of 3 tickers" in figure.layout.title.text
+
+
+def test_metrics_rows_put_lstm_beside_the_baselines_and_mark_the_best(published_run):
     _, result = published_run
     rows = metrics_rows(result.report, "AAPL")
     assert [(r["step"], r["forecast"]) for r in rows[:4]] == [(1, "lstm"), (1, "naive"), (1, "drift"),
                                                                (1, "moving_average")]
-    assert rows[1]["rmse_vs_naive"] == 1.0
-    assert rows[0]["rmse"] == round(result.report["tickers"]["AAPL"]["metrics"]["1"]["lstm"]["rmse"], 4)
+    step1 = rows[:4]
+    best = min(step1, key=lambda r: r["rmse"])
+    assert best["best"] and all(not r["best"] for r in step1 if r is not best)
+    assert rows[1]["rmse_ratio_vs_naive"] == 1.0
+    assert rows[0]["coverage_80"] is not None and rows[1]["coverage_80"] is None
 
 
 def test_reader_notices_a_new_run_and_reports_damage(published_run, tmp_path):
@@ -117,28 +147,72 @@ def browser():
         instance.close()
 
 
-def _trace_names(page) -> list[str]:
-    return page.evaluate("() => document.querySelector('#prediction-graph .js-plotly-plot').data.map(t => t.name)")
+def _wait_for_graph(page, title_part: str) -> None:
+    page.wait_for_function(
+        "t => { const g = document.querySelector('#price-graph .js-plotly-plot');"
+        " const title = g && g.querySelector('.gtitle');"
+        " return title && title.textContent.includes(t) && g.data.length > 0; }", arg=title_part, timeout=30_000)
 
 
-def test_page_shows_predictions_and_switches_ticker(browser, two_ticker_run, artifacts_dir):
+def _layout(page, path: str):
+    return page.evaluate(f"() => document.querySelector('#price-graph .js-plotly-plot').layout.{path}")
+
+
+def test_page_shows_predictions_switches_ticker_and_range(browser, two_ticker_run, artifacts_dir):
     with serve(two_ticker_run) as url:
-        page = browser.new_page(viewport={"width": 1200, "height": 1400})
+        page = browser.new_page(viewport={"width": 1300, "height": 1400})
         page.goto(url)
-        page.wait_for_function("() => { const g = document.querySelector('#prediction-graph .js-plotly-plot');"
-                               " return g && g.data && g.data.length > 0 && g.querySelector('.gtitle'); }",
-                               timeout=30_000)
-        assert "IBM" in page.text_content("#prediction-graph .gtitle")
-        assert _trace_names(page)[:2] == ["actual", "LSTM (1 day ahead)"]
-        assert "lstm" in page.inner_text("#metrics-table")
+        _wait_for_graph(page, "IBM")
+        names = page.evaluate("() => document.querySelector('#price-graph .js-plotly-plot').data.map(t => t.name)")
+        assert "LSTM (1 day ahead)" in names and any(n.startswith("forecast") for n in names)
+        page.wait_for_function("() => document.querySelector('#metrics-table').innerText.includes('lstm')")
         first_table = page.inner_text("#metrics-table")
 
         page.click("#ticker")
         page.fill(".dash-dropdown-search", "MSF")  # the picker is searchable
         page.click("[role=option]:has-text('MSFT')")
-        page.wait_for_function("() => document.querySelector('#prediction-graph .gtitle').textContent.includes('MSFT')")
+        _wait_for_graph(page, "MSFT")
         page.wait_for_function(f"() => document.querySelector('#metrics-table').innerText !== {first_table!r}")
+
+        # Range buttons move the x-range; the y-axis follows the data inside it.
+        page.click(".rangeselector .button:has-text('1M')")
+        page.wait_for_function("() => { const r = document.querySelector('#price-graph .js-plotly-plot')"
+                               ".layout.xaxis.range; return (new Date(r[1]) - new Date(r[0])) < 40 * 864e5; }")
+        month_y = _layout(page, "yaxis.range")
+        page.click(".rangeselector .button:has-text('All')")
+        # 2000-2013 spans a far wider price range than the last month.
+        page.wait_for_function("span => { const r = document.querySelector('#price-graph .js-plotly-plot')"
+                               ".layout.yaxis.range; return r[1] - r[0] > span * 2; }",
+                               arg=month_y[1] - month_y[0], timeout=10_000)
+        assert _layout(page, "xaxis.range")[0] < "2001"
         page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+
+        page.click("text=Compare tickers")
+        page.wait_for_function("() => { const g = document.querySelector('#compare-graph .js-plotly-plot');"
+                               " return g && g.data.length && g.data[0].y.length === 2; }", timeout=30_000)
+        page.screenshot(path=str(artifacts_dir / "dashboard-compare.png"), full_page=True)
+        page.close()
+
+
+def test_a_damaged_ticker_gets_a_message_and_the_rest_keeps_working(browser, two_ticker_run, tmp_path):
+    data_dir = tmp_path / "data"
+    shutil.copytree(two_ticker_run, data_dir)
+    run_dir = artifacts.latest_run_dir(data_dir)
+    report = artifacts.read_json(run_dir / artifacts.REPORT)
+    del report["tickers"]["MSFT"]["metrics"]  # one ticker's entry loses its numbers
+    artifacts.write_json(run_dir / artifacts.REPORT, report)
+    with serve(data_dir) as url:
+        page = browser.new_page()
+        page.goto(url)
+        _wait_for_graph(page, "IBM")
+        page.click("#ticker")
+        page.click("[role=option]:has-text('MSFT')")
+        page.wait_for_function("() => document.querySelector('#ticker-message').innerText.includes('damaged')")
+        assert "MSFT" in page.inner_text("#ticker-message")
+        page.click("#ticker")
+        page.click("[role=option]:has-text('IBM')")
+        _wait_for_graph(page, "IBM")
+        page.wait_for_function("() => document.querySelector('#ticker-message').innerText === ''")
         page.close()
 
 
