@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import plotly.graph_objects as go
@@ -48,8 +49,22 @@ def _empty(message: str) -> tuple[Any, ...]:
     return go.Figure(), [], go.Figure(), go.Figure(), message
 
 
+#: Built views kept per worker: switching back to a ticker costs no figure building.
+VIEW_CACHE_SIZE = 64
+
+
 def register(app: Dash, reader: ArtifactReader) -> None:
     """Attach the callbacks to ``app``; they only read artifacts through ``reader``."""
+
+    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
+    def build(version: tuple[str, float], ticker: str, step: int, chart: str, chosen: tuple[str, ...]) -> tuple:
+        # ``version`` keys the cache: a new run or forecast builds afresh.
+        view = reader.latest()
+        predictions = view.rows(view.predictions, ticker)
+        figure = price_figure(view.rows(view.prices, ticker), predictions, view.rows(view.forecast, ticker),
+                              ticker, step, chart, chosen)
+        over_time, spread = residual_figures(predictions, ticker, step)
+        return figure, metrics_rows(view.report, ticker), over_time, spread, ""
 
     @app.callback(
         Output("price-graph", "figure"), Output("metrics-table", "data"), Output("residual-time", "figure"),
@@ -68,16 +83,11 @@ def register(app: Dash, reader: ArtifactReader) -> None:
         chart = chart if chart in CHART_TYPES else "line"
         chosen = tuple(b for b in BASELINE_NAMES if isinstance(baselines, list) and b in baselines)
         try:
-            predictions = view.rows(view.predictions, ticker)
-            figure = price_figure(view.rows(view.prices, ticker), predictions, view.rows(view.forecast, ticker),
-                                  ticker, step, chart, chosen)
-            over_time, spread = residual_figures(predictions, ticker, step)
-            rows = metrics_rows(view.report, ticker)
+            return build(view.version, ticker, step, chart, chosen)
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             # One ticker's damaged entries must not take the page down: say so, keep the rest working.
             return _empty(f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); "
                           "other tickers are unaffected. Re-run the forecaster to repair them.")
-        return figure, rows, over_time, spread, ""
 
     @app.callback(Output("compare-graph", "figure"), Input("compare-step", "value"))
     def show_compare(step: Any) -> go.Figure:
