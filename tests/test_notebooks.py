@@ -1,0 +1,40 @@
+"""The analyst notebooks: committed without outputs, and run top to bottom on small data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def test_there_are_three_notebooks():
+    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_many_tickers.ipynb",
+                                           "03_explore_windows.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip the outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+    # The kernel inherits these: a private data dir, one epoch, a few tickers, no dashboard server.
+    monkeypatch.setenv("FORECASTER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("NOTEBOOK_EPOCHS", "1")
+    monkeypatch.setenv("NOTEBOOK_TICKERS", "8")
+    monkeypatch.setenv("NOTEBOOK_OPEN_DASHBOARD", "0")
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any(PLOTLY_MIME in o.get("data", {}) for o in outputs), "no Plotly figure rendered"
