@@ -17,10 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import forecaster  # noqa: E402,F401  (Keras backend)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+import forecaster  # noqa: E402,F401  (Keras backend)
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "AAPL.csv"
 

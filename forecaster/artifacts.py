@@ -30,7 +30,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,7 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
 
 def new_run_dir(data_dir: Path, kind: str = RUNS) -> Path:
     """Create and return a fresh, unpublished folder under ``data_dir/kind`` (runs or prepared)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(data_dir) / kind / f"{stamp}-{secrets.token_hex(3)}"
     run_dir.mkdir(parents=True)
     return run_dir

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def write_ticker(data_dir: Path, ticker: str, prices: pd.DataFrame, source: str,
         raise ArtifactError(f"refusing to cache an empty series for {ticker}")
     meta = {
         "source": source,
-        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "first_date": f"{rows['date'].min():%Y-%m-%d}",
         "last_date": f"{rows['date'].max():%Y-%m-%d}",
         "rows": int(len(rows)),
@@ -85,7 +85,8 @@ def read_ticker(data_dir: Path, ticker: str) -> CacheEntry:
         raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc}); "
                             "fetch or import the ticker again") from exc
     if len(prices) != meta.get("rows"):
-        raise ArtifactError(f"{path}: damaged cache file (holds {len(prices)} rows, its metadata says {meta.get('rows')})")
+        raise ArtifactError(f"{path}: damaged cache file (holds {len(prices)} rows, "
+                            f"its metadata says {meta.get('rows')})")
     return CacheEntry(validate_ticker(ticker), prices, meta)
 
 

@@ -108,7 +108,8 @@ def _add_preparation_options(group: argparse._ArgumentGroup) -> None:
 
 def _add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"where data and artifacts live (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+                        help="where data and artifacts live (default: $FORECASTER_DATA_DIR or "
+                             f"{config.DEFAULT_DATA_DIR})")
 
 
 def _add_bad_rows_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

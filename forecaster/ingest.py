@@ -111,7 +111,8 @@ def _fetch_one(data_dir: Path, ticker: str, start: str | None, end: str | None, 
         full = get(origin, None if origin else "max")
         cache.write_ticker(data_dir, ticker, full, "yahoo", yahoo.ADJUSTMENT, requested_start=origin)
         return Outcome(ticker, "refetched", len(full), len(full) - entry.meta["rows"],
-                       f"prices on or before {last} changed (a late split/dividend adjustment): whole series re-fetched")
+                       f"prices on or before {last} changed (a late split/dividend adjustment): "
+                       "whole series re-fetched")
     merged = _merge(entry.prices, recent)
     added = len(merged) - len(entry.prices)
     if added == 0:

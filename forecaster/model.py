@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import forecaster  # noqa: F401  (sets the default Keras backend before keras is imported)
 import keras
 import numpy as np
 
+import forecaster  # noqa: F401  (sets the default Keras backend before keras is imported)
 from forecaster.artifacts import atomic_write
 from forecaster.config import ModelConfig
 from forecaster.errors import ArtifactError

@@ -7,7 +7,7 @@ import os
 import platform
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,7 @@ def model_card(opts: RunOptions, prepared: Any, trained: Any, folds: list[Any], 
     """What the model was trained on and how: read by people and by the dashboard."""
     bounds = prepared.bounds
     return {
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": opts.source,
         "data": {p.stem: _cache_meta(p) for p in price_paths},
         "tickers": bounds["ticker"].tolist(),

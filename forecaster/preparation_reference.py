@@ -48,8 +48,8 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     clean = prices.dropna(subset=["ticker", "date", *PRICE_FIELDS]).drop_duplicates(["ticker", "date"])
     positive = (clean[["open", "high", "low", "close", "adj_close"]] > 0).all(axis=1) & (clean["volume"] >= 0)
     clean = clean[positive].sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
-    featured = pd.concat([clean, clean.groupby("ticker", group_keys=False)[list(PRICE_FIELDS)].apply(_features, names=features)],
-                         axis=1)
+    per_ticker = clean.groupby("ticker", group_keys=False)[list(PRICE_FIELDS)]
+    featured = pd.concat([clean, per_ticker.apply(_features, names=features)], axis=1)
     featured = featured[featured["has_prev"]].dropna(subset=list(features)).drop(columns="has_prev")
     featured["pos"] = featured.groupby("ticker").cumcount()
     per_ticker = featured.groupby("ticker").agg(

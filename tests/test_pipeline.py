@@ -12,9 +12,9 @@ import pytest
 
 from forecaster import artifacts
 from forecaster.cli import main
-from forecaster.model import load_model
-from forecaster.pipeline import RunOptions, ensure_writable
 from forecaster.errors import DataError
+from forecaster.model import load_model
+from forecaster.pipeline import ensure_writable
 from tests.conftest import AAPL_CSV, TINY_MODEL
 
 

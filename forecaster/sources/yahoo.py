@@ -121,7 +121,8 @@ def download(ticker: str, start: str | None = None, end: str | None = None, peri
     if bars is None or bars.empty:
         # An earlier message may hold the cause (a DNS error) and the last only its effect (no time zone).
         kind = classify("\n".join(errors.messages))
-        detail = next((m for m in errors.messages if classify(m) == kind), errors.messages[-1] if errors.messages else None)
+        last = errors.messages[-1] if errors.messages else None
+        detail = next((m for m in errors.messages if classify(m) == kind), last)
         raise YahooError(ticker, kind, detail)
     bars = bars.rename(columns=str.lower).rename_axis("date").reset_index()
     bars = bars.dropna(subset=["open", "high", "low", "close"])
