@@ -71,6 +71,8 @@ def test_valid_tickers_are_upper_cased():
     ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
      "duplicate date on lines 3"),
     ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,-1,1,5\n", "zero or negative 'close' on lines 2"),
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5,EXTRA\n",
+     "lines 2 have more fields than the header's 7"),
     ("", "empty"),
 ])
 def test_malformed_csv_names_the_file_and_line(tmp_path, content, expected):

@@ -11,7 +11,9 @@ Errors name the file and the file's own 1-based line number (the header is line 
 
 from __future__ import annotations
 
+import csv
 import logging
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -50,13 +52,26 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise SourceError(f"{path}: no such file")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: a row with more fields than the header never becomes a silent index.
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not a text CSV file ({exc.reason})") from exc
     except pd.errors.EmptyDataError as exc:
         raise SourceError(f"{path}: the file is empty") from exc
     except pd.errors.ParserError as exc:
         raise SourceError(f"{path}: not a readable CSV file ({exc})") from exc
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        raise SourceError(f"{path}: lines {_describe_lines(_ragged_lines(path, len(table.columns)))} have more "
+                          f"fields than the header's {len(table.columns)}")
+    return table
+
+
+def _ragged_lines(path: Path, fields: int) -> list[int]:
+    """1-based numbers of the lines with more than ``fields`` fields (only read when some exist)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [number for number, row in enumerate(csv.reader(handle), start=1) if len(row) > fields]
 
 
 def _line_numbers(mask: pd.Series) -> list[int]:
