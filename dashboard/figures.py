@@ -142,8 +142,10 @@ def residual_figures(predictions: pd.DataFrame, ticker: str, step: int) -> tuple
 
 def compare_figure(report: dict[str, Any], step: int) -> go.Figure:
     """Every ticker's LSTM RMSE ratio to naive at ``step``, sorted: below 1 the model helps."""
-    ratios = sorted(((entry["metrics"][str(step)][MODEL]["rmse_ratio_vs_naive"], ticker)
-                     for ticker, entry in report["tickers"].items() if str(step) in entry["metrics"]))
+    ratios = sorted((entry["metrics"][str(step)][MODEL]["rmse_ratio_vs_naive"], ticker)
+                    for ticker, entry in report["tickers"].items()
+                    if str(step) in entry["metrics"] and entry["metrics"][str(step)][MODEL]["rmse_ratio_vs_naive"]
+                    is not None)
     values = [r for r, _ in ratios]
     names = [t for _, t in ratios]
     colors = ["#2ca02c" if r < 1 else "#d62728" for r in values]

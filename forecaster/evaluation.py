@@ -54,6 +54,7 @@ def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.
 
 def _entry(rows: pd.DataFrame, column: str, mase_scale: float) -> dict[str, float | None]:
     actual, predicted, origin = rows["actual"].to_numpy(), rows[column].to_numpy(), rows["origin_price"].to_numpy()
+    naive_rmse = metrics.rmse(actual, rows["naive"].to_numpy())
     entry = {
         "rmse": metrics.rmse(actual, predicted),
         "mae": metrics.mae(actual, predicted),
@@ -61,7 +62,8 @@ def _entry(rows: pd.DataFrame, column: str, mase_scale: float) -> dict[str, floa
         "smape": metrics.smape(actual, predicted),
         "mase": metrics.mase(actual, predicted, mase_scale),
         "directional_accuracy": metrics.directional_accuracy(origin, actual, predicted),
-        "rmse_ratio_vs_naive": metrics.rmse(actual, predicted) / metrics.rmse(actual, rows["naive"].to_numpy()),
+        # A price that never moved in the test period makes naive perfect: no ratio exists.
+        "rmse_ratio_vs_naive": metrics.rmse(actual, predicted) / naive_rmse if naive_rmse > 0 else None,
     }
     if column == MODEL_NAME:
         entry["lag1_share"] = metrics.lag1_share(origin, actual, predicted)
@@ -95,6 +97,11 @@ def _median(values: list[float | None]) -> float | None:
     return float(np.median(present)) if present else None
 
 
+def _share_below_one(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return float(np.mean([v < 1.0 for v in present])) if present else None
+
+
 def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
     """Across tickers, per step: medians of the LSTM's metrics and ratios, and the share beating naive."""
     steps = sorted({s for e in per_ticker.values() for s in e["metrics"]}, key=int)
@@ -106,8 +113,7 @@ def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "tickers": len(per_ticker),
         "median_rmse_ratio_vs_naive": {s: _median(collect(MODEL_NAME, "rmse_ratio_vs_naive", s)) for s in steps},
-        "share_beating_naive": {s: float(np.mean([r < 1.0 for r in collect(MODEL_NAME, "rmse_ratio_vs_naive", s)]))
-                                for s in steps},
+        "share_beating_naive": {s: _share_below_one(collect(MODEL_NAME, "rmse_ratio_vs_naive", s)) for s in steps},
         "median_directional_accuracy": {s: _median(collect(MODEL_NAME, "directional_accuracy", s)) for s in steps},
         "median_mase": {s: _median(collect(MODEL_NAME, "mase", s)) for s in steps},
         "baselines_median_rmse_ratio_vs_naive": {
@@ -134,9 +140,10 @@ def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
             rmse = {name: by_model[name]["rmse"] if name in by_model else float("nan")
                     for name in (MODEL_NAME, *BASELINE_NAMES)}
             direction = lstm["directional_accuracy"]
+            ratio = lstm["rmse_ratio_vs_naive"]
             lines.append(
                 f"{ticker:<8}{step:>5}{rmse['lstm']:>10.4f}{rmse['naive']:>10.4f}{rmse['drift']:>10.4f}"
-                f"{rmse['moving_average']:>10.4f}{lstm['rmse_ratio_vs_naive']:>8.3f}"
+                f"{rmse['moving_average']:>10.4f}{'' if ratio is None else f'{ratio:.3f}':>8}"
                 f"{'' if direction is None else f'{direction:.3f}':>8}{lstm.get('coverage_80', float('nan')):>7.2f}"
                 f"{lstm.get('coverage_95', float('nan')):>7.2f}  {entry['test_start']}..{entry['test_end']} "
                 f"({entry['n_test']})"
@@ -147,7 +154,7 @@ def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
     summary_ = report["summary"]
     lines.append("RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive).")
     lines.append("median ratio by step: " + ", ".join(
-        f"{s}: {r:.3f}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()))
+        f"{s}: {'n/a' if r is None else f'{r:.3f}'}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()))
     lines.append("share of tickers beating naive by step: " + ", ".join(
-        f"{s}: {r:.2f}" for s, r in summary_["share_beating_naive"].items()))
+        f"{s}: {'n/a' if r is None else f'{r:.2f}'}" for s, r in summary_["share_beating_naive"].items()))
     return "\n".join(lines)

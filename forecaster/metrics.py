@@ -51,12 +51,12 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(2 * np.abs(p - a) / (np.abs(a) + np.abs(p))) * 100)
 
 
-def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float:
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float | None:
     """Mean absolute scaled error: MAE over ``scale``, the in-sample MAE of one-step naive forecasts.
 
-    Below 1 beats what naive did on the training days.
+    Below 1 beats what naive did on the training days. None when the training prices never moved.
     """
-    return mae(actual, predicted) / scale
+    return mae(actual, predicted) / scale if scale > 0 else None
 
 
 def lag1_share(origin: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float:

@@ -76,3 +76,13 @@ def test_report_puts_every_forecast_on_the_same_days():
     ratio = report["summary"]["median_rmse_ratio_vs_naive"]["1"]
     assert ratio == pytest.approx(lstm["rmse"] / naive_entry["rmse"]) == pytest.approx(lstm["rmse_ratio_vs_naive"])
     assert "median ratio by step" in format_report(report)
+
+
+def test_a_price_that_never_moves_has_no_ratio_and_does_not_crash():
+    windows = _windows()
+    windows.target_price[:] = windows.origin_price[:, None]  # every target equals its origin: naive is perfect
+    forecasts = {"lstm": windows.target_price + 0.1, **all_baselines(windows, 2)}
+    report = build_report(predictions_frame(windows, forecasts), {"T": 0.5})
+    assert report["tickers"]["T"]["metrics"]["1"]["lstm"]["rmse_ratio_vs_naive"] is None
+    assert report["summary"]["share_beating_naive"]["1"] is None
+    assert "n/a" in format_report(report)
