@@ -90,6 +90,14 @@ def read_ticker(data_dir: Path, ticker: str) -> CacheEntry:
     return CacheEntry(validate_ticker(ticker), prices, meta)
 
 
+def read_meta(path: Path) -> dict[str, Any]:
+    """A cache file's metadata alone, from its Parquet footer (the rows are not read)."""
+    try:
+        return json.loads((pq.read_schema(path).metadata or {})[_META_KEY])
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
+
+
 def cached_tickers(data_dir: Path) -> list[str]:
     """Tickers with a cache file (damaged or not), sorted; temporary files are ignored."""
     folder = prices_dir(data_dir)

@@ -70,7 +70,8 @@ def library_versions() -> dict[str, str]:
 
 
 def _cache_meta(path: Path) -> dict[str, Any]:
-    meta = cache.read_ticker(path.parent.parent, path.stem).meta
+    # Footer only: the rows were already read and validated before Spark saw them.
+    meta = cache.read_meta(path)
     return {key: meta[key] for key in ("source", "adjustment", "first_date", "last_date", "fetched_at")}
 
 
