@@ -54,8 +54,21 @@ def _load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
 
     trained = Trained(quantiles=card["intervals"]["quantiles"])
     for key, name in card["models"].items():
-        trained.models[key] = model_lib.load_model(run_dir / name)
+        path = run_dir / _model_file(key, name)
+        net = model_lib.load_model(path)
+        model_lib.check_shape(net, path, int(card["lookback"]), len(card["features"]), int(card["horizon"]))
+        trained.models[key] = net
     return trained
+
+
+def _model_file(key: str, name: str) -> str:
+    """The card's file name for a model, refused unless it is one that `run` writes (never a path out)."""
+    from forecaster.training import GLOBAL, model_file_name
+
+    expected = model_file_name(key if key == GLOBAL else validate_ticker(key))
+    if name != expected:
+        raise ArtifactError(f"model card names {name!r} for model {key!r}; a run writes {expected!r}")
+    return name
 
 
 def _last_windows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:

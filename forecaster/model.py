@@ -89,3 +89,16 @@ def load_model(path: Path) -> keras.Model:
         return keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged zip or config
         raise ArtifactError(f"{path}: damaged or not a Keras model ({type(exc).__name__}: {exc})") from exc
+
+
+def check_shape(net: keras.Model, path: Path, lookback: int, n_features: int, horizon: int) -> None:
+    """Raise ArtifactError when a loaded model does not take ``lookback`` x ``n_features`` windows
+    or does not forecast ``horizon`` steps: its card and the windows it would be fed disagree with it.
+    """
+    expected_in, expected_out = (lookback, n_features), horizon
+    got_in, got_out = tuple(net.input_shape[1:]), net.output_shape[-1]
+    if got_in != expected_in or got_out != expected_out:
+        raise ArtifactError(
+            f"{path}: the model takes windows of {got_in[0]} days x {got_in[-1]} features and forecasts "
+            f"{got_out} steps, but its model card says lookback {lookback}, {n_features} features, "
+            f"horizon {horizon}; the card does not belong to this model - retrain with `python -m forecaster run`")

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from forecaster import artifacts
 from forecaster import model as model_lib
 from forecaster.config import ModelConfig
 from forecaster.intervals import conformal_quantiles
@@ -92,11 +93,16 @@ def predict(trained: Trained, windows: Windows) -> tuple[np.ndarray, dict[str, n
     return scaled, widths
 
 
+def model_file_name(key: str) -> str:
+    """Where a model is saved inside its run folder: the global one at the top, per-ticker ones in models/."""
+    return artifacts.MODEL if key == GLOBAL else f"models/{key}.keras"
+
+
 def save(trained: Trained, run_dir: Path) -> dict[str, str]:
     """Save every model as ``.keras``; returns model key -> file name relative to ``run_dir``."""
     files = {}
     for key, net in trained.models.items():
-        name = "model.keras" if key == GLOBAL else f"models/{key}.keras"
+        name = model_file_name(key)
         model_lib.save_model(net, run_dir / name)
         files[key] = name
     return files

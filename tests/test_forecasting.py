@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -74,3 +76,25 @@ def test_walk_forward_folds_cover_every_test_day_once(spark, tmp_path):
 def test_moving_average_longer_than_the_lookback_is_refused(tmp_path):
     with pytest.raises(DataError, match="longer than --lookback"):
         _tiny_run(tmp_path, ma_window=TINY_MODEL.lookback + 1)
+
+
+def _copy_with_card(published_run, tmp_path, **changes):
+    """A copy of the published data dir whose latest model card has ``changes``."""
+    data_dir, result = published_run
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    card_path = copy / artifacts.RUNS / result.run_dir.name / artifacts.MODEL_CARD
+    artifacts.write_json(card_path, {**artifacts.read_json(card_path), **changes})
+    return copy
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"lookback": TINY_MODEL.lookback + 5}, rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
+                                            rf"{TINY_MODEL.lookback + 5}"),
+    ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps, but .* horizon"),
+    ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
+])
+def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_run, tmp_path, changes, message):
+    data_dir = _copy_with_card(published_run, tmp_path, **changes)
+    with pytest.raises(ArtifactError, match=message):
+        forecast_latest(data_dir)
