@@ -25,6 +25,7 @@ This module imports neither Spark nor Keras: the dashboard uses it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -53,6 +54,8 @@ FORECAST = "forecast.parquet"
 PRICES_SNAPSHOT = "prices.parquet"
 PREPARED_TABLE = "prepared/table"
 PREPARED_SCALING = "prepared/scaling"
+# errno values meaning "the disk (or this process's file-size quota) is full".
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -67,6 +70,11 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno in DISK_FULL:
+            raise ArtifactError(f"{path}: not written, no space left on the device ({exc}); "
+                                "the previous version, if any, is unchanged") from exc
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from forecaster import config
 from forecaster.errors import DataError
+from forecaster.spark import write_parquet
 from forecaster.splits import compute_bounds, walk_forward_folds
 
 log = logging.getLogger(__name__)
@@ -263,11 +264,11 @@ def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, look
     labelled = label_splits(featured.where(F.col("usable")).drop("usable"), bounds, lookback, spark)
     stats = scaling_statistics(labelled, features)
     table_path, scaling_path = out_dir / "table", out_dir / "scaling"
-    stats.write.mode("overwrite").parquet(str(scaling_path))
-    (apply_scaling(labelled, stats, features)
-     # By ticker, so every core writes; files within a split stay sorted by ticker and position.
-     .repartition(spark.sparkContext.defaultParallelism, "ticker").sortWithinPartitions("ticker", "pos")
-     .write.mode("overwrite").partitionBy("split").parquet(str(table_path)))
+    write_parquet(stats.write.mode("overwrite"), scaling_path)
+    scaled = (apply_scaling(labelled, stats, features)
+              # By ticker, so every core writes; files within a split stay sorted by ticker and position.
+              .repartition(spark.sparkContext.defaultParallelism, "ticker").sortWithinPartitions("ticker", "pos"))
+    write_parquet(scaled.write.mode("overwrite").partitionBy("split"), table_path)
     featured.unpersist()
     log.info("prepared %d tickers (test from %s) into %s", len(bounds), test_start, out_dir)
     return Prepared(table_path, scaling_path, test_start, tuple(features), lookback, horizon, bounds, skipped)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrameWriter, SparkSession
 
 from forecaster import config
+from forecaster.errors import ArtifactError
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +45,22 @@ def get_spark(master: str | None = None, app_name: str = "forecaster") -> SparkS
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)
     return spark
+
+
+# What the JVM says when a write hits a full disk or quota; Spark wraps it in a long task-failure trace.
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
+
+
+def write_parquet(writer: DataFrameWriter, path: Path) -> None:
+    """``writer.parquet(path)``, turning a full disk into an ArtifactError that names ``path``.
+
+    Spark writes into temporary task folders and commits at the end, so a failed
+    write leaves no partial table where a reader would take it for a whole one.
+    """
+    try:
+        writer.parquet(str(path))
+    except Exception as exc:  # Py4JJavaError or pyspark's captured Java exceptions
+        if any(text in str(exc) for text in _DISK_FULL_TEXT):
+            raise ArtifactError(f"{path}: not written, no space left on the device; "
+                                "nothing was published and earlier data is unchanged") from None
+        raise
