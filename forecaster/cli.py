@@ -173,6 +173,15 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
     _add_data_dir_option(fc)
     fc.set_defaults(handler=_forecast)
 
+    check = commands.add_parser(
+        "check", help="read everything readers can see in the data dir and report damage", formatter_class=formatter,
+        description="Read every cached price file, the latest run (report, card, predictions, forecast, prices, "
+                    "scaling and its models) and the latest preparation. Exit 1 if any is missing or damaged. "
+                    "Folders of interrupted runs are listed; readers never open them.")
+    check.add_argument("--skip-models", action="store_true", help="do not load the Keras models (faster)")
+    _add_data_dir_option(check)
+    check.set_defaults(handler=_check)
+
 
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.forecasting import forecast_latest
@@ -231,6 +240,22 @@ def _data(args: argparse.Namespace) -> int:
         return 0
     print(listing.to_string(index=False))
     return 0 if (listing["status"] == "ok").all() else 1
+
+
+def _check(args: argparse.Namespace) -> int:
+    from forecaster.integrity import check_data_dir
+
+    data_dir = config.data_dir(args.data_dir)
+    found = check_data_dir(data_dir, load_models=not args.skip_models)
+    print(f"{data_dir}: {found.cache_files} cache files, run {found.run or '(none)'}, "
+          f"preparation {found.prepared or '(none)'}")
+    for problem in found.problems:
+        print(f"DAMAGED {problem}")
+    if found.unpublished:
+        print(f"{len(found.unpublished)} unpublished folders (interrupted or running jobs; never read): "
+              + ", ".join(found.unpublished))
+    print("ok" if found.ok else f"{len(found.problems)} problems")
+    return 0 if found.ok else 1
 
 
 def _writable(data_dir: Path | None) -> Path:

@@ -48,7 +48,8 @@ def forecast_beyond(trained: Any, last: Any, ma_window: int) -> Any:
     return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 
-def _load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
+def load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
+    """The run's models (``safe_mode`` only), each checked against the shapes its card names."""
     from forecaster import model as model_lib
     from forecaster.training import Trained
 
@@ -117,7 +118,7 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
                         "train a run that includes them")
     for ticker in wanted:
         cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
-    trained = _load_trained(run_dir, card)
+    trained = load_trained(run_dir, card)
     last = _last_windows(get_spark(master), data_dir, run_dir, card, wanted)
     frame = forecast_beyond(trained, last, int(card.get("moving_average_window", 20)))
     forecast_path = run_dir / artifacts.FORECAST

@@ -181,3 +181,16 @@ def test_kill_during_write_leaves_the_previous_file_whole(tmp_path):
         assert len(entry.prices) in (len(before), 100_000)  # the old file or a complete new one
         assert entry.meta["rows"] == len(entry.prices)
     assert cache.cached_tickers(tmp_path) == ["AAPL"]
+
+
+def test_network_drop_and_rate_limit_mid_fetch_keep_the_tickers_that_succeeded(tmp_path, yahoo):
+    yahoo.bars["IBM"] = yahoo.bars["AAPL"]
+    # MSFT's connection drops on every try, IBM stays rate-limited; AAPL, before and after them, comes through.
+    yahoo.failures["MSFT"] = [ConnectionError("curl: (56) Recv failure: Connection reset by peer")] * 9
+    yahoo.failures["IBM"] = [YFRateLimitError() for _ in range(9)]
+    report = _fetch(tmp_path, ["AAPL", "MSFT", "IBM"])
+    assert [(o.ticker, o.status) for o in report.outcomes] == [("AAPL", "new"), ("MSFT", "failed"), ("IBM", "failed")]
+    assert "could not reach Yahoo Finance" in report.outcomes[1].message
+    assert "rate-limiting" in report.outcomes[2].message
+    assert cache.cached_tickers(tmp_path) == ["AAPL"] and len(cache.read_ticker(tmp_path, "AAPL").prices) == 300
+    assert "MSFT" in report.format() and "IBM" in report.format()

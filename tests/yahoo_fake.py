@@ -100,3 +100,49 @@ class FakeYahoo:
     def history_requests(self, symbol: str) -> list[dict[str, Any]]:
         """The price requests (not time-zone probes) made for ``symbol``."""
         return [p for s, p in self.requests if s == symbol and "period1" in p]
+
+
+def bars_from_long_csv(path: str, tickers: list[str]) -> dict[str, pd.DataFrame]:
+    """Yahoo-layout bars per ticker from the long ``date,open,high,low,close,volume,Name`` file."""
+    frame = pd.read_csv(path)
+    frame = frame[frame["Name"].isin(tickers)]
+    renamed = frame.rename(columns={"date": "Date", "open": "Open", "high": "High", "low": "Low", "close": "Close",
+                                    "volume": "Volume"})
+    renamed["Adj Close"] = renamed["Close"]
+    return {name: group.drop(columns="Name").reset_index(drop=True) for name, group in renamed.groupby("Name")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.yahoo_fake --long FILE --latency S -- fetch ...``: the real ``forecaster`` command line,
+    with Yahoo answered from a long CSV after ``--latency`` seconds per request (a subprocess can then be killed
+    in the middle of a fetch)."""
+    import argparse
+    import time
+    from unittest import mock
+
+    import yfinance
+
+    from forecaster import cli
+
+    parser = argparse.ArgumentParser(prog="python -m tests.yahoo_fake")
+    parser.add_argument("--long", required=True, help="long-layout CSV whose tickers Yahoo serves")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then a forecaster command line")
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no forecaster command given after --")
+    after = command[command.index("--tickers") + 1:] if "--tickers" in command else []
+    tickers = after[: next((i for i, t in enumerate(after) if t.startswith("-")), len(after))]
+    server = FakeYahoo(bars_from_long_csv(args.long, tickers))
+
+    def slow_get(_data: Any, url: str, params: dict[str, Any] | None = None, timeout: float = 30) -> FakeResponse:
+        time.sleep(args.latency)
+        return server(url, params, timeout)
+
+    with mock.patch.multiple(yfinance.data.YfData, get=slow_get, cache_get=slow_get):
+        return cli.main(command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
