@@ -8,6 +8,10 @@ import time
 
 from forecaster import artifacts, cache
 from forecaster.ingest import store_sample
+from forecaster.integrity import check_data_dir
+from forecaster.pipeline import RunOptions, run
+from tests.conftest import TINY_MODEL
+from tests.killing import kill_after, new_run_file
 
 TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
             "--ma-window", "5", "--test-start", "2012-06-01"]
@@ -42,3 +46,24 @@ def test_two_runs_at_once_on_one_data_dir_do_not_corrupt_each_other(tmp_path):
     assert len(runs) == 2 and all(_complete(d) for d in runs)
     assert artifacts.latest_run_dir(tmp_path) in runs
     assert {e.ticker for e in map(lambda t: cache.read_ticker(tmp_path, t), ["IBM", "MSFT"])} == {"IBM", "MSFT"}
+
+
+def test_kill_9_during_a_run_leaves_only_complete_artifacts_and_a_rerun_finishes(spark, tmp_path):
+    options = RunOptions(source="sample", tickers=["IBM"], model=TINY_MODEL, data_dir=tmp_path, verbose=0,
+                         ma_window=5, test_start="2012-06-01")
+    good = run(options).run_dir
+    command = ["-m", "forecaster", "run", "--source", "cache", "--tickers", "IBM", "--data-dir", str(tmp_path),
+               *TINY_RUN, "--epochs", "3"]
+    # Killed while Spark prepares, while Keras trains, and twice while the artifacts are written.
+    kill_points = [(r"Spark \S+ session", 2.0), (r"fold 1 of 1", 0.5),
+                   (new_run_file(tmp_path, artifacts.MODEL, {good.name}), 0.0),
+                   (new_run_file(tmp_path, artifacts.REPORT, {good.name}), 0.0)]
+    for marker, delay in kill_points:
+        attempt = kill_after(command, marker, delay)
+        assert attempt.killed, f"finished before the kill point {marker!r} + {delay} s:\n{attempt.output[-2000:]}"
+        found = check_data_dir(tmp_path)
+        assert found.ok, found.problems
+        assert found.run == good.name  # killed before publishing: the good run is still the one readers see
+        assert found.cache_files == 1
+    assert run(options).run_dir != good
+    assert check_data_dir(tmp_path).ok
