@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("binding to %s: anyone who can reach this machine can open the dashboard", args.host)
+        log.warning("EXPOSED: binding to %s - anyone who can reach this machine on port %d can open the "
+                    "dashboard and read every forecast in %s", args.host, args.port,
+                    config.data_dir(args.data_dir))
     from dashboard.app import create_app
 
     data_dir = config.data_dir(args.data_dir)

@@ -83,6 +83,9 @@ def save_model(model: keras.Model, path: Path) -> Path:
 
 def load_model(path: Path) -> keras.Model:
     """Load a ``.keras`` model with ``safe_mode=True``, or raise ArtifactError if damaged."""
+    if Path(path).suffix != ".keras":
+        # Legacy .h5 files bypass safe_mode (CVE-2025-9905); runs only ever write .keras.
+        raise ArtifactError(f"{path}: not a .keras file; only the native Keras format is loaded")
     if not Path(path).is_file():
         raise ArtifactError(f"{path}: missing")
     try:

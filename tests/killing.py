@@ -94,8 +94,10 @@ def kill_after(args: list[str], marker: Marker, delay_s: float, timeout_s: float
     return Kill(killed, at_s, code, output)
 
 
-def new_run_file(data_dir: Path, name: str, known: set[str]) -> Callable[[], bool]:
-    """A marker: ``name`` exists in a run folder not in ``known`` (so: in the run being written)."""
+def new_run_file(data_dir: Path, name: str) -> Callable[[], bool]:
+    """A marker: ``name`` was written into a run folder after this call (so: by the run being watched)."""
+    since = time.time()
+
     def ready() -> bool:
-        return any(d.name not in known for d in (Path(data_dir) / "runs").glob(f"*/{name}"))
+        return any(p.stat().st_mtime >= since for p in (Path(data_dir) / "runs").glob(f"*/{name}"))
     return ready

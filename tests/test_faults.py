@@ -55,10 +55,10 @@ def test_kill_9_during_a_run_leaves_only_complete_artifacts_and_a_rerun_finishes
     command = ["-m", "forecaster", "run", "--source", "cache", "--tickers", "IBM", "--data-dir", str(tmp_path),
                *TINY_RUN, "--epochs", "3"]
     # Killed while Spark prepares, while Keras trains, and twice while the artifacts are written.
-    kill_points = [(r"Spark \S+ session", 2.0), (r"fold 1 of 1", 0.5),
-                   (new_run_file(tmp_path, artifacts.MODEL, {good.name}), 0.0),
-                   (new_run_file(tmp_path, artifacts.REPORT, {good.name}), 0.0)]
+    kill_points = [(r"Spark \S+ session", 2.0), (r"fold 1 of 1", 0.5), (artifacts.MODEL, 0.0), (artifacts.REPORT, 0.0)]
     for marker, delay in kill_points:
+        if marker in (artifacts.MODEL, artifacts.REPORT):
+            marker = new_run_file(tmp_path, marker)
         attempt = kill_after(command, marker, delay)
         assert attempt.killed, f"finished before the kill point {marker!r} + {delay} s:\n{attempt.output[-2000:]}"
         found = check_data_dir(tmp_path)
