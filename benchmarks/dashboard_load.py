@@ -1,13 +1,18 @@
 """Load on the dashboard's real callback endpoint: ticker switches over 5,000-day series.
 
     python benchmarks/dashboard_load.py [--clients 20] [--requests 25] [--workers N] [--chart line|candles]
+    python benchmarks/dashboard_load.py --clients 50 --duration 60 --workers 4 --mix    # issue 9's load test
 
 Makes its own artifacts first (a real run, tiny model, on synthetic 5,000-day price series
 for a few tickers), starts the dashboard under gunicorn on a free 127.0.0.1 port, then
-drives ``--clients`` concurrent clients, each sending ``--requests`` POSTs to
-``/_dash-update-component`` that switch tickers (the callback that builds the candlestick
-chart, the metrics table and the residual views). Prints ``p50_ms``, ``p95_ms`` and
-``errors``. Goal: p95 <= 200 ms, 0 errors.
+drives ``--clients`` concurrent clients, each sending ``--requests`` POSTs (or as many as
+fit in ``--duration`` seconds) to ``/_dash-update-component`` that switch tickers (the
+callback that builds the chart, the metrics table and the residual views). With ``--mix``
+each request also picks a random step, chart type and set of baselines, and one in seven
+opens the compare view; the range buttons (1M ... All) are handled in the browser by Plotly
+and send nothing to the server. Prints ``p50_ms``, ``p95_ms``, ``errors`` and the gunicorn
+processes' resident memory (``rss_start_mb`` after warm-up, ``rss_end_mb`` after the load).
+Goal: p95 <= 200 ms with 20 clients, 0 errors, memory flat.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import json
 import logging
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -78,20 +84,55 @@ def callback_payload(ticker: str, chart: str) -> dict:
     }
 
 
-def client(url: str, count: int, offset: int, chart: str, latencies: list[float], errors: list[str]) -> None:
-    for i in range(count):
-        body = json.dumps(callback_payload(TICKERS[(offset + i) % len(TICKERS)], chart)).encode()
+def compare_payload(step: int) -> dict:
+    """The request the browser sends when the compare view's step changes."""
+    return {"output": "compare-graph.figure", "outputs": {"id": "compare-graph", "property": "figure"},
+            "inputs": [{"id": "compare-step", "property": "value", "value": step}],
+            "changedPropIds": ["compare-step.value"], "state": []}
+
+
+def mixed_payload(rng: random.Random, i: int, offset: int, chart: str, horizon: int = 5) -> dict:
+    """A user clicking around: ticker, step, chart type, baselines; now and then the compare view."""
+    if rng.random() < 1 / 7:
+        return compare_payload(rng.randint(1, horizon))
+    payload = callback_payload(TICKERS[(offset + i) % len(TICKERS)], rng.choice(("line", "candles")))
+    payload["inputs"][1]["value"] = rng.randint(1, horizon)
+    payload["inputs"][3]["value"] = [b for b in ("naive", "drift", "moving_average") if rng.random() < 0.5]
+    return payload
+
+
+def client(url: str, count: int, offset: int, chart: str, latencies: list[float], errors: list[str],
+           deadline: float | None = None, mix: bool = False) -> None:
+    rng = random.Random(offset)
+    i = 0
+    while (i < count) if deadline is None else (time.monotonic() < deadline):
+        payload = mixed_payload(rng, i, offset, chart) if mix else callback_payload(
+            TICKERS[(offset + i) % len(TICKERS)], chart)
+        i += 1
+        expected = b'"compare-graph"' if payload["changedPropIds"] == ["compare-step.value"] else b'"price-graph"'
+        body = json.dumps(payload).encode()
         request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
         started = time.perf_counter()
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 body = response.read()
                 # A substring check, not a JSON parse: the load generator shares the machine's two cores.
-                if response.status != 200 or b'"price-graph"' not in body[:4096] and b'"price-graph"' not in body:
+                if response.status != 200 or expected not in body:
                     errors.append(f"status {response.status}")
         except Exception as exc:  # every failure counts, whatever its kind
             errors.append(repr(exc))
         latencies.append((time.perf_counter() - started) * 1000)
+
+
+def rss_mb(master_pid: int) -> float:
+    """Resident memory of the gunicorn master and its workers, in MB (from /proc)."""
+    pids = [master_pid] + [int(p) for p in Path(f"/proc/{master_pid}/task/{master_pid}/children")
+                           .read_text().split()]
+    total_kb = 0
+    for pid in pids:
+        status = Path(f"/proc/{pid}/status").read_text()
+        total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return total_kb / 1024
 
 
 def main() -> int:
@@ -102,6 +143,10 @@ def main() -> int:
                         help="gunicorn worker processes (default: one per core)")
     parser.add_argument("--chart", choices=("line", "candles"), default="line",
                         help="chart type requested (line is the page's default)")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds of load; each client sends requests until then (overrides --requests)")
+    parser.add_argument("--mix", action="store_true",
+                        help="random step, chart and baselines per request, and the compare view now and then")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,25 +170,30 @@ def main() -> int:
                     time.sleep(0.3)
             warm: list[float] = []
             client(base + "/_dash-update-component", args.workers * len(TICKERS), 0, args.chart, warm, [])
+            rss_start = rss_mb(server.pid)
             latencies: list[float] = []
             errors: list[str] = []
-            threads = [threading.Thread(target=client, args=(base + "/_dash-update-component", args.requests, k,
-                                                             args.chart, latencies, errors))
-                       for k in range(args.clients)]
             started = time.perf_counter()
+            deadline = None if args.duration is None else time.monotonic() + args.duration
+            threads = [threading.Thread(target=client, args=(base + "/_dash-update-component", args.requests, k,
+                                                             args.chart, latencies, errors, deadline, args.mix))
+                       for k in range(args.clients)]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
+            rss_end = rss_mb(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=20)
-    print(f"clients={args.clients} requests={len(latencies)} workers={args.workers} days={DAYS} chart={args.chart} "
-          f"throughput_rps={len(latencies) / seconds:.1f}")
+    chart = "mixed" if args.mix else args.chart
+    print(f"clients={args.clients} requests={len(latencies)} seconds={seconds:.0f} workers={args.workers} "
+          f"days={DAYS} chart={chart} throughput_rps={len(latencies) / seconds:.1f}")
     print(f"p50_ms={np.percentile(latencies, 50):.0f}")
     print(f"p95_ms={np.percentile(latencies, 95):.0f}")
     print(f"errors={len(errors)}")
+    print(f"rss_start_mb={rss_start:.0f} rss_end_mb={rss_end:.0f}")
     if errors:
         print("first error:", errors[0])
     return 0 if not errors else 1

@@ -5,8 +5,9 @@ a rerun finish?
     python benchmarks/faults.py [--kills-per-stage 4] [--seed 7] [--tickers 20]
 
 Each stage first runs once to the end (which also times it and leaves good data behind), then
-is killed ``--kills-per-stage`` times at moments drawn uniformly over its measured length (after
-its marker, for the stages that start later in a ``run``). SIGKILL goes to the whole process
+is killed ``--kills-per-stage`` times at moments drawn uniformly over its measured length after
+its marker: the start (prepare, forecast), the first cache file written (fetch, import), the
+training's start or the first artifact written (train, write: both inside ``run``). SIGKILL goes to the whole process
 group, so Spark's JVM dies too. After each kill: ``forecaster.integrity.check_data_dir`` (every
 cache file, the latest run with its models, the latest preparation) and the dashboard's own
 reader; then the same command is rerun to the end and checked again.
@@ -35,15 +36,16 @@ from dashboard.reader import ArtifactReader  # noqa: E402
 from forecaster.errors import ForecasterError  # noqa: E402
 from forecaster.integrity import check_data_dir  # noqa: E402
 from tests.conftest import SP500_CSV  # noqa: E402
-from tests.killing import Marker, kill_after, new_run_file, timed_run  # noqa: E402
+from tests.killing import Marker, kill_after, new_file, timed_run  # noqa: E402
 
+CACHE_WRITES = "prices/*"  # the first cache file (or its hidden temporary file) being written
 RUN_OPTIONS = ["--epochs", "2", "--units", "16", "--quiet", "--test-start", "2017-02-01"]
 
 
 @dataclass
 class Stage:
     """A command, and from which marker on its kill moments are drawn: a line of its output, or
-    (``writes``) a file of that name appearing in the run folder it writes."""
+    (``writes``) a file matching that glob under the data dir being written."""
 
     name: str
     args: list[str]
@@ -51,7 +53,7 @@ class Stage:
     writes: str | None = None
 
     def fresh_marker(self, data_dir: Path) -> Marker:
-        return new_run_file(data_dir, self.writes) if self.writes else self.marker
+        return new_file(data_dir, self.writes) if self.writes else self.marker
 
 
 def stages(data_dir: Path, tickers: list[str], kills: int) -> list[tuple[Stage, list[Stage]]]:
@@ -64,15 +66,15 @@ def stages(data_dir: Path, tickers: list[str], kills: int) -> list[tuple[Stage, 
 
     def fetch(group: list[str]) -> Stage:
         return Stage("fetch", ["-m", "tests.yahoo_fake", "--long", str(SP500_CSV), "--latency", "0.1", "--",
-                               "fetch", "--tickers", *group, *d, "--no-progress"])
+                               "fetch", "--tickers", *group, *d, "--no-progress"], writes=CACHE_WRITES)
 
     imp = Stage("import", ["-m", "forecaster", "import", "--csv", str(SP500_CSV), "--tickers", *imported,
-                           "--on-bad-rows", "drop", *d, "--no-progress"])
+                           "--on-bad-rows", "drop", *d, "--no-progress"], writes=CACHE_WRITES)
     prep = Stage("prepare", ["-m", "forecaster", "prepare", "--tickers", *tickers, *d])
     run_args = ["-m", "forecaster", "run", "--source", "cache", "--tickers", *tickers, *d, *RUN_OPTIONS]
     train = Stage("train", run_args, r"fold 1 of 1")
     forecast = Stage("forecast", ["-m", "forecaster", "forecast", *d])
-    write = Stage("write", run_args, writes="model.keras")
+    write = Stage("write", run_args, writes="runs/*/model.keras")
     return [(fetch(groups[0]), [fetch(g) for g in groups[1:]]), (imp, [imp] * kills), (prep, [prep] * kills),
             (train, [train] * kills), (write, [write] * kills), (forecast, [forecast] * kills)]
 

@@ -94,10 +94,17 @@ def kill_after(args: list[str], marker: Marker, delay_s: float, timeout_s: float
     return Kill(killed, at_s, code, output)
 
 
-def new_run_file(data_dir: Path, name: str) -> Callable[[], bool]:
-    """A marker: ``name`` was written into a run folder after this call (so: by the run being watched)."""
+def new_file(data_dir: Path, pattern: str) -> Callable[[], bool]:
+    """A marker: a file matching ``pattern`` (a glob under ``data_dir``, hidden temporary files included)
+    was written after this call, so by the command being watched."""
     since = time.time()
 
+    def written_since(path: Path) -> bool:
+        try:
+            return path.stat().st_mtime >= since
+        except FileNotFoundError:  # a temporary file renamed or removed meanwhile
+            return False
+
     def ready() -> bool:
-        return any(p.stat().st_mtime >= since for p in (Path(data_dir) / "runs").glob(f"*/{name}"))
+        return any(written_since(p) for p in Path(data_dir).glob(pattern))
     return ready

@@ -11,7 +11,7 @@ from forecaster.ingest import store_sample
 from forecaster.integrity import check_data_dir
 from forecaster.pipeline import RunOptions, run
 from tests.conftest import TINY_MODEL
-from tests.killing import kill_after, new_run_file
+from tests.killing import kill_after, new_file
 
 TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
             "--ma-window", "5", "--test-start", "2012-06-01"]
@@ -58,7 +58,7 @@ def test_kill_9_during_a_run_leaves_only_complete_artifacts_and_a_rerun_finishes
     kill_points = [(r"Spark \S+ session", 2.0), (r"fold 1 of 1", 0.5), (artifacts.MODEL, 0.0), (artifacts.REPORT, 0.0)]
     for marker, delay in kill_points:
         if marker in (artifacts.MODEL, artifacts.REPORT):
-            marker = new_run_file(tmp_path, marker)
+            marker = new_file(tmp_path, f"{artifacts.RUNS}/*/{marker}")
         attempt = kill_after(command, marker, delay)
         assert attempt.killed, f"finished before the kill point {marker!r} + {delay} s:\n{attempt.output[-2000:]}"
         found = check_data_dir(tmp_path)

@@ -74,6 +74,12 @@ def test_valid_tickers_are_upper_cased():
     ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5,EXTRA\n",
      "lines 2 have more fields than the header's 7"),
     ("", "empty"),
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,,5\n2020-01-03,1,2,1,1,,5\n",
+     "'adj_close' have no values on any line"),
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-03,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
+     r"not in date order: line 3 \(ABC 2020-01-02\) comes after a later date"),
+    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,2,1,1,5\n", "high < low on lines 2"),
+    ("Date,Open,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,5\n", "fits neither layout"),
 ])
 def test_malformed_csv_names_the_file_and_line(tmp_path, content, expected):
     path = tmp_path / "ABC.csv"
@@ -123,3 +129,11 @@ def test_yahoo_offline_is_a_clear_error(tmp_path):
 
     with _patched_yahoo(handler), pytest.raises(SourceError, match="internet connection"):
         load_yahoo(["AAPL"], cache_dir=tmp_path)
+
+
+def test_a_long_file_sorted_by_date_then_ticker_is_in_order(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("date,open,high,low,close,volume,Name\n2020-01-02,1,2,1,1,5,AAA\n2020-01-02,1,2,1,1,5,BBB\n"
+                    "2020-01-03,1,2,1,1,5,AAA\n2020-01-03,1,2,1,1,5,BBB\n")
+    prices = read_csv_prices(path)
+    assert prices.groupby("ticker").size().to_dict() == {"AAA": 2, "BBB": 2}

@@ -86,12 +86,16 @@ def _describe_lines(lines: list[int], limit: int = 5) -> str:
 BAD_ROW_POLICIES = ("fail", "drop")
 
 
+def _blank(column: pd.Series) -> pd.Series:
+    return column.str.strip().isin(["", "null", "NaN", "nan"])
+
+
 def _find_bad_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Parse dates and numbers; return the parsed frame and a mask of bad rows per reason."""
     parsed = raw.copy()
     reasons: dict[str, pd.Series] = {}
     columns = ["date", *[c for c in NUMERIC_COLUMNS if c in raw.columns]]
-    blank = raw[columns].apply(lambda col: col.str.strip().isin(["", "null", "NaN", "nan"])).any(axis=1)
+    blank = raw[columns].apply(_blank).any(axis=1)
     reasons["blank values"] = blank
     parsed["date"] = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d")
     reasons["unparsable date (expected YYYY-MM-DD)"] = parsed["date"].isna() & ~blank
@@ -110,6 +114,9 @@ def _apply_bad_row_policy(raw: pd.DataFrame, path: Path, on_bad_rows: str) -> pd
     """Fail on bad rows, naming each reason and its lines, or drop them and say so."""
     if on_bad_rows not in BAD_ROW_POLICIES:
         raise DataError(f"--on-bad-rows must be one of {BAD_ROW_POLICIES}, not {on_bad_rows!r}")
+    empty = [c for c in ["date", *NUMERIC_COLUMNS] if c in raw.columns and _blank(raw[c]).all()]
+    if empty:  # dropping rows cannot mend a column without a single value
+        raise DataError(f"{path}: column(s) {', '.join(map(repr, empty))} have no values on any line")
     parsed, reasons = _find_bad_rows(raw)
     if not reasons:
         return parsed
@@ -149,8 +156,21 @@ def read_csv_prices(path: str | Path, ticker: str | None = None, on_bad_rows: st
         parsed = _apply_bad_row_policy(raw, path, on_bad_rows)
         parsed["adj_close"] = parsed["close"]
         parsed["ticker"] = parsed["ticker"].map({t: validate_ticker(t) for t in parsed["ticker"].unique()})
+    _check_date_order(parsed, path)
     log.info("%s: %s layout, %d rows, %d tickers", path, layout, len(parsed), parsed["ticker"].nunique())
     return normalise_prices(parsed, origin=str(path))
+
+
+def _check_date_order(parsed: pd.DataFrame, path: Path) -> None:
+    """Refuse a file whose dates go backwards within a ticker: newest-first exports or pasted-together
+    files are sorted by their author, not guessed at here. Tickers may interleave (date-major long files)."""
+    earlier = parsed["date"] < parsed.groupby("ticker", sort=False)["date"].cummax()
+    if earlier.any():
+        first = int(earlier.idxmax())
+        row = parsed.loc[first]
+        raise DataError(f"{path}: rows are not in date order: line {first + _HEADER_LINES + 1} ({row['ticker']} "
+                        f"{row['date']:%Y-%m-%d}) comes after a later date, on lines "
+                        f"{_describe_lines(_line_numbers(earlier))}; sort the file oldest first")
 
 
 def load_csv(paths: list[str | Path], tickers: list[str] | None = None, on_bad_rows: str = "fail") -> pd.DataFrame:
