@@ -180,6 +180,11 @@ def main() -> int:
                        for k in range(args.clients)]
             for thread in threads:
                 thread.start()
+            samples = [rss_start]
+            while any(thread.is_alive() for thread in threads):
+                time.sleep(0.5)
+                if time.perf_counter() - started >= 10 * len(samples):
+                    samples.append(rss_mb(server.pid))
             for thread in threads:
                 thread.join()
             seconds = time.perf_counter() - started
@@ -194,6 +199,7 @@ def main() -> int:
     print(f"p95_ms={np.percentile(latencies, 95):.0f}")
     print(f"errors={len(errors)}")
     print(f"rss_start_mb={rss_start:.0f} rss_end_mb={rss_end:.0f}")
+    print("rss_every_10s_mb=" + ",".join(f"{mb:.0f}" for mb in samples + [rss_end]))
     if errors:
         print("first error:", errors[0])
     return 0 if not errors else 1

@@ -194,3 +194,11 @@ def test_network_drop_and_rate_limit_mid_fetch_keep_the_tickers_that_succeeded(t
     assert "rate-limiting" in report.outcomes[2].message
     assert cache.cached_tickers(tmp_path) == ["AAPL"] and len(cache.read_ticker(tmp_path, "AAPL").prices) == 300
     assert "MSFT" in report.format() and "IBM" in report.format()
+
+
+def test_an_empty_download_is_a_named_failure_and_caches_nothing(tmp_path, yahoo):
+    yahoo.bars["EMPTY"] = AAPL_BARS.iloc[:0]
+    report = _fetch(tmp_path, ["EMPTY"])
+    assert [(o.ticker, o.status) for o in report.outcomes] == [("EMPTY", "failed")]
+    assert "EMPTY" in report.format() and "no prices" in report.outcomes[0].message
+    assert cache.cached_tickers(tmp_path) == []
