@@ -102,8 +102,16 @@ def _add_preparation_options(group: argparse._ArgumentGroup) -> None:
                        metavar="NAME", help=f"model inputs, from: {' '.join(AVAILABLE_FEATURES)}")
     group.add_argument("--missing", choices=MISSING_POLICIES, default="drop",
                        help="days with a missing price: drop them, or carry the previous day's value forward")
-    group.add_argument("--master", default=None,
-                       help=f"Spark master URL (default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
+    _add_spark_options(group)
+
+
+def _add_spark_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--master", default=None,
+                       help="Spark master URL: local[*], spark://host:7077, yarn, k8s://... "
+                            f"(default: $FORECASTER_SPARK_MASTER or {config.DEFAULT_SPARK_MASTER})")
+    where.add_argument("--remote", default=None, metavar="sc://HOST:PORT",
+                       help="a Spark Connect server to run on instead of a master (default: $FORECASTER_SPARK_REMOTE)")
 
 
 def _add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -169,7 +177,7 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
                                          "and train-only scaling; no retraining. Updates that run's "
                                          "forecast.parquet, which the dashboard shows.", formatter_class=formatter)
     fc.add_argument("--tickers", nargs="+", metavar="T", help="tickers (default: every ticker of the latest run)")
-    fc.add_argument("--master", default=None, help="Spark master URL (default: local[*])")
+    _add_spark_options(fc)
     _add_data_dir_option(fc)
     fc.set_defaults(handler=_forecast)
 
@@ -186,7 +194,7 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.forecasting import forecast_latest
 
-    run_dir, frame = forecast_latest(_writable(args.data_dir), args.tickers, args.master)
+    run_dir, frame = forecast_latest(_writable(args.data_dir), args.tickers, args.master, args.remote)
     columns = ["ticker", "origin_date", "target_date", "step", "origin_price", "lstm", "lstm_lo80", "lstm_hi80",
                "lstm_lo95", "lstm_hi95"]
     print(frame[columns].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
@@ -200,7 +208,8 @@ def _prepare(args: argparse.Namespace) -> int:
     opts = RunOptions(source="cache", tickers=None if args.all else args.tickers, test_start=args.test_start,
                       val_share=args.val_share, features=tuple(args.features), missing=args.missing,
                       model=ModelConfig(lookback=args.lookback, horizon=args.horizon),
-                      data_dir=config.data_dir(args.data_dir), master=args.master)
+                      data_dir=config.data_dir(args.data_dir), master=args.master,
+                      remote=args.remote)
     out_dir, manifest = prepare_only(opts)
     skipped = manifest["skipped_tickers"]
     print(f"prepared {len(manifest['tickers'])} tickers, test from {manifest['test_start']}, into {out_dir}")
@@ -277,7 +286,7 @@ def _run(args: argparse.Namespace) -> int:
     opts = RunOptions(
         source=args.source, tickers=tickers, csv_paths=args.csv, on_bad_rows=args.on_bad_rows,
         test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
-        master=args.master, report_path=args.report, verbose=0 if args.quiet else 2,
+        master=args.master, remote=args.remote, report_path=args.report, verbose=0 if args.quiet else 2,
         features=tuple(args.features), missing=args.missing, per_ticker=args.per_ticker, folds=args.folds,
         ma_window=args.ma_window,
     )

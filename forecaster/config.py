@@ -5,6 +5,7 @@ a notebook folder or a cluster job:
 
 - ``FORECASTER_DATA_DIR``: where prices, prepared tables, models and reports live.
 - ``FORECASTER_SPARK_MASTER``: the Spark master URL (default ``local[*]``).
+- ``FORECASTER_SPARK_REMOTE``: a Spark Connect URL (``sc://host:15002``); when set, used instead of a master.
 - ``FORECASTER_SPARK_DRIVER_MEMORY``: driver memory in local mode (default ``4g``).
 """
 
@@ -85,15 +86,24 @@ class SplitConfig:
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """The data directory: the argument, else ``FORECASTER_DATA_DIR``, else ``data/``."""
+    # Absolute, because Spark resolves relative paths on whichever machine runs the task or the Connect server.
     if override is not None:
-        return Path(override)
+        return Path(override).absolute()
     env = os.environ.get("FORECASTER_DATA_DIR")
-    return Path(env) if env else DEFAULT_DATA_DIR
+    return Path(env).absolute() if env else DEFAULT_DATA_DIR
 
 
 def spark_master(override: str | None = None) -> str:
     """The Spark master URL: the argument, else ``FORECASTER_SPARK_MASTER``, else ``local[*]``."""
     return override or os.environ.get("FORECASTER_SPARK_MASTER") or DEFAULT_SPARK_MASTER
+
+
+def spark_remote(override: str | None = None) -> str | None:
+    """A Spark Connect URL (``sc://host:15002``): the argument, else ``FORECASTER_SPARK_REMOTE``, else None.
+
+    When set, every stage runs through Spark Connect instead of starting its own driver.
+    """
+    return override or os.environ.get("FORECASTER_SPARK_REMOTE") or None
 
 
 def spark_driver_memory() -> str:

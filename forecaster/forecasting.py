@@ -98,8 +98,8 @@ def _last_windows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any
     return make_windows(table, "test", features, lookback, int(card["horizon"]), last_only=True)
 
 
-def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: str | None = None
-                    ) -> tuple[Path, pd.DataFrame]:
+def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: str | None = None,
+                    remote: str | None = None) -> tuple[Path, pd.DataFrame]:
     """Forecast the next trading days for ``tickers`` (default: the run's) from the cache; update the run.
 
     Returns the run folder and the new forecast rows. Rows of other tickers in the
@@ -119,7 +119,7 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     for ticker in wanted:
         cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
     trained = load_trained(run_dir, card)
-    last = _last_windows(get_spark(master), data_dir, run_dir, card, wanted)
+    last = _last_windows(get_spark(master, remote), data_dir, run_dir, card, wanted)
     frame = forecast_beyond(trained, last, int(card.get("moving_average_window", 20)))
     forecast_path = run_dir / artifacts.FORECAST
     if forecast_path.exists():

@@ -34,6 +34,7 @@ class RunOptions:
     model: ModelConfig = field(default_factory=ModelConfig)
     data_dir: Path = field(default_factory=config.data_dir)
     master: str | None = None
+    remote: str | None = None  # Spark Connect URL; used instead of master when given
     report_path: Path | None = None
     verbose: int = 2  # Keras fit verbosity: 2 = one line per epoch
     missing: str = "drop"  # missing price values: drop the row, or ffill from the previous day
@@ -159,7 +160,7 @@ def prepare_only(opts: RunOptions) -> tuple[Path, dict[str, Any]]:
     price_paths = gather_prices(opts, data_dir)
     out_dir = artifacts.new_run_dir(data_dir, artifacts.PREPARED)
     try:
-        prepared = prepare(get_spark(opts.master), price_paths, out_dir, lookback=opts.model.lookback,
+        prepared = prepare(get_spark(opts.master, opts.remote), price_paths, out_dir, lookback=opts.model.lookback,
                            horizon=opts.model.horizon, test_start=opts.test_start, val_share=opts.val_share,
                            features=opts.features, missing=opts.missing)
         manifest = {
@@ -226,7 +227,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: in
     from forecaster.windows import make_windows, read_split
 
     cfg = opts.model
-    prepared = prepare(get_spark(opts.master), price_paths, out_dir, lookback=cfg.lookback, horizon=cfg.horizon,
+    prepared = prepare(get_spark(opts.master, opts.remote), price_paths, out_dir, lookback=cfg.lookback, horizon=cfg.horizon,
                        test_start=opts.test_start, val_share=opts.val_share, features=opts.features,
                        missing=opts.missing, n_folds=opts.folds, fold=fold)
     tables = {split: read_split(prepared.table_path, split, prepared.features) for split in ("train", "val", "test")}

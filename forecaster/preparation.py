@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 
 from forecaster import config
 from forecaster.errors import DataError
-from forecaster.spark import write_parquet
+from forecaster.spark import parallelism, write_parquet
 from forecaster.splits import compute_bounds, walk_forward_folds
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, look
     write_parquet(stats.write.mode("overwrite"), scaling_path)
     scaled = (apply_scaling(labelled, stats, features)
               # By ticker, so every core writes; files within a split stay sorted by ticker and position.
-              .repartition(spark.sparkContext.defaultParallelism, "ticker").sortWithinPartitions("ticker", "pos"))
+              .repartition(parallelism(spark), "ticker").sortWithinPartitions("ticker", "pos"))
     write_parquet(scaled.write.mode("overwrite").partitionBy("split"), table_path)
     featured.unpersist()
     log.info("prepared %d tickers (test from %s) into %s", len(bounds), test_start, out_dir)

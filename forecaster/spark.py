@@ -15,27 +15,31 @@ from forecaster.errors import ArtifactError
 log = logging.getLogger(__name__)
 
 
-def get_spark(master: str | None = None, app_name: str = "forecaster") -> SparkSession:
-    """Start (or reuse) a SparkSession on ``master`` (default: ``config.spark_master()``).
+def get_spark(master: str | None = None, remote: str | None = None, app_name: str = "forecaster") -> SparkSession:
+    """Start (or reuse) a SparkSession on ``master`` (default: ``config.spark_master()``), or connect
+    to a Spark Connect server at ``remote`` (``sc://host:port``; default: ``config.spark_remote()``).
 
     Sets ``PYSPARK_PYTHON`` to this interpreter first: otherwise Spark's Python
     workers may start another Python without this project's packages.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    remote = config.spark_remote(remote)
+    if remote:
+        # The server owns the cluster settings; a client may set only runtime SQL options.
+        spark = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
+        for key, value in SQL_OPTIONS.items():
+            spark.conf.set(key, value)
+        log.info("Spark %s via Spark Connect at %s", spark.version, remote)
+        return spark
     master = config.spark_master(master)
     if master.startswith("local"):
         # Local mode needs no network interface; binding to loopback also silences
         # Spark's "hostname resolves to a loopback address" warning.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = (
-        SparkSession.builder.master(master)
-        .appName(app_name)
-        # Dates are calendar days; a session time zone other than UTC would shift them.
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.ui.showConsoleProgress", "false")
-    )
+    builder = SparkSession.builder.master(master).appName(app_name).config("spark.ui.showConsoleProgress", "false")
+    for key, value in SQL_OPTIONS.items():
+        builder = builder.config(key, value)
     if master.startswith("local"):
         # Daily prices are small per ticker: 200 shuffle partitions would be mostly empty tasks.
         # In local mode the driver is the executor: Spark's 1 GiB default spills on thousands of tickers.
@@ -45,6 +49,27 @@ def get_spark(master: str | None = None, app_name: str = "forecaster") -> SparkS
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)
     return spark
+
+
+# Set on every session, classic or Connect.
+SQL_OPTIONS = {
+    # Dates are calendar days; a session time zone other than UTC would shift them.
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def parallelism(spark: SparkSession) -> int:
+    """How many tasks keep the cluster busy: its cores (classic), or the shuffle partitions (Connect, where the
+    client cannot see the cluster)."""
+    if is_connect(spark):
+        return int(spark.conf.get("spark.sql.shuffle.partitions"))
+    return spark.sparkContext.defaultParallelism
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """True for a Spark Connect session (no SparkContext on this side)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 # What the JVM says when a write hits a full disk or quota; Spark wraps it in a long task-failure trace.

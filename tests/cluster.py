@@ -117,7 +117,13 @@ class LocalCluster:
                         "--conf", f"spark.connect.grpc.binding.address={LOOPBACK}",
                         "--conf", f"spark.driver.host={LOOPBACK}",
                         "--conf", f"spark.pyspark.python={sys.executable}",
-                        "--conf", "spark.sql.shuffle.partitions=8"],
+                        "--conf", "spark.sql.shuffle.partitions=8",
+                        # A standalone app keeps every core it was given; this one hands its executors back
+                        # when idle, so `--master` jobs on the same cluster are not starved.
+                        "--conf", "spark.dynamicAllocation.enabled=true",
+                        "--conf", "spark.dynamicAllocation.shuffleTracking.enabled=true",
+                        "--conf", "spark.dynamicAllocation.executorIdleTimeout=3s",
+                        "--conf", "spark.dynamicAllocation.shuffleTracking.timeout=3s"],
                        env=self.env, check=True, capture_output=True)
         logs = sorted((self.dir / "logs").glob("*connect*.out"))
         _wait_for_port(self.connect_port, None, logs[0] if logs else self.dir / "missing.log")
