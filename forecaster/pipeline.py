@@ -92,8 +92,9 @@ def model_card(opts: RunOptions, prepared: Any, trained: Any, folds: list[Any], 
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": opts.source,
         "data": {p.stem: _cache_meta(p) for p in price_paths},
-        "tickers": bounds["ticker"].tolist(),
+        "tickers": [t for t in bounds["ticker"] if not trained.per_ticker or t in trained.models],
         "skipped_tickers": prepared.skipped,
+        "failed_tickers": folds[-1].failed,
         "data_range": {row.ticker: [str(row.first_date), str(row.last_date)] for row in bounds.itertuples()},
         "test_start": prepared.test_start,
         "target": "adjusted close; the model predicts log(adj_close[t+k] / adj_close[t]) / train volatility",
@@ -218,16 +219,20 @@ class FoldOutput:
     last_windows: Any  # one window per ticker ending on its last day
     mase_scale: dict[str, float]
     counts: dict[str, int]
+    failed: dict[str, str]  # ticker -> why its model failed (per-ticker models only)
 
 
-def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: int) -> FoldOutput:
-    from forecaster import evaluation, training
+def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, out_dir: Path, fold: int) -> FoldOutput:
+    import numpy as np
+
+    from forecaster import distributed, evaluation, training
     from forecaster.preparation import prepare
     from forecaster.spark import get_spark
     from forecaster.windows import make_windows, read_split
 
     cfg = opts.model
-    prepared = prepare(get_spark(opts.master, opts.remote), price_paths, out_dir, lookback=cfg.lookback, horizon=cfg.horizon,
+    spark = get_spark(opts.master, opts.remote)
+    prepared = prepare(spark, price_paths, out_dir, lookback=cfg.lookback, horizon=cfg.horizon,
                        test_start=opts.test_start, val_share=opts.val_share, features=opts.features,
                        missing=opts.missing, n_folds=opts.folds, fold=fold)
     tables = {split: read_split(prepared.table_path, split, prepared.features) for split in ("train", "val", "test")}
@@ -235,13 +240,18 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], out_dir: Path, fold: in
                for split, table in tables.items()}
     counts = {split: len(w) for split, w in windows.items()}
     log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
-    trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, opts.per_ticker,
-                           opts.verbose)
-    test = windows["test"]
+    last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
+    test, failed = windows["test"], {}
+    if opts.per_ticker:
+        # One task per ticker on the executors; the driver never holds more than one model's windows at a time.
+        trained, failed = distributed.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg)
+        modelled = list(trained.models)
+        test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
+    else:
+        trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, verbose=opts.verbose)
     scaled, widths = training.predict(trained, test)
     predictions = evaluation.predictions_frame(test, price_forecasts(test, scaled, widths, opts.ma_window))
-    last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
-    return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts)
+    return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts, failed)
 
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> Any:
@@ -264,7 +274,8 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     from forecaster import evaluation, training
 
     folds = [
-        _run_fold(opts, price_paths, run_dir / ("prepared" if opts.folds == 1 else f"prepared/fold-{k + 1}"), k)
+        _run_fold(opts, price_paths, run_dir, run_dir / ("prepared" if opts.folds == 1 else f"prepared/fold-{k + 1}"),
+                  k)
         for k in range(opts.folds)
     ]
     final = folds[-1]  # trained on the most history: the model kept and used to forecast

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 from pyspark.sql import DataFrameWriter, SparkSession
@@ -89,3 +91,25 @@ def write_parquet(writer: DataFrameWriter, path: Path) -> None:
             raise ArtifactError(f"{path}: not written, no space left on the device; "
                                 "nothing was published and earlier data is unchanged") from None
         raise
+
+
+_SHIPPED: set[int] = set()
+
+
+def ship_package(spark: SparkSession) -> None:
+    """Make ``forecaster`` importable in the executors' Python workers (what ``--py-files`` does), once per
+    session: tasks that train or score call into it, and a cluster's workers do not have this checkout."""
+    if id(spark) in _SHIPPED:
+        return
+    package = Path(__file__).resolve().parent
+    folder = Path(tempfile.mkdtemp(prefix="forecaster-pyfiles-"))
+    archive = folder / "forecaster.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for source in sorted(package.rglob("*.py")):
+            bundle.write(source, source.relative_to(package.parent))
+    if is_connect(spark):
+        spark.addArtifacts(str(archive), pyfile=True)
+    else:
+        spark.sparkContext.addPyFile(str(archive))
+    _SHIPPED.add(id(spark))
+    log.info("shipped the forecaster package to the executors (%s)", archive)

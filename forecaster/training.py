@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,8 @@ def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
     return net.predict(window_dataset(windows, PREDICT_BATCH), verbose=0)
 
 
-def _fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int):
+def fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int):
+    """Seed, build and train one model; return it, its training summary and its validation quantiles."""
     model_lib.seed_everything(cfg.seed)
     net = model_lib.build_model(n_features, cfg)
     result = model_lib.train(net, window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed),
@@ -58,20 +59,11 @@ def _fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, ve
     return net, result, quantiles
 
 
-def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, per_ticker: bool = False,
-        verbose: int = 2) -> Trained:
-    """Fit one model across all tickers, or one per ticker (seeded from the ticker)."""
+def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int = 2) -> Trained:
+    """Fit one global model across all tickers (per-ticker models: ``forecaster.distributed``)."""
     trained = Trained()
-    if not per_ticker:
-        net, result, quantiles = _fit_one(train, val, n_features, cfg, verbose)
-        trained.models[GLOBAL], trained.results[GLOBAL], trained.quantiles[GLOBAL] = net, result, quantiles
-        return trained
-    for ticker in sorted(set(train.ticker)):
-        log.info("training the model of %s", ticker)
-        ticker_cfg = replace(cfg, seed=ticker_seed(cfg.seed, ticker))
-        net, result, quantiles = _fit_one(train.subset(train.ticker == ticker), val.subset(val.ticker == ticker),
-                                          n_features, ticker_cfg, verbose)
-        trained.models[ticker], trained.results[ticker], trained.quantiles[ticker] = net, result, quantiles
+    net, result, quantiles = fit_one(train, val, n_features, cfg, verbose)
+    trained.models[GLOBAL], trained.results[GLOBAL], trained.quantiles[GLOBAL] = net, result, quantiles
     return trained
 
 

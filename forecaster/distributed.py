@@ -1,0 +1,92 @@
+"""One model per ticker, trained on Spark's executors: ``groupBy("ticker").applyInPandas``.
+
+Each task gets one ticker's prepared rows (all splits), cuts its windows, trains the
+model with a seed derived from the ticker, writes ``models/<TICKER>.keras`` and
+``models/<TICKER>.json`` (its card) into the run folder - which must be on storage
+every executor shares - and returns one row: the training summary and the
+validation residual quantiles, or the reason it failed. A failing ticker is
+reported and left out; it does not sink the others. Spark reruns a task whose
+executor died; the rerun rewrites the same files atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecaster.config import ModelConfig
+from forecaster.errors import DataError
+
+log = logging.getLogger(__name__)
+
+RESULT_SCHEMA = ("ticker string, status string, message string, model string, epochs_run int, best_epoch int, "
+                 "best_val_loss double, train_seconds double, quantiles string")
+
+
+def train_ticker(rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig, run_dir: str) -> pd.DataFrame:
+    """The task: train, save and summarise one ticker's model from its prepared ``rows``; never raises."""
+    ticker = str(rows["ticker"].iloc[0])
+    try:
+        return pd.DataFrame([_train(ticker, rows, features, cfg, Path(run_dir))])
+    except Exception as exc:  # a task must report its ticker's failure, not kill the job
+        return pd.DataFrame([{"ticker": ticker, "status": "failed", "message": f"{type(exc).__name__}: {exc}",
+                              "model": None, "epochs_run": None, "best_epoch": None, "best_val_loss": None,
+                              "train_seconds": None, "quantiles": None}])
+
+
+def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig,
+           run_dir: Path) -> dict[str, Any]:
+    from forecaster import artifacts, training
+    from forecaster import model as model_lib
+    from forecaster.windows import make_windows
+
+    rows = rows.sort_values("pos", ignore_index=True).assign(date=lambda f: pd.to_datetime(f["date"]))
+    train, val = (make_windows(rows, split, features, cfg.lookback, cfg.horizon) for split in ("train", "val"))
+    ticker_cfg = replace(cfg, seed=training.ticker_seed(cfg.seed, ticker))
+    net, result, quantiles = training.fit_one(train, val, len(features), ticker_cfg, verbose=0)
+    name = training.model_file_name(ticker)
+    model_lib.save_model(net, run_dir / name)
+    summary = {"ticker": ticker, "seed": ticker_cfg.seed, "train_windows": len(train), "val_windows": len(val),
+               **asdict(result), "quantiles": quantiles}
+    artifacts.write_json((run_dir / name).with_suffix(".json"), summary)
+    return {"ticker": ticker, "status": "ok", "message": "", "model": name, **asdict(result),
+            "quantiles": json.dumps(quantiles)}
+
+
+def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig
+                   ) -> tuple[Any, dict[str, str]]:
+    """Train every ticker's model on the executors; load them back. Returns ``(Trained, failures)``,
+    failures mapping ticker -> reason."""
+    from forecaster import model as model_lib
+    from forecaster.spark import ship_package
+    from forecaster.training import Trained
+    from forecaster.windows import feature_column
+
+    ship_package(spark)
+    columns = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
+    table = spark.read.parquet(str(table_path)).select(*columns)
+    task_features, task_dir = tuple(features), str(run_dir)
+
+    def task(rows: pd.DataFrame) -> pd.DataFrame:
+        return train_ticker(rows, task_features, cfg, task_dir)
+
+    results = table.groupBy("ticker").applyInPandas(task, RESULT_SCHEMA).toPandas().sort_values("ticker")
+    failures = {r.ticker: r.message for r in results.itertuples() if r.status != "ok"}
+    for ticker, reason in failures.items():
+        log.warning("the model of %s failed and is left out: %s", ticker, reason)
+    done = results[results["status"] == "ok"]
+    if done.empty:
+        raise DataError(f"every ticker's model failed: {failures}")
+    trained = Trained()
+    for row in done.itertuples():
+        trained.models[row.ticker] = model_lib.load_model(run_dir / row.model)
+        trained.results[row.ticker] = model_lib.TrainResult(int(row.epochs_run), int(row.best_epoch),
+                                                            float(row.best_val_loss), float(row.train_seconds))
+        trained.quantiles[row.ticker] = json.loads(row.quantiles)
+    log.info("trained %d per-ticker models on the executors (%d failed)", len(done), len(failures))
+    return trained, failures
