@@ -58,10 +58,10 @@ def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: Mode
             "quantiles": json.dumps(quantiles)}
 
 
-def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig
-                   ) -> tuple[Any, dict[str, str]]:
-    """Train every ticker's model on the executors; load them back. Returns ``(Trained, failures)``,
-    failures mapping ticker -> reason."""
+def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
+                   only: list[str] | None = None) -> tuple[Any, dict[str, str]]:
+    """Train every ticker's model (or those in ``only``) on the executors; load them back.
+    Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
     from forecaster import model as model_lib
     from forecaster.spark import ship_package
     from forecaster.training import Trained
@@ -70,6 +70,8 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
     ship_package(spark)
     columns = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
     table = spark.read.parquet(str(table_path)).select(*columns)
+    if only is not None:
+        table = table.where(table["ticker"].isin(list(only)))
     task_features, task_dir = tuple(features), str(run_dir)
 
     def task(rows: pd.DataFrame) -> pd.DataFrame:

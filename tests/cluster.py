@@ -48,12 +48,14 @@ def _wait_for_port(port: int, process: subprocess.Popen | None, log: Path, timeo
 class LocalCluster:
     """Master + ``workers`` workers (``cores`` each, ``memory`` each), optionally a Spark Connect server."""
 
-    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "3g", connect: bool = False) -> None:
+    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "3g", connect: bool = False,
+                 executor_env: dict[str, str] | None = None) -> None:
         self.n_workers, self.cores, self.memory, self.connect = workers, cores, memory, connect
         self.dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
         self.env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": LOOPBACK,
                     "SPARK_LOG_DIR": str(self.dir / "logs"), "SPARK_PID_DIR": str(self.dir / "pids"),
-                    "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+                    "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+                    **(executor_env or {})}  # executors inherit their worker's environment
         self.master: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.master_port = free_port()
