@@ -5,10 +5,11 @@ distributed scoring of the backtest windows with ``predict_batch_udf``.
     python benchmarks/scale.py [--tickers 40] [--epochs 3]
 
 Prints ``speedup_2_workers=<t(1 worker) / t(2 workers)>`` (goal >= 1.7 on a 2-core machine: per-ticker
-work is embarrassingly parallel) and ``predict_rows_per_s=<windows scored per second>``. Each executor's
-XLA is held to one thread (``XLA_FLAGS``), so a task uses the one core Spark gives it; without that, the
-one-worker case would quietly use both cores. Both configurations first train two tickers untimed, so
-that starting executors and importing Keras in their Python workers are not timed.
+work is embarrassingly parallel) and ``predict_rows_per_s=<windows scored per second>``. Worker k is
+pinned to core k (``taskset``) and each executor's XLA held to one thread (``XLA_FLAGS``), so a task
+uses the one core Spark gives it; without that, the one-worker case would quietly use both cores. Both
+configurations first train two tickers untimed, so that starting executors and importing Keras in their
+Python workers are not timed.
 """
 
 from __future__ import annotations
@@ -45,15 +46,15 @@ def prepare(data_dir: Path, tickers: list[str], cfg: ModelConfig) -> Path:
 
 def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig
                   ) -> tuple[float, int, tuple[int, float] | None]:
-    """Seconds to train every ticker's model on a fresh cluster of ``workers`` one-core workers, the models
-    trained, and (two workers) the scoring measurement."""
+    """Seconds of the Spark job that trains every ticker's model on a fresh cluster of ``workers`` one-core
+    workers, the models trained, and (two workers) the scoring measurement."""
     from pyspark.sql import SparkSession
 
     from forecaster import distributed
     from forecaster.spark import get_spark
 
     features = tuple(config.DEFAULT_FEATURES)
-    with LocalCluster(workers=workers, cores=1, executor_env={"XLA_FLAGS": ONE_THREAD}) as cluster:
+    with LocalCluster(workers=workers, cores=1, executor_env={"XLA_FLAGS": ONE_THREAD}, pin_cores=True) as cluster:
         active = SparkSession.getActiveSession()
         if active is not None:
             active.stop()
@@ -62,13 +63,15 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig
         warm = spark.read.parquet(str(table))
         first = sorted(r.ticker for r in warm.select("ticker").distinct().collect())[:2]
         warm_dir = run_dir / f"warm-{workers}"
-        distributed.fit_per_ticker(spark, table, warm_dir, features, cfg, only=first)
+        distributed.train_on_executors(spark, table, warm_dir, features, cfg, only=first)
         started = time.perf_counter()
-        trained, failed = distributed.fit_per_ticker(spark, table, run_dir / f"workers-{workers}", features, cfg)
+        results = distributed.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg)
         seconds = time.perf_counter() - started
         scoring = score(spark, prepared, run_dir / f"workers-{workers}", cfg) if workers == 2 else None
         spark.stop()
-    return seconds, len(trained.models), scoring
+    print(f"{workers} worker(s): mean training seconds per model inside its task "
+          f"{results['train_seconds'].mean():.2f}", flush=True)
+    return seconds, int((results["status"] == "ok").sum()), scoring
 
 
 def score(spark, prepared: Path, run_dir: Path, cfg: ModelConfig) -> tuple[int, float]:

@@ -58,13 +58,10 @@ def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: Mode
             "quantiles": json.dumps(quantiles)}
 
 
-def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
-                   only: list[str] | None = None) -> tuple[Any, dict[str, str]]:
-    """Train every ticker's model (or those in ``only``) on the executors; load them back.
-    Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
-    from forecaster import model as model_lib
-    from forecaster.spark import ship_package
-    from forecaster.training import Trained
+def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
+                       only: list[str] | None = None) -> pd.DataFrame:
+    """The Spark job: one ``train_ticker`` task per ticker (or per ticker in ``only``); one result row each."""
+    from forecaster.spark import ship_package, sql_options
     from forecaster.windows import feature_column
 
     ship_package(spark)
@@ -72,12 +69,27 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
     table = spark.read.parquet(str(table_path)).select(*columns)
     if only is not None:
         table = table.where(table["ticker"].isin(list(only)))
+    tickers = only or [r.ticker for r in table.select("ticker").distinct().collect()]
     task_features, task_dir = tuple(features), str(run_dir)
 
     def task(rows: pd.DataFrame) -> pd.DataFrame:
         return train_ticker(rows, task_features, cfg, task_dir)
 
-    results = table.groupBy("ticker").applyInPandas(task, RESULT_SCHEMA).toPandas().sort_values("ticker")
+    # Each group is seconds of training on a few kB of rows: Spark's adaptive execution would merge them into
+    # one or two tasks and leave cores idle. Twice as many partitions as tickers: few share a task.
+    with sql_options(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false",
+                             "spark.sql.shuffle.partitions": str(2 * len(tickers))}):
+        return table.groupBy("ticker").applyInPandas(task, RESULT_SCHEMA).toPandas().sort_values("ticker")
+
+
+def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
+                   only: list[str] | None = None) -> tuple[Any, dict[str, str]]:
+    """Train every ticker's model (or those in ``only``) on the executors; load them back.
+    Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
+    from forecaster import model as model_lib
+    from forecaster.training import Trained
+
+    results = train_on_executors(spark, table_path, run_dir, features, cfg, only)
     failures = {r.ticker: r.message for r in results.itertuples() if r.status != "ok"}
     for ticker, reason in failures.items():
         log.warning("the model of %s failed and is left out: %s", ticker, reason)

@@ -7,6 +7,8 @@ import os
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import DataFrameWriter, SparkSession
@@ -113,3 +115,19 @@ def ship_package(spark: SparkSession) -> None:
         spark.sparkContext.addPyFile(str(archive))
     _SHIPPED.add(id(spark))
     log.info("shipped the forecaster package to the executors (%s)", archive)
+
+
+@contextmanager
+def sql_options(spark: SparkSession, options: dict[str, str]) -> Iterator[None]:
+    """Runtime SQL options for one job, restored afterwards (works on classic and Connect sessions)."""
+    before = {key: spark.conf.get(key, None) for key in options}
+    for key, value in options.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -49,13 +49,16 @@ class LocalCluster:
     """Master + ``workers`` workers (``cores`` each, ``memory`` each), optionally a Spark Connect server."""
 
     def __init__(self, workers: int = 2, cores: int = 1, memory: str = "3g", connect: bool = False,
-                 executor_env: dict[str, str] | None = None) -> None:
+                 executor_env: dict[str, str] | None = None, pin_cores: bool = False) -> None:
         self.n_workers, self.cores, self.memory, self.connect = workers, cores, memory, connect
         self.dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
         self.env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": LOOPBACK,
                     "SPARK_LOG_DIR": str(self.dir / "logs"), "SPARK_PID_DIR": str(self.dir / "pids"),
                     "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
                     **(executor_env or {})}  # executors inherit their worker's environment
+        # Pin worker k (and the executor and Python workers it starts) to core k, so that "one core" is one
+        # core: otherwise a one-worker cluster quietly uses every core for its JVMs and JAX's compiler.
+        self.pin_cores = pin_cores
         self.master: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.master_port = free_port()
@@ -69,9 +72,10 @@ class LocalCluster:
     def connect_url(self) -> str:
         return f"sc://{LOOPBACK}:{self.connect_port}"
 
-    def _spark_class(self, name: str, *args: str) -> subprocess.Popen:
+    def _spark_class(self, name: str, *args: str, cpus: str | None = None) -> subprocess.Popen:
         log = self.dir / f"{name}.log"
-        return subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
+        pin = ["taskset", "-c", cpus] if cpus is not None else []
+        return subprocess.Popen([*pin, str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
                                 stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
 
     def start(self) -> LocalCluster:
@@ -93,7 +97,8 @@ class LocalCluster:
         work.mkdir(exist_ok=True)
         worker = self._spark_class(f"worker-{k}", "org.apache.spark.deploy.worker.Worker", self.master_url,
                                    "--host", LOOPBACK, "--cores", str(self.cores), "--memory", self.memory,
-                                   "--webui-port", str(free_port()), "--work-dir", str(work))
+                                   "--webui-port", str(free_port()), "--work-dir", str(work),
+                                   cpus=str(k % (os.cpu_count() or 1)) if self.pin_cores else None)
         if k < len(self.workers):
             self.workers[k] = worker
         else:
