@@ -44,7 +44,7 @@ def prepare(data_dir: Path, tickers: list[str], cfg: ModelConfig) -> Path:
     return artifacts.latest_run_dir(data_dir, artifacts.PREPARED)
 
 
-def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig
+def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig, tickers: list[str]
                   ) -> tuple[float, int, tuple[int, float] | None]:
     """Seconds of the Spark job that trains every ticker's model on a fresh cluster of ``workers`` one-core
     workers, the models trained, and (two workers) the scoring measurement."""
@@ -60,12 +60,10 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig
             active.stop()
         spark = get_spark(master=cluster.master_url)
         table = prepared / "table"
-        warm = spark.read.parquet(str(table))
-        first = sorted(r.ticker for r in warm.select("ticker").distinct().collect())[:2]
-        warm_dir = run_dir / f"warm-{workers}"
-        distributed.train_on_executors(spark, table, warm_dir, features, cfg, only=first)
+        distributed.train_on_executors(spark, table, run_dir / f"warm-{workers}", features, cfg, tickers[:2])
         started = time.perf_counter()
-        results = distributed.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg)
+        results = distributed.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg,
+                                                 tickers)
         seconds = time.perf_counter() - started
         scoring = score(spark, prepared, run_dir / f"workers-{workers}", cfg) if workers == 2 else None
         spark.stop()
@@ -95,8 +93,8 @@ def main() -> None:
     names = sorted(pd.read_csv(SP500_CSV, usecols=["Name"])["Name"].unique())[: args.tickers]
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         prepared = prepare(Path(tmp) / "data", names, cfg)
-        one, n_one, _ = time_training(1, prepared, Path(tmp) / "runs", cfg)
-        two, n_two, (rows, score_s) = time_training(2, prepared, Path(tmp) / "runs", cfg)
+        one, n_one, _ = time_training(1, prepared, Path(tmp) / "runs", cfg, names)
+        two, n_two, (rows, score_s) = time_training(2, prepared, Path(tmp) / "runs", cfg, names)
     print(f"tickers={args.tickers} models_1_worker={n_one} models_2_workers={n_two} epochs<={args.epochs}")
     print(f"seconds_1_worker={one:.1f} seconds_2_workers={two:.1f}")
     print(f"speedup_2_workers={one / two:.2f}")

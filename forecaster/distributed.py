@@ -59,17 +59,15 @@ def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: Mode
 
 
 def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
-                       only: list[str] | None = None) -> pd.DataFrame:
-    """The Spark job: one ``train_ticker`` task per ticker (or per ticker in ``only``); one result row each."""
+                       tickers: list[str]) -> pd.DataFrame:
+    """The Spark job: one ``train_ticker`` task for each of ``tickers``; one result row each."""
     from forecaster.spark import ship_package, sql_options
     from forecaster.windows import feature_column
 
     ship_package(spark)
     columns = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
     table = spark.read.parquet(str(table_path)).select(*columns)
-    if only is not None:
-        table = table.where(table["ticker"].isin(list(only)))
-    tickers = only or [r.ticker for r in table.select("ticker").distinct().collect()]
+    table = table.where(table["ticker"].isin(list(tickers)))
     task_features, task_dir = tuple(features), str(run_dir)
 
     def task(rows: pd.DataFrame) -> pd.DataFrame:
@@ -83,13 +81,13 @@ def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tu
 
 
 def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
-                   only: list[str] | None = None) -> tuple[Any, dict[str, str]]:
-    """Train every ticker's model (or those in ``only``) on the executors; load them back.
+                   tickers: list[str]) -> tuple[Any, dict[str, str]]:
+    """Train the model of each of ``tickers`` on the executors; load them back.
     Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
     from forecaster import model as model_lib
     from forecaster.training import Trained
 
-    results = train_on_executors(spark, table_path, run_dir, features, cfg, only)
+    results = train_on_executors(spark, table_path, run_dir, features, cfg, tickers)
     failures = {r.ticker: r.message for r in results.itertuples() if r.status != "ok"}
     for ticker, reason in failures.items():
         log.warning("the model of %s failed and is left out: %s", ticker, reason)

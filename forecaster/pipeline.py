@@ -243,8 +243,9 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, out_dir:
     last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     test, failed = windows["test"], {}
     if opts.per_ticker:
-        # One task per ticker on the executors; the driver never holds more than one model's windows at a time.
-        trained, failed = distributed.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg)
+        # One task per ticker on the executors, each cutting its own windows.
+        trained, failed = distributed.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg,
+                                                     prepared.bounds["ticker"].tolist())
         modelled = list(trained.models)
         test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
     else:
