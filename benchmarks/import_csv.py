@@ -26,7 +26,8 @@ sys.path.insert(0, {root!r})
 started = time.perf_counter()
 {body}
 seconds = time.perf_counter() - started
-print(json.dumps({{"seconds": seconds, "peak_rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}}))
+peak_kb = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(json.dumps({{"seconds": seconds, "peak_rss_mb": peak_kb / 1024}}))
 """
 
 BODIES = {

@@ -5,7 +5,8 @@ distributed scoring of the backtest windows with ``predict_batch_udf``.
     python benchmarks/scale.py [--tickers 40] [--epochs 3]
 
 Prints ``speedup_2_workers=<t(1 worker) / t(2 workers)>`` (goal >= 1.7 on a 2-core machine: per-ticker
-work is embarrassingly parallel) and ``predict_rows_per_s=<windows scored per second>``. Worker k is
+work is embarrassingly parallel), ``predict_rows_per_s=<windows scored per second>`` with one model for
+every ticker, and ``predict_rows_per_s_per_ticker_models`` with each ticker's own model. Worker k is
 pinned to core k (``taskset``) and each executor's XLA held to one thread (``XLA_FLAGS``), so a task
 uses the one core Spark gives it; without that, the one-worker case would quietly use both cores. Both
 configurations first train two tickers untimed, so that starting executors and importing Keras in their
@@ -72,15 +73,19 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig,
     return seconds, int((results["status"] == "ok").sum()), scoring
 
 
-def score(spark, prepared: Path, run_dir: Path, cfg: ModelConfig) -> tuple[int, float]:
-    """Windows scored and seconds, for one of the trained models applied to every test window on the cluster."""
+def score(spark, prepared: Path, run_dir: Path, cfg: ModelConfig) -> dict[str, tuple[int, float]]:
+    """Windows scored and seconds on the cluster, for every test window: with one model for all tickers
+    (as after global training), and with each ticker's own model (as after ``--per-ticker``)."""
     from forecaster import scoring
 
-    model = sorted((run_dir / "models").glob("[!.]*.keras"))[0]
-    started = time.perf_counter()
-    scored = scoring.score_split(spark, prepared / "table", model, tuple(config.DEFAULT_FEATURES), cfg.lookback,
-                                 "test", out_path=run_dir / "scored")
-    return scored.count(), time.perf_counter() - started
+    models = {path.stem: path for path in sorted((run_dir / "models").glob("[!.]*.keras"))}
+    timings = {}
+    for name, files in (("one_model", {"global": next(iter(models.values()))}), ("per_ticker_models", models)):
+        started = time.perf_counter()
+        scored = scoring.score_split(spark, prepared / "table", files, tuple(config.DEFAULT_FEATURES), cfg.lookback,
+                                     cfg.horizon, "test", out_path=run_dir / f"scored-{name}")
+        timings[name] = (scored.count(), time.perf_counter() - started)
+    return timings
 
 
 def main() -> None:
@@ -94,11 +99,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:
         prepared = prepare(Path(tmp) / "data", names, cfg)
         one, n_one, _ = time_training(1, prepared, Path(tmp) / "runs", cfg, names)
-        two, n_two, (rows, score_s) = time_training(2, prepared, Path(tmp) / "runs", cfg, names)
+        two, n_two, scored = time_training(2, prepared, Path(tmp) / "runs", cfg, names)
     print(f"tickers={args.tickers} models_1_worker={n_one} models_2_workers={n_two} epochs<={args.epochs}")
     print(f"seconds_1_worker={one:.1f} seconds_2_workers={two:.1f}")
     print(f"speedup_2_workers={one / two:.2f}")
-    print(f"predict_rows={rows} predict_seconds={score_s:.1f} predict_rows_per_s={rows / score_s:.0f}")
+    rows, seconds = scored["one_model"]
+    print(f"predict_rows={rows} predict_seconds={seconds:.1f} predict_rows_per_s={rows / seconds:.0f}")
+    rows, seconds = scored["per_ticker_models"]
+    print(f"per-ticker models: predict_seconds={seconds:.1f} predict_rows_per_s_per_ticker_models="
+          f"{rows / seconds:.0f}")
 
 
 if __name__ == "__main__":

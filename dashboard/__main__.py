@@ -7,6 +7,8 @@ import logging
 import sys
 
 from forecaster import config
+from forecaster.cli import data_dir_arg
+from forecaster.errors import ForecasterError
 
 log = logging.getLogger("dashboard")
 
@@ -15,20 +17,23 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Serve the forecast dashboard.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", default=None,
+    parser.add_argument("--data-dir", type=data_dir_arg, default=None,
                         help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (never on a shared network)")
     args = parser.parse_args(argv)
+    try:
+        data_dir = config.data_dir(args.data_dir)
+    except ForecasterError as exc:  # FORECASTER_DATA_DIR names something unusable
+        parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("EXPOSED: binding to %s - anyone who can reach this machine on port %d can open the "
                     "dashboard and read every forecast in %s", args.host, args.port,
-                    config.data_dir(args.data_dir))
+                    data_dir)
     from dashboard.app import create_app
 
-    data_dir = config.data_dir(args.data_dir)
     log.info("serving %s on http://%s:%d", data_dir, args.host, args.port)
     create_app(data_dir).run(host=args.host, port=args.port, debug=args.debug)
     return 0

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from forecaster import config
 from forecaster.config import ModelConfig
-from forecaster.errors import ForecasterError
+from forecaster.errors import ConfigError, ForecasterError
 
 RUN_SOURCES = ("yahoo", "csv", "sample", "cache")
 
@@ -114,8 +114,16 @@ def _add_spark_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup
                        help="a Spark Connect server to run on instead of a master (default: $FORECASTER_SPARK_REMOTE)")
 
 
+def data_dir_arg(text: str) -> Path:
+    """The argparse type of ``--data-dir``: an absolute path, or a usage error that says what is wrong."""
+    try:
+        return config.data_dir(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def _add_data_dir_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    parser.add_argument("--data-dir", type=Path, default=None,
+    parser.add_argument("--data-dir", type=data_dir_arg, default=None,
                         help="where data and artifacts live (default: $FORECASTER_DATA_DIR or "
                              f"{config.DEFAULT_DATA_DIR})")
 

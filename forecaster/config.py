@@ -14,6 +14,10 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from forecaster.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,12 +89,30 @@ class SplitConfig:
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data directory: the argument, else ``FORECASTER_DATA_DIR``, else ``data/``."""
+    """The data directory: the argument, else ``FORECASTER_DATA_DIR``, else ``data/``.
+
+    A path, or a ``file://`` URI. Not ``hdfs://`` or ``s3a://`` (yet): the data
+    directory must be a file system that the driver and every executor mount at the same path.
+    Raises ConfigError for any other URI.
+
+    Example:
+        >>> str(data_dir("file:///srv/forecaster"))
+        '/srv/forecaster'
+    """
+    chosen = override if override is not None else os.environ.get("FORECASTER_DATA_DIR")
+    if not chosen:
+        return DEFAULT_DATA_DIR
+    text = os.fspath(chosen)
+    scheme = urlsplit(text).scheme if "://" in text else ""
+    if scheme == "file":
+        text = url2pathname(urlsplit(text).path)
+    elif scheme:
+        raise ConfigError(
+            f"data dir {text}: {scheme}:// is not supported; the data directory must be a file system that the "
+            "driver and every executor mount at the same path (a local disk on one machine, or NFS, an HDFS NFS "
+            "gateway, an s3fs/mountpoint-s3 mount on a cluster) - give that path")
     # Absolute, because Spark resolves relative paths on whichever machine runs the task or the Connect server.
-    if override is not None:
-        return Path(override).absolute()
-    env = os.environ.get("FORECASTER_DATA_DIR")
-    return Path(env).absolute() if env else DEFAULT_DATA_DIR
+    return Path(text).absolute()
 
 
 def spark_master(override: str | None = None) -> str:

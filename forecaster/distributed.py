@@ -82,8 +82,8 @@ def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tu
 
 def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
                    tickers: list[str]) -> tuple[Any, dict[str, str]]:
-    """Train the model of each of ``tickers`` on the executors; load them back.
-    Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
+    """Train the model of each of ``tickers`` on the executors. The models stay on disk (``Trained.files``);
+    the driver never loads them. Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
     from forecaster import model as model_lib
     from forecaster.training import Trained
 
@@ -96,7 +96,7 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
         raise DataError(f"every ticker's model failed: {failures}")
     trained = Trained()
     for row in done.itertuples():
-        trained.models[row.ticker] = model_lib.load_model(run_dir / row.model)
+        trained.files[row.ticker] = row.model
         trained.results[row.ticker] = model_lib.TrainResult(int(row.epochs_run), int(row.best_epoch),
                                                             float(row.best_val_loss), float(row.train_seconds))
         trained.quantiles[row.ticker] = json.loads(row.quantiles)

@@ -15,3 +15,7 @@ class SourceError(ForecasterError):
 
 class ArtifactError(ForecasterError):
     """An artifact in the data directory is missing or damaged."""
+
+
+class ConfigError(ForecasterError):
+    """A setting (a command-line option or an environment variable) cannot be used."""

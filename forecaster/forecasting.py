@@ -33,12 +33,13 @@ def price_forecasts(windows: Any, scaled: Any, widths: dict[str, Any], ma_window
     return forecasts
 
 
-def forecast_beyond(trained: Any, last: Any, ma_window: int) -> Any:
-    """The next ``horizon`` trading days after each ticker's last day, with intervals."""
+def forecast_beyond(trained: Any, last: Any, scaled: Any, ma_window: int) -> Any:
+    """The next ``horizon`` trading days after each ticker's last day, with intervals, from the
+    model's ``scaled`` outputs for the ``last`` windows (one per ticker)."""
     from forecaster import evaluation, training
     from forecaster.trading_days import next_sessions
 
-    scaled, widths = training.predict(trained, last)
+    widths = training.interval_widths(trained, last)
     frame = evaluation.forecast_frame(last, price_forecasts(last, scaled, widths, ma_window))
     horizon = last.y.shape[1]
     for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
@@ -58,7 +59,7 @@ def load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
         path = run_dir / _model_file(key, name)
         net = model_lib.load_model(path)
         model_lib.check_shape(net, path, int(card["lookback"]), len(card["features"]), int(card["horizon"]))
-        trained.models[key] = net
+        trained.models[key], trained.files[key] = net, name
     return trained
 
 
@@ -72,13 +73,13 @@ def _model_file(key: str, name: str) -> str:
     return name
 
 
-def _last_windows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:
-    """One window per ticker ending on its last cached day, scaled with the run's train statistics."""
+def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:
+    """Each ticker's last ``lookback`` usable cached days (Spark DataFrame), scaled with the run's train
+    statistics."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from forecaster.preparation import add_features, apply_scaling, clean_prices
-    from forecaster.windows import make_windows
 
     features, lookback = tuple(card["features"]), int(card["lookback"])
     paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
@@ -87,7 +88,15 @@ def _last_windows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any
     recent = (featured.where(F.col("usable")).withColumn("rank", F.row_number().over(latest_first))
               .where(F.col("rank") <= lookback).drop("rank", "usable").withColumn("split", F.lit("test")))
     stats = spark.read.parquet(str(run_dir / card.get("scaling", "prepared/scaling")))
-    table = apply_scaling(recent, stats, features).toPandas()  # lookback rows per ticker: small
+    return apply_scaling(recent, stats, features)
+
+
+def _last_windows(rows: Any, card: dict[str, Any], tickers: list[str]) -> Any:
+    """One window per ticker ending on its last cached day, from ``_last_rows``."""
+    from forecaster.windows import make_windows
+
+    features, lookback = tuple(card["features"]), int(card["lookback"])
+    table = rows.toPandas()  # lookback rows per ticker: small
     table["date"] = pd.to_datetime(table["date"])
     short = {t: int(n) for t, n in table.groupby("ticker")["date"].size().items() if n < lookback}
     missing = sorted(set(tickers) - set(table["ticker"]))
@@ -105,7 +114,9 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     Returns the run folder and the new forecast rows. Rows of other tickers in the
     run's ``forecast.parquet`` are kept; the file is replaced atomically.
     """
+    from forecaster import scoring
     from forecaster.spark import get_spark
+    from forecaster.training import GLOBAL
 
     run_dir = artifacts.latest_run_dir(data_dir)
     if run_dir is None:
@@ -118,9 +129,16 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
                         "train a run that includes them")
     for ticker in wanted:
         cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
-    trained = load_trained(run_dir, card)
-    last = _last_windows(get_spark(master, remote), data_dir, run_dir, card, wanted)
-    frame = forecast_beyond(trained, last, int(card.get("moving_average_window", 20)))
+    trained = load_trained(run_dir, card)  # shapes checked here, before any executor loads a model
+    spark = get_spark(master, remote)
+    rows = _last_rows(spark, data_dir, run_dir, card, wanted).cache()
+    last = _last_windows(rows, card, wanted)
+    files = {key: run_dir / name for key, name in trained.files.items() if key == GLOBAL or key in wanted}
+    scores = scoring.score(spark, rows, files, tuple(card["features"]), int(card["lookback"]),
+                           int(card["horizon"])).toPandas()
+    rows.unpersist()
+    scaled = scoring.align(scores, last)
+    frame = forecast_beyond(trained, last, scaled, int(card.get("moving_average_window", 20)))
     forecast_path = run_dir / artifacts.FORECAST
     if forecast_path.exists():
         previous = artifacts.read_parquet(forecast_path)

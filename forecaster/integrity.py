@@ -70,6 +70,8 @@ def _check_run(run_dir: Path, load_models: bool, result: Check) -> None:
     if card is None:
         return
     _try(result, lambda: artifacts.read_parquet(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))
+    for scores in card.get("scores", []):  # runs before distributed scoring have none
+        _try(result, lambda s=scores: artifacts.read_parquet(run_dir / s))
     if load_models:
         from forecaster.forecasting import load_trained
 

@@ -92,7 +92,7 @@ def model_card(opts: RunOptions, prepared: Any, trained: Any, folds: list[Any], 
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": opts.source,
         "data": {p.stem: _cache_meta(p) for p in price_paths},
-        "tickers": [t for t in bounds["ticker"] if not trained.per_ticker or t in trained.models],
+        "tickers": [t for t in bounds["ticker"] if not trained.per_ticker or t in trained.files],
         "skipped_tickers": prepared.skipped,
         "failed_tickers": folds[-1].failed,
         "data_range": {row.ticker: [str(row.first_date), str(row.last_date)] for row in bounds.itertuples()},
@@ -216,16 +216,18 @@ class FoldOutput:
     prepared: Any
     trained: Any
     predictions: Any  # backtest rows of this fold
-    last_windows: Any  # one window per ticker ending on its last day
+    forecast: Any  # the next horizon days after each ticker's last day, from this fold's model(s)
     mase_scale: dict[str, float]
     counts: dict[str, int]
     failed: dict[str, str]  # ticker -> why its model failed (per-ticker models only)
+    scores_path: Path  # the model's scaled outputs for every test window, computed on the executors
 
 
-def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, out_dir: Path, fold: int) -> FoldOutput:
+def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, out_dir: Path, scores_path: Path,
+              fold: int) -> FoldOutput:
     import numpy as np
 
-    from forecaster import distributed, evaluation, training
+    from forecaster import distributed, evaluation, scoring, training
     from forecaster.preparation import prepare
     from forecaster.spark import get_spark
     from forecaster.windows import make_windows, read_split
@@ -243,16 +245,25 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, out_dir:
     last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     test, failed = windows["test"], {}
     if opts.per_ticker:
-        # One task per ticker on the executors, each cutting its own windows.
+        # One task per ticker on the executors, each cutting its own windows and saving its model.
         trained, failed = distributed.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg,
                                                      prepared.bounds["ticker"].tolist())
-        modelled = list(trained.models)
+        modelled = list(trained.files)
         test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
     else:
         trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, verbose=opts.verbose)
-    scaled, widths = training.predict(trained, test)
+        training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
+    # Every test window - the backtest's and each ticker's last, the forecast's - scored on the executors.
+    scoring.score_split(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
+                        prepared.features, cfg.lookback, cfg.horizon, "test", out_path=scores_path)
+    scores = artifacts.read_parquet(scores_path)
+    log.info("scored %d test windows on the executors into %s", len(scores), scores_path)
+    scaled = scoring.align(scores, test)
+    widths = training.interval_widths(trained, test)
     predictions = evaluation.predictions_frame(test, price_forecasts(test, scaled, widths, opts.ma_window))
-    return FoldOutput(prepared, trained, predictions, last, _mase_scales(tables["train"]), counts, failed)
+    forecast = forecast_beyond(trained, last, scoring.align(scores, last), opts.ma_window)
+    return FoldOutput(prepared, trained, predictions, forecast, _mase_scales(tables["train"]), counts, failed,
+                      scores_path)
 
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> Any:
@@ -272,25 +283,25 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
     import pandas as pd
 
-    from forecaster import evaluation, training
+    from forecaster import evaluation
 
-    folds = [
-        _run_fold(opts, price_paths, run_dir, run_dir / ("prepared" if opts.folds == 1 else f"prepared/fold-{k + 1}"),
-                  k)
-        for k in range(opts.folds)
-    ]
+    def fold_dir(name: str, k: int) -> Path:
+        return run_dir / (name if opts.folds == 1 else f"{name}/fold-{k + 1}")
+
+    folds = [_run_fold(opts, price_paths, run_dir, fold_dir("prepared", k), fold_dir("scores", k), k)
+             for k in range(opts.folds)]
     final = folds[-1]  # trained on the most history: the model kept and used to forecast
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
-    model_files = training.save(final.trained, run_dir)
     artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,
                             _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist()))
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     report = evaluation.build_report(predictions, final.mase_scale)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
-    artifacts.write_parquet(run_dir / artifacts.FORECAST, forecast_beyond(final.trained, final.last_windows,
-                                                                          opts.ma_window))
-    card = model_card(opts, final.prepared, final.trained, folds, price_paths, model_files)
+    artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)
+    card = model_card(opts, final.prepared, final.trained, folds, price_paths, final.trained.files)
     card["scaling"] = str(final.prepared.scaling_path.relative_to(run_dir))
+    # Scaled outputs of every test window, per fold, scored on the executors (predict_batch_udf).
+    card["scores"] = [str(f.scores_path.relative_to(run_dir)) for f in folds]
     artifacts.write_json(run_dir / artifacts.MODEL_CARD, card)
     return RunResult(run_dir, report)

@@ -28,13 +28,14 @@ PREDICT_BATCH = 1024
 class Trained:
     """Fitted model(s), their training summaries and their validation residual quantiles."""
 
-    models: dict[str, Any] = field(default_factory=dict)  # GLOBAL or ticker -> keras.Model
+    models: dict[str, Any] = field(default_factory=dict)  # GLOBAL -> keras.Model, when trained in this process
+    files: dict[str, str] = field(default_factory=dict)  # GLOBAL or ticker -> .keras file, relative to the run
     results: dict[str, model_lib.TrainResult] = field(default_factory=dict)
     quantiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def per_ticker(self) -> bool:
-        return GLOBAL not in self.models
+        return GLOBAL not in self.quantiles
 
 
 def ticker_seed(seed: int, ticker: str) -> int:
@@ -67,22 +68,19 @@ def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose
     return trained
 
 
-def predict(trained: Trained, windows: Windows) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Scaled predictions and, per level, the scaled half-widths (n, horizon) that apply to each window."""
+def interval_widths(trained: Trained, windows: Windows) -> dict[str, np.ndarray]:
+    """Per level, the scaled half-widths (n, horizon) that apply to each window: the global model's
+    quantiles, or its ticker's (NaN for a ticker without a model)."""
+    shape = windows.y.shape
     if not trained.per_ticker:
-        scaled = predict_scaled(trained.models[GLOBAL], windows)
-        widths = {level: np.broadcast_to(np.asarray(q)[None, :], scaled.shape)
-                  for level, q in trained.quantiles[GLOBAL].items()}
-        return scaled, widths
-    scaled = np.full(windows.y.shape, np.nan, np.float32)
-    widths = {level: np.full(windows.y.shape, np.nan) for level in next(iter(trained.quantiles.values()))}
-    for ticker, net in trained.models.items():
+        return {level: np.broadcast_to(np.asarray(q, np.float64)[None, :], shape)
+                for level, q in trained.quantiles[GLOBAL].items()}
+    widths = {level: np.full(shape, np.nan) for level in next(iter(trained.quantiles.values()))}
+    for ticker, by_level in trained.quantiles.items():
         mask = windows.ticker == ticker
-        if mask.any():
-            scaled[mask] = predict_scaled(net, windows.subset(mask))
-            for level, q in trained.quantiles[ticker].items():
-                widths[level][mask] = np.asarray(q)[None, :]
-    return scaled, widths
+        for level, q in by_level.items():
+            widths[level][mask] = np.asarray(q)[None, :]
+    return widths
 
 
 def model_file_name(key: str) -> str:
@@ -91,10 +89,10 @@ def model_file_name(key: str) -> str:
 
 
 def save(trained: Trained, run_dir: Path) -> dict[str, str]:
-    """Save every model as ``.keras``; returns model key -> file name relative to ``run_dir``."""
-    files = {}
+    """Save every model held in memory as ``.keras`` and record it in ``trained.files``;
+    returns model key -> file name relative to ``run_dir``."""
     for key, net in trained.models.items():
         name = model_file_name(key)
         model_lib.save_model(net, run_dir / name)
-        files[key] = name
-    return files
+        trained.files[key] = name
+    return trained.files

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from forecaster import artifacts, cli
@@ -20,8 +21,9 @@ TICKERS = ["AAPL", "MSFT", "IBM", "GE", "F", "XOM", "JPM", "T", "PFE", "KO",
 TINY = ["--epochs", "1", "--units", "8", "--lookback", "20", "--horizon", "3", "--ma-window", "5", "--quiet"]
 # Per-ticker tests train one model per ticker: a few are enough to spread tasks over both workers.
 FEW = TICKERS[:6]
-# Training runs on the driver in every mode and preparation is deterministic, so the metrics agree exactly;
-# the tolerance only allows for the last bits of float arithmetic.
+# The global model trains on the driver in every mode, preparation is deterministic, and the executors score
+# every window in batches of one fixed shape, so the metrics agree exactly; the tolerance only allows for the
+# last bits of float arithmetic.
 REL_TOLERANCE = 1e-9
 
 
@@ -79,7 +81,15 @@ def test_per_ticker_models_train_on_the_executors_through_spark_connect(cluster,
     for ticker in FEW:
         assert (run_dir / "models" / f"{ticker}.keras").is_file()
         assert artifacts.read_json(run_dir / "models" / f"{ticker}.json")["ticker"] == ticker
+    scores = artifacts.read_parquet(run_dir / "scores")  # scored on the executors, each by its own model
+    assert sorted(scores["ticker"].unique()) == sorted(FEW)
     assert check_data_dir(sp20).ok
+    before = artifacts.read_parquet(run_dir / artifacts.FORECAST)
+    done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(sp20),
+                           "--remote", cluster.connect_url], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+    after = artifacts.read_parquet(run_dir / artifacts.FORECAST)
+    pd.testing.assert_frame_equal(before, after)  # the same windows and models: the run's own forecast
 
 
 def test_a_worker_killed_mid_job_does_not_lose_the_job(cluster, sp20, tmp_path):

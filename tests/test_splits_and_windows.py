@@ -67,7 +67,8 @@ def test_windows_never_see_their_targets_and_splits_never_share_a_row(case):
         if a in touched and b in touched:
             assert not touched[a] & touched[b], f"{a} and {b} windows share rows"
     if "train" in origins and "val" in origins:
-        gap = np.busday_count(origins["train"].max().astype("datetime64[D]"), origins["val"].min().astype("datetime64[D]"))
+        gap = np.busday_count(origins["train"].max().astype("datetime64[D]"),
+                              origins["val"].min().astype("datetime64[D]"))
         assert gap >= lookback + horizon
 
 
@@ -105,7 +106,8 @@ def test_targets_never_come_from_the_next_ticker():
     test = make_windows(table, "test", ("log_return",), 20, 5)
     last_of_first = test.ticker == "T0"
     assert np.isnan(test.target_price[last_of_first][-1, 1:]).all()
-    assert (test.target_date[~np.isnat(test.target_date[:, 0]), 0] > test.origin_date[~np.isnat(test.target_date[:, 0])]).all()
+    dated = ~np.isnat(test.target_date[:, 0])
+    assert (test.target_date[dated, 0] > test.origin_date[dated]).all()
 
 
 @pytest.mark.parametrize("lookback,horizon", [(1, 1), (60, 5)])
