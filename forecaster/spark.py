@@ -36,7 +36,7 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
             spark.conf.set(key, value)
         log.info("Spark %s via Spark Connect at %s", spark.version, remote)
         return spark
-    master = config.spark_master(master)
+    master = config.spark_master(master or _submitted_master())
     if master.startswith("local"):
         # Local mode needs no network interface; binding to loopback also silences
         # Spark's "hostname resolves to a loopback address" warning.
@@ -53,6 +53,17 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)
     return spark
+
+
+def _submitted_master() -> str | None:
+    """The ``--master`` given to ``spark-submit`` (or the ``pyspark`` shell) that started this process, if one
+    did: otherwise our default ``local[*]`` would quietly override it."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only in a Python driver that a Spark launcher started
+        return None
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connects to the launcher's JVM, whose configuration holds the master
+    return SparkConf().get("spark.master", None)
 
 
 # Set on every session, classic or Connect.

@@ -4,13 +4,15 @@ server (tests/cluster.py), all on 127.0.0.1. The same commands as in local mode,
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from forecaster import artifacts, cli
+from forecaster import artifacts, cli, config
 from forecaster.integrity import check_data_dir
 from tests.cluster import LocalCluster
 from tests.conftest import SP500_CSV
@@ -106,3 +108,33 @@ def test_a_worker_killed_mid_job_does_not_lose_the_job(cluster, sp20, tmp_path):
     assert sorted(models) == sorted(FEW)
     found = check_data_dir(sp20)
     assert found.ok, found.problems
+
+
+# What the README's recipe leaves out of the packed environment.
+EXCLUDE_FROM_PACK = ["--exclude", "lib/python*/site-packages/pyspark/jars/*",
+                     "--exclude", "lib/python*/site-packages/playwright/*"]
+
+
+def test_spark_submit_with_the_environment_shipped_to_the_executors(cluster, tmp_path):
+    """The README's recipe: venv-pack this environment, ship it with --archives, and point the executors'
+    Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it)."""
+    # .tar.gz: Spark's unpacking of a plain .tar refuses the venv's symlink to its base Python. Level 0: the
+    # test need not wait for compression. Spark's jars and the browser driver are of no use to a Python worker.
+    packed = tmp_path / "forecaster-env.tar.gz"
+    subprocess.run([str(Path(sys.prefix) / "bin" / "venv-pack"), "-p", sys.prefix, "-o", str(packed), "-q",
+                    "--compress-level", "0", *EXCLUDE_FROM_PACK], check=True, timeout=600)
+    data_dir = tmp_path / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_")}
+    env.update(PYTHONPATH=str(config.PROJECT_ROOT), PYSPARK_DRIVER_PYTHON=sys.executable)
+    command = [str(Path(sys.prefix) / "bin" / "spark-submit"), "--master", cluster.master_url,
+               "--archives", f"{packed}#env", "--conf", "spark.pyspark.python=./env/bin/python",
+               "--conf", f"spark.pyspark.driver.python={sys.executable}",
+               str(config.PROJECT_ROOT / "forecaster" / "__main__.py"), "run", "--source", "sample",
+               "--tickers", "AAPL", "IBM", "--per-ticker", "--data-dir", str(data_dir), *TINY]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
+    assert done.returncode == 0, done.stderr[-4000:]
+    run_dir = artifacts.latest_run_dir(data_dir)
+    assert sorted(artifacts.read_json(run_dir / artifacts.MODEL_CARD)["models"]) == ["AAPL", "IBM"]
+    # The tasks ran on the cluster's executors (not in a local[*] driver) with ./env/bin/python - the archive
+    # unpacked in each executor's working folder; with no such file, every Python task would have failed.
+    assert list(cluster.dir.glob("work-*/app-*/*/env/bin/python"))
