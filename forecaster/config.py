@@ -12,6 +12,7 @@ a notebook folder or a cluster job:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -103,16 +104,25 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     if not chosen:
         return DEFAULT_DATA_DIR
     text = os.fspath(chosen)
-    scheme = urlsplit(text).scheme if "://" in text else ""
-    if scheme == "file":
-        text = url2pathname(urlsplit(text).path)
-    elif scheme:
-        raise ConfigError(
-            f"data dir {text}: {scheme}:// is not supported; the data directory must be a file system that the "
-            "driver and every executor mount at the same path (a local disk on one machine, or NFS, an HDFS NFS "
-            "gateway, an s3fs/mountpoint-s3 mount on a cluster) - give that path")
+    # A scheme of two letters or more, then ":/" ("C:" is a drive; "backup:2024" a folder name).
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):/", text)
+    if scheme:
+        text = _file_uri_path(text, scheme.group(1).lower())
     # Absolute, because Spark resolves relative paths on whichever machine runs the task or the Connect server.
     return Path(text).absolute()
+
+
+def _file_uri_path(uri: str, scheme: str) -> str:
+    """The local path of a ``file:`` URI; ConfigError for any other scheme or a file URI naming another host."""
+    parts = urlsplit(uri)
+    if scheme != "file":
+        raise ConfigError(
+            f"data dir {uri}: {scheme}:// is not supported; the data directory must be a file system that the "
+            "driver and every executor mount at the same path (a local disk on one machine, or NFS, an HDFS NFS "
+            "gateway, an s3fs/mountpoint-s3 mount on a cluster) - give that path")
+    if parts.netloc not in ("", "localhost") or not parts.path or parts.query or parts.fragment:
+        raise ConfigError(f"data dir {uri}: a file URI must be file:///absolute/path (no host, query or fragment)")
+    return url2pathname(parts.path)
 
 
 def spark_master(override: str | None = None) -> str:

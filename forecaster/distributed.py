@@ -102,3 +102,16 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
         trained.quantiles[row.ticker] = json.loads(row.quantiles)
     log.info("trained %d per-ticker models on the executors (%d failed)", len(done), len(failures))
     return trained, failures
+
+
+def remove_models_except(run_dir: Path, tickers: list[str]) -> list[str]:
+    """Delete per-ticker model files and cards in ``run_dir`` of tickers not in ``tickers`` - left by an earlier
+    walk-forward fold whose ticker failed in the last one - so a run folder holds only what its card names."""
+    removed = []
+    for path in sorted((Path(run_dir) / "models").glob("*")):
+        if path.suffix in (".keras", ".json") and path.stem not in tickers:
+            path.unlink()
+            removed.append(path.name)
+    if removed:
+        log.info("removed models of earlier folds not in the final one: %s", removed)
+    return removed

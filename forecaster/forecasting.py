@@ -49,13 +49,16 @@ def forecast_beyond(trained: Any, last: Any, scaled: Any, ma_window: int) -> Any
     return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 
-def load_trained(run_dir: Path, card: dict[str, Any]) -> Any:
-    """The run's models (``safe_mode`` only), each checked against the shapes its card names."""
+def load_trained(run_dir: Path, card: dict[str, Any], tickers: list[str] | None = None) -> Any:
+    """The run's models (``safe_mode`` only), each checked against the shapes its card names; with
+    ``tickers``, only those tickers' per-ticker models (a global model is always loaded)."""
     from forecaster import model as model_lib
-    from forecaster.training import Trained
+    from forecaster.training import GLOBAL, Trained
 
     trained = Trained(quantiles=card["intervals"]["quantiles"])
     for key, name in card["models"].items():
+        if tickers is not None and key != GLOBAL and key not in tickers:
+            continue
         path = run_dir / _model_file(key, name)
         net = model_lib.load_model(path)
         model_lib.check_shape(net, path, int(card["lookback"]), len(card["features"]), int(card["horizon"]))
@@ -116,7 +119,6 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     """
     from forecaster import scoring
     from forecaster.spark import get_spark
-    from forecaster.training import GLOBAL
 
     run_dir = artifacts.latest_run_dir(data_dir)
     if run_dir is None:
@@ -129,11 +131,11 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
                         "train a run that includes them")
     for ticker in wanted:
         cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
-    trained = load_trained(run_dir, card)  # shapes checked here, before any executor loads a model
+    trained = load_trained(run_dir, card, wanted)  # shapes checked here, before any executor loads a model
     spark = get_spark(master, remote)
     rows = _last_rows(spark, data_dir, run_dir, card, wanted).cache()
     last = _last_windows(rows, card, wanted)
-    files = {key: run_dir / name for key, name in trained.files.items() if key == GLOBAL or key in wanted}
+    files = {key: run_dir / name for key, name in trained.files.items()}
     scores = scoring.score(spark, rows, files, tuple(card["features"]), int(card["lookback"]),
                            int(card["horizon"])).toPandas()
     rows.unpersist()

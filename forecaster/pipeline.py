@@ -283,7 +283,7 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     # Imported here: Spark and Keras take seconds to load, and `--help` should not wait.
     import pandas as pd
 
-    from forecaster import evaluation
+    from forecaster import distributed, evaluation
 
     def fold_dir(name: str, k: int) -> Path:
         return run_dir / (name if opts.folds == 1 else f"{name}/fold-{k + 1}")
@@ -291,6 +291,8 @@ def _train_and_evaluate(opts: RunOptions, price_paths: list[Path], run_dir: Path
     folds = [_run_fold(opts, price_paths, run_dir, fold_dir("prepared", k), fold_dir("scores", k), k)
              for k in range(opts.folds)]
     final = folds[-1]  # trained on the most history: the model kept and used to forecast
+    if final.trained.per_ticker:
+        distributed.remove_models_except(run_dir, list(final.trained.files))
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
     artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,

@@ -26,9 +26,13 @@ from forecaster.errors import ArtifactError
 
 log = logging.getLogger(__name__)
 
-#: Windows per model call. Every call is padded to this size, so the backend compiles one shape only
-#: and a window's score does not depend on which others share its batch.
+#: Windows per model call. With one model for every ticker each call is padded to this size, so the backend
+#: compiles one shape only and a window's score does not depend on which others share its batch (the same
+#: numbers in local mode and on any cluster).
 SCORE_BATCH = 1024
+#: Per-ticker models see a batch's windows ticker by ticker - a few hundred, or one when forecasting - so
+#: their calls are padded to the next power of two from this size up: a few compiled shapes, little waste.
+SMALLEST_BUCKET = 32
 #: Per-ticker models a Python worker keeps loaded; windows arrive grouped by ticker, so a few suffice.
 MODELS_PER_WORKER = 16
 
@@ -49,11 +53,13 @@ def window_frame(rows: Any, features: tuple[str, ...], lookback: int) -> Any:
             .where(F.col("day") >= lookback).drop("day"))
 
 
-def _padded_predict(net: Any, windows: np.ndarray) -> np.ndarray:
+def _padded_predict(net: Any, windows: np.ndarray, fixed: bool = True) -> np.ndarray:
+    """The model's outputs for ``windows``, in calls padded to SCORE_BATCH (``fixed``) or to power-of-two buckets."""
     out = []
     for start in range(0, len(windows), SCORE_BATCH):
         chunk = windows[start:start + SCORE_BATCH]
-        padded = np.zeros((SCORE_BATCH, *chunk.shape[1:]), np.float32)
+        size = SCORE_BATCH if fixed else max(SMALLEST_BUCKET, 1 << (len(chunk) - 1).bit_length())
+        padded = np.zeros((size, *chunk.shape[1:]), np.float32)
         padded[:len(chunk)] = chunk
         out.append(np.asarray(net.predict_on_batch(padded), np.float32)[:len(chunk)])
     return np.concatenate(out)
@@ -83,7 +89,7 @@ def _predictor(model_files: dict[str, str], horizon: int) -> Callable[[], Callab
             for ticker in np.unique(tickers):
                 if ticker in model_files:  # a ticker without a model (its training failed) keeps NaN
                     mask = tickers == ticker
-                    scores[mask] = _padded_predict(model(str(ticker)), windows[mask])
+                    scores[mask] = _padded_predict(model(str(ticker)), windows[mask], fixed=False)
             return scores
         return per_ticker
     return make
@@ -143,6 +149,8 @@ def align(scores: pd.DataFrame, windows: Any) -> np.ndarray:
     dates = pd.to_datetime(scores["date"]).to_numpy("datetime64[ns]")
     keys = pd.MultiIndex.from_arrays([scores["ticker"].astype(str), dates])
     wanted = pd.MultiIndex.from_arrays([windows.ticker.astype(str), windows.origin_date])
+    if not keys.is_unique:
+        raise ArtifactError("scores hold some (ticker, date) twice: they are not one scoring of these windows")
     position = keys.get_indexer(wanted)
     if (position < 0).any():
         missing = wanted[position < 0]

@@ -36,7 +36,9 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
             spark.conf.set(key, value)
         log.info("Spark %s via Spark Connect at %s", spark.version, remote)
         return spark
-    master = config.spark_master(master or _submitted_master())
+    if master is None and not os.environ.get("FORECASTER_SPARK_MASTER"):
+        master = _submitted_master()  # below the option and the variable, above the local[*] default
+    master = config.spark_master(master)
     if master.startswith("local"):
         # Local mode needs no network interface; binding to loopback also silences
         # Spark's "hostname resolves to a loopback address" warning.
@@ -56,13 +58,13 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
 
 
 def _submitted_master() -> str | None:
-    """The ``--master`` given to ``spark-submit`` (or the ``pyspark`` shell) that started this process, if one
-    did: otherwise our default ``local[*]`` would quietly override it."""
-    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only in a Python driver that a Spark launcher started
+    """The master of the ``spark-submit`` that started this process, if one did: otherwise our default
+    ``local[*]`` would quietly override it."""
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # set only in a Python driver that spark-submit started
         return None
     from pyspark import SparkConf, SparkContext
 
-    SparkContext._ensure_initialized()  # connects to the launcher's JVM, whose configuration holds the master
+    SparkContext._ensure_initialized()  # connects to spark-submit's JVM, whose configuration holds the master
     return SparkConf().get("spark.master", None)
 
 

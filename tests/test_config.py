@@ -21,6 +21,21 @@ def test_a_relative_path_becomes_absolute(tmp_path, monkeypatch):
 def test_a_file_uri_is_its_path(tmp_path):
     assert config.data_dir(tmp_path.as_uri()) == tmp_path
     assert config.data_dir("file:///srv/my%20data") == Path("/srv/my data")
+    assert config.data_dir("file:/srv/x") == Path("/srv/x")  # the one-slash form Hadoop prints
+    assert config.data_dir("file://localhost/srv/y") == Path("/srv/y")
+    assert config.data_dir(Path("file:///srv/z")) == Path("/srv/z")  # Path() squashed it to file:/srv/z
+
+
+def test_a_folder_name_with_a_colon_is_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert config.data_dir("backup:2024") == tmp_path / "backup:2024"
+
+
+@pytest.mark.parametrize("uri", ["file://srv/data", "file://otherhost/x", "file://", "file:///x?version=2"])
+def test_a_file_uri_that_is_not_a_local_absolute_path_is_refused(uri):
+    # file://srv/data names host "srv": taking it as /data would quietly write somewhere else.
+    with pytest.raises(ConfigError, match="file:///absolute/path"):
+        config.data_dir(uri)
 
 
 def test_the_environment_variable_is_used_and_checked(tmp_path, monkeypatch):
@@ -31,7 +46,7 @@ def test_the_environment_variable_is_used_and_checked(tmp_path, monkeypatch):
         config.data_dir()
 
 
-@pytest.mark.parametrize("uri", ["hdfs://namenode:8020/forecaster", "s3a://bucket/forecaster", "gs://b/x"])
+@pytest.mark.parametrize("uri", ["hdfs://namenode:8020/forecaster", "s3a://bucket/forecaster", "gs://b/x", "hdfs:/x"])
 def test_other_uris_are_refused_with_what_to_do(uri, tmp_path):
     with pytest.raises(ConfigError, match="mount at the same path"):
         config.data_dir(uri)

@@ -29,3 +29,14 @@ def test_a_failing_ticker_is_reported_and_the_others_are_trained(spark, publishe
     assert (tmp_path / "run" / "models" / "AAPL.keras").is_file()
     assert artifacts.read_json(tmp_path / "run" / "models" / "AAPL.json")["ticker"] == "AAPL"
     assert not (tmp_path / "run" / "models" / "BAD.keras").exists()
+
+
+def test_models_of_tickers_the_final_fold_lost_are_removed(tmp_path):
+    from forecaster.distributed import remove_models_except
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("AAPL.keras", "AAPL.json", "BAD.keras", "BAD.json", "notes.txt"):
+        (models / name).write_text("x")
+    assert remove_models_except(tmp_path, ["AAPL"]) == ["BAD.json", "BAD.keras"]
+    assert sorted(p.name for p in models.iterdir()) == ["AAPL.json", "AAPL.keras", "notes.txt"]
