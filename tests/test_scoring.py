@@ -88,7 +88,7 @@ class _RecordingNet:
         return batch[:, -1, :2]
 
 
-def test_one_model_for_every_ticker_is_always_called_with_the_same_batch_shape():
+def test_every_model_call_has_the_same_batch_shape():
     """Padding to SCORE_BATCH: one compiled shape, and a window's score does not depend on its neighbours."""
     from forecaster.scoring import _padded_predict
 
@@ -96,14 +96,3 @@ def test_one_model_for_every_ticker_is_always_called_with_the_same_batch_shape()
     windows = np.random.default_rng(0).normal(size=(SCORE_BATCH + 3, 4, 2)).astype(np.float32)
     np.testing.assert_array_equal(_padded_predict(net, windows), windows[:, -1, :2])
     assert net.shapes == [(SCORE_BATCH, 4, 2)] * 2
-
-
-def test_per_ticker_calls_are_padded_to_small_power_of_two_buckets():
-    """A forecast's one window per ticker must not cost a 1,024-window call."""
-    from forecaster.scoring import SMALLEST_BUCKET, _padded_predict
-
-    net = _RecordingNet()
-    for n in (1, 33, 300, SCORE_BATCH + 1):
-        windows = np.ones((n, 4, 2), np.float32)
-        assert _padded_predict(net, windows, fixed=False).shape == (n, 2)
-    assert [shape[0] for shape in net.shapes] == [SMALLEST_BUCKET, 64, 512, SCORE_BATCH, SMALLEST_BUCKET]
