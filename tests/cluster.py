@@ -112,7 +112,7 @@ class LocalCluster:
                 state = json.loads(urllib.request.urlopen(f"http://{LOOPBACK}:{webui}/json/", timeout=5).read())
                 if state.get("aliveworkers", 0) >= self.n_workers:
                     return
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, or an empty page while the UI starts
                 pass
             time.sleep(0.5)
         raise RuntimeError(f"workers did not register with {self.master_url}; logs in {self.dir}")
