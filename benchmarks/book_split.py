@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forecaster.config import ModelConfig  # noqa: E402
-from forecaster.pipeline import RunOptions, run  # noqa: E402
+from forecaster.jobs.run import RunOptions, run  # noqa: E402
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "AAPL.csv"
 

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from forecaster.config import ModelConfig  # noqa: E402
-from forecaster.pipeline import RunOptions, run  # noqa: E402
+from forecaster.jobs.run import RunOptions, run  # noqa: E402
 
 DAYS = 5_000
 TICKERS = ("AAA", "BBB", "CCC", "DDD", "EEE", "FFF")

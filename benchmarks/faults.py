@@ -8,7 +8,7 @@ Each stage first runs once to the end (which also times it and leaves good data 
 is killed ``--kills-per-stage`` times at moments drawn uniformly over its measured length after
 its marker: the start (prepare, forecast), the first cache file written (fetch, import), the
 training's start or the first artifact written (train, write: both inside ``run``). SIGKILL goes to the whole process
-group, so Spark's JVM dies too. After each kill: ``forecaster.integrity.check_data_dir`` (every
+group, so Spark's JVM dies too. After each kill: ``forecaster.jobs.check.check_data_dir`` (every
 cache file, the latest run with its models, the latest preparation) and the dashboard's own
 reader; then the same command is rerun to the end and checked again.
 
@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from dashboard.reader import ArtifactReader  # noqa: E402
 from forecaster.errors import ForecasterError  # noqa: E402
-from forecaster.integrity import check_data_dir  # noqa: E402
+from forecaster.jobs.check import check_data_dir  # noqa: E402
 from tests.conftest import SP500_CSV  # noqa: E402
 from tests.killing import Marker, kill_after, new_file, timed_run  # noqa: E402
 

@@ -4,8 +4,8 @@
 
 In one run: imports the file into a temporary cache (not timed), starts Spark and warms
 it up on a few tickers (reported as spark_startup_s), then times
-1. Spark preparation of every ticker (``forecaster.preparation.prepare``),
-2. the pandas reference producing the same output (``forecaster.preparation_reference``),
+1. Spark preparation of every ticker (``forecaster.prepare.table.prepare``),
+2. the pandas reference producing the same output (``tests.reference_preparation``),
    including reading the same cache files and writing its Parquet,
 checks the two outputs are equal, times Spark on a 10x universe (each ticker copied ten
 times with its prices scaled, written as ten times as many cache files), and measures the
@@ -30,12 +30,13 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forecaster import cache, config  # noqa: E402
-from forecaster.ingest import import_csv  # noqa: E402
-from forecaster.preparation import prepare  # noqa: E402
-from forecaster.preparation_reference import prepare_pandas  # noqa: E402
-from forecaster.spark import get_spark  # noqa: E402
-from forecaster.windows import read_prepared  # noqa: E402
+from forecaster import config  # noqa: E402
+from forecaster.data import cache  # noqa: E402
+from forecaster.data.ingest import import_csv  # noqa: E402
+from forecaster.prepare.session import get_spark  # noqa: E402
+from forecaster.prepare.table import prepare  # noqa: E402
+from forecaster.prepare.windows import read_prepared  # noqa: E402
+from tests.reference_preparation import prepare_pandas  # noqa: E402
 
 DEFAULT_CSV = ROOT.parent / "shared" / "data" / "all_stocks_5yr.csv"
 LOOKBACK, HORIZON, TEST_START = 60, 5, "2017-02-08"
@@ -46,7 +47,7 @@ import sys, time
 sys.path.insert(0, {root!r})
 import forecaster, keras
 baseline = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
-from forecaster.windows import load_windows, window_dataset
+from forecaster.prepare.windows import load_windows, window_dataset
 windows = load_windows({table!r}, "train", {features!r}, {lookback}, {horizon})
 dataset = window_dataset(windows, batch_size=64, shuffle=True, seed=0)
 total = 0

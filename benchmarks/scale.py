@@ -51,8 +51,8 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig,
     workers, the models trained, and (two workers) the scoring measurement."""
     from pyspark.sql import SparkSession
 
-    from forecaster import distributed
-    from forecaster.spark import get_spark
+    from forecaster.model import per_ticker
+    from forecaster.prepare.session import get_spark
 
     features = tuple(config.DEFAULT_FEATURES)
     with LocalCluster(workers=workers, cores=1, executor_env={"XLA_FLAGS": ONE_THREAD}, pin_cores=True) as cluster:
@@ -61,9 +61,9 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig,
             active.stop()
         spark = get_spark(master=cluster.master_url)
         table = prepared / "table"
-        distributed.train_on_executors(spark, table, run_dir / f"warm-{workers}", features, cfg, tickers[:2])
+        per_ticker.train_on_executors(spark, table, run_dir / f"warm-{workers}", features, cfg, tickers[:2])
         started = time.perf_counter()
-        results = distributed.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg,
+        results = per_ticker.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg,
                                                  tickers)
         seconds = time.perf_counter() - started
         scoring = score(spark, prepared, run_dir / f"workers-{workers}", cfg) if workers == 2 else None
@@ -76,15 +76,16 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig,
 def score(spark, prepared: Path, run_dir: Path, cfg: ModelConfig) -> dict[str, tuple[int, float]]:
     """Windows scored and seconds on the cluster, for every test window: with one model for all tickers
     (as after global training), and with each ticker's own model (as after ``--per-ticker``)."""
-    from forecaster import scoring
+    from forecaster import artifacts
+    from forecaster.model import scoring
 
     models = {path.stem: path for path in sorted((run_dir / "models").glob("[!.]*.keras"))}
     timings = {}
     for name, files in (("one_model", {"global": next(iter(models.values()))}), ("per_ticker_models", models)):
         started = time.perf_counter()
-        scored = scoring.score_split(spark, prepared / "table", files, tuple(config.DEFAULT_FEATURES), cfg.lookback,
-                                     cfg.horizon, "test", out_path=run_dir / f"scored-{name}")
-        timings[name] = (scored.count(), time.perf_counter() - started)
+        scoring.score_split_to(spark, prepared / "table", files, tuple(config.DEFAULT_FEATURES), cfg.lookback,
+                               cfg.horizon, run_dir / f"scored-{name}")
+        timings[name] = (len(artifacts.read_parquet(run_dir / f"scored-{name}")), time.perf_counter() - started)
     return timings
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from forecaster import artifacts  # noqa: E402
 from forecaster.config import ModelConfig  # noqa: E402
-from forecaster.pipeline import RunOptions, run  # noqa: E402
+from forecaster.jobs.run import RunOptions, run  # noqa: E402
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "all_stocks_5yr.csv"
 
@@ -40,7 +40,7 @@ def main() -> int:
     parser.add_argument("--report", type=Path, default=None, help="also keep the full report JSON here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    for noisy in ("jax", "py4j", "forecaster.sources", "forecaster.ingest"):
+    for noisy in ("jax", "py4j", "forecaster.data.sources", "forecaster.data.ingest"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     cfg = replace(ModelConfig(), epochs=args.epochs, patience=args.patience, batch_size=args.batch_size)
     started = time.perf_counter()

@@ -20,12 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from forecaster import training  # noqa: E402
+from forecaster.columns import GLOBAL  # noqa: E402
 from forecaster.config import ModelConfig  # noqa: E402
-from forecaster.ingest import import_csv  # noqa: E402
-from forecaster.preparation import prepare  # noqa: E402
-from forecaster.spark import get_spark  # noqa: E402
-from forecaster.windows import load_windows  # noqa: E402
+from forecaster.data.ingest import import_csv  # noqa: E402
+from forecaster.model import training  # noqa: E402
+from forecaster.prepare.session import get_spark  # noqa: E402
+from forecaster.prepare.table import prepare  # noqa: E402
+from forecaster.prepare.windows import load_windows  # noqa: E402
 
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "AAPL.csv"
 
@@ -57,7 +58,7 @@ def main() -> int:
             for units, layers, rate in itertools.product(args.units, args.layers, args.learning_rates):
                 cfg = replace(base, units=units, layers=layers, learning_rate=rate)
                 trained = training.fit(train, val, len(prepared.features), cfg, verbose=0)
-                result = trained.results[training.GLOBAL]
+                result = trained.results[GLOBAL]
                 results.append((result.best_val_loss, lookback, units, layers, rate, result.best_epoch,
                                 result.train_seconds))
                 print(f"lookback={lookback} units={units} layers={layers} lr={rate:g}: "

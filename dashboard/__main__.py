@@ -7,7 +7,7 @@ import logging
 import sys
 
 from forecaster import config
-from forecaster.cli import data_dir_arg
+from forecaster.config import data_dir_argument
 from forecaster.errors import ForecasterError
 
 log = logging.getLogger("dashboard")
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Serve the forecast dashboard.",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=data_dir_arg, default=None,
+    parser.add_argument("--data-dir", type=data_dir_argument, default=None,
                         help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     parser.add_argument("--port", type=int, default=8050)

@@ -84,7 +84,7 @@ def register(app: Dash, reader: ArtifactReader) -> None:
         chosen = tuple(b for b in BASELINE_NAMES if isinstance(baselines, list) and b in baselines)
         try:
             return build(view.version, ticker, step, chart, chosen)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
+        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
             # One ticker's damaged entries must not take the page down: say so, keep the rest working.
             return _empty(f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); "
                           "other tickers are unaffected. Re-run the forecaster to repair them.")
@@ -98,6 +98,9 @@ def register(app: Dash, reader: ArtifactReader) -> None:
         if view is None:
             return go.Figure()
         step = step if isinstance(step, int) and 1 <= step <= view.horizon else 1
-        return compare_figure(view.report, step)
+        try:
+            return compare_figure(view.report, step)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            return go.Figure()  # entries damaged: the Ticker tab names them, ticker by ticker
 
     app.clientside_callback(RESCALE_Y, Output("y-rescaled", "data"), Input("price-graph", "relayoutData"))

@@ -3,7 +3,7 @@
 Layout::
 
     data/
-      prices/<TICKER>.parquet      cached daily prices, one file per ticker (see forecaster.cache)
+      prices/<TICKER>.parquet      cached daily prices, one file per ticker (see forecaster.data.cache)
       runs/<run id>/               one folder per `run`, complete before it is published
         prepared/table/            Spark's prepared long table (Parquet)
         prepared/scaling/          per-ticker scaling statistics from train rows (Parquet)
@@ -29,8 +29,10 @@ import errno
 import json
 import os
 import secrets
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from forecaster.errors import ArtifactError
+from forecaster.errors import ArtifactError, ConfigError
 
 RUNS = "runs"
 PREPARED = "prepared"
@@ -112,12 +114,42 @@ def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
         raise ArtifactError(f"{path}: damaged Parquet ({exc})") from exc
 
 
+def ensure_writable(data_dir: Path) -> Path:
+    """Create ``data_dir`` if needed and return it, or raise ConfigError if it cannot be written to."""
+    try:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        probe = Path(data_dir) / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"data directory {data_dir} is not writable ({exc.strerror})") from exc
+    return Path(data_dir)
+
+
 def new_run_dir(data_dir: Path, kind: str = RUNS) -> Path:
     """Create and return a fresh, unpublished folder under ``data_dir/kind`` (runs or prepared)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = Path(data_dir) / kind / f"{stamp}-{secrets.token_hex(3)}"
     run_dir.mkdir(parents=True)
     return run_dir
+
+
+@contextmanager
+def unpublished(data_dir: Path, kind: str = RUNS) -> Iterator[Path]:
+    """A fresh folder under ``data_dir/kind`` to write a run (or preparation) into; published when the block
+    ends, removed if it raises: an incomplete folder is of no use to anyone.
+
+    Example:
+        >>> with unpublished(Path("data")) as run_dir:  # doctest: +SKIP
+        ...     write_json(run_dir / REPORT, report)
+    """
+    folder = new_run_dir(data_dir, kind)
+    try:
+        yield folder
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    publish_run(folder)
 
 
 def publish_run(run_dir: Path) -> None:

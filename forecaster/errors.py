@@ -1,4 +1,15 @@
-"""Errors a user can act on. The CLI prints their message and exits non-zero."""
+"""Errors a user can act on. The CLI prints their message on one line and exits 1.
+
+Which class to raise:
+
+- ``DataError``: the prices (or the options that ask for them) cannot give what was asked: an empty cache,
+  a ticker with too little history, a test start outside the data, a malformed CSV row.
+- ``SourceError``: a source could not deliver: offline, rate-limited, an unknown symbol, an unreadable file.
+- ``ArtifactError``: something this project wrote is missing, damaged or could not be written (disk full).
+- ``ConfigError``: a setting cannot be used: an option, an environment variable, an unwritable data dir.
+
+``ValueError`` and ``TypeError`` are left for programming mistakes, never for what a user typed.
+"""
 
 
 class ForecasterError(Exception):
@@ -6,7 +17,7 @@ class ForecasterError(Exception):
 
 
 class DataError(ForecasterError):
-    """Input prices are missing, malformed or too short."""
+    """Input prices are missing, malformed or too short for what was asked."""
 
 
 class SourceError(ForecasterError):
@@ -14,8 +25,8 @@ class SourceError(ForecasterError):
 
 
 class ArtifactError(ForecasterError):
-    """An artifact in the data directory is missing or damaged."""
+    """An artifact in the data directory is missing or damaged, or could not be written."""
 
 
 class ConfigError(ForecasterError):
-    """A setting (a command-line option or an environment variable) cannot be used."""
+    """A setting (a command-line option, an environment variable, the data directory) cannot be used."""

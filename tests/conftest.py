@@ -1,4 +1,15 @@
-"""Shared fixtures: one SparkSession per test run, the real price files, one tiny published run."""
+"""Shared fixtures and the test tiers.
+
+Tiers (markers, registered in pyproject.toml):
+
+- ``spark``: starts Spark (given automatically to every test that uses the ``spark`` fixture);
+- ``cluster``: starts a standalone Spark cluster on 127.0.0.1;
+- ``browser``: drives Debian's headless Chromium (given to every test that uses the ``browser`` fixture);
+- ``slow``: long end-to-end work: ``python -m pytest -m "not slow"`` is the quick tier;
+- ``shared_data``: reads the real price files in ``../shared/data`` (given to every test that uses the
+  ``shared_data`` fixture, directly or through ``published_run``). Only these need the files; without them
+  they fail, saying so, and ``-m "not shared_data"`` leaves them out.
+"""
 
 from __future__ import annotations
 
@@ -16,16 +27,32 @@ SP500_CSV = SHARED_DATA / "all_stocks_5yr.csv"
 #: Small enough to train in seconds, big enough to be a real LSTM.
 TINY_MODEL = ModelConfig(lookback=20, horizon=3, layers=1, units=8, epochs=2, patience=1, batch_size=128)
 
+#: Markers given by the fixtures a test uses.
+_MARKED_BY_FIXTURE = {"spark": "spark", "browser": "browser", "shared_data": "shared_data"}
 
-def pytest_configure(config: pytest.Config) -> None:
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in _MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+        if item.get_closest_marker("cluster") or item.get_closest_marker("browser"):
+            item.add_marker("slow")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real price files beside the checkout; the test fails, saying where, if it is missing."""
     if not AAPL_CSV.is_file() or not SP500_CSV.is_file():
-        raise pytest.UsageError(f"the real price files are missing: expected them in {SHARED_DATA}")
+        pytest.fail(f"the real price files are missing: expected AAPL.csv and all_stocks_5yr.csv in {SHARED_DATA} "
+                    "(run the tests that need no files with -m 'not shared_data')")
+    return SHARED_DATA
 
 
 @pytest.fixture(scope="session")
 def spark():
     """The one SparkSession of the test run (two local cores, like this machine)."""
-    from forecaster.spark import get_spark
+    from forecaster.prepare.session import get_spark
 
     session = get_spark("local[2]", app_name="forecaster-tests")
     yield session
@@ -33,13 +60,25 @@ def spark():
 
 
 @pytest.fixture(scope="session")
-def published_run(spark, tmp_path_factory):
-    """One real run on AAPL.csv with the book's split, tiny model: artifacts for many tests."""
-    from forecaster.pipeline import RunOptions, run
+def published_run(spark, shared_data, tmp_path_factory):
+    """One real run on AAPL.csv with the book's split, tiny model: the artifacts most tests read."""
+    from forecaster.jobs.run import RunOptions, run
 
     data_dir = tmp_path_factory.mktemp("published")
     result = run(RunOptions(source="csv", csv_paths=[str(AAPL_CSV)], test_start="2017-01-01",
                             model=TINY_MODEL, data_dir=data_dir, verbose=0))
+    return data_dir, result
+
+
+@pytest.fixture(scope="session")
+def sample_run(spark, tmp_path_factory):
+    """One real run on two sample tickers (no shared files needed): a ticker to switch to in the dashboard,
+    a second ticker for forecasts, and the subject of the walk-forward and forecast tests."""
+    from forecaster.jobs.run import RunOptions, run
+
+    data_dir = tmp_path_factory.mktemp("sample")
+    result = run(RunOptions(source="sample", tickers=["IBM", "MSFT"], model=TINY_MODEL, data_dir=data_dir, verbose=0,
+                            ma_window=10, test_start="2012-03-01"))
     return data_dir, result
 
 

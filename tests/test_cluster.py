@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from forecaster import artifacts, cli, config
-from forecaster.integrity import check_data_dir
+from forecaster.jobs.check import check_data_dir
 from tests.cluster import LocalCluster
 from tests.conftest import SP500_CSV
 from tests.killing import Watched, new_file
@@ -36,7 +36,7 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def sp20(tmp_path_factory):
+def sp20(tmp_path_factory, shared_data):
     """A data dir with 20 real S&P tickers imported."""
     data_dir = tmp_path_factory.mktemp("sp20")
     assert cli.main(["import", "--csv", str(SP500_CSV), "--tickers", *TICKERS, "--on-bad-rows", "drop",

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from forecaster import artifacts, cache, cli
+from forecaster import artifacts, cli
+from forecaster.data import cache
 from tests.test_faults import TINY_RUN, _complete
 
 DISK_MB = 6

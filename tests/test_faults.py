@@ -6,10 +6,11 @@ import subprocess
 import sys
 import time
 
-from forecaster import artifacts, cache
-from forecaster.ingest import store_sample
-from forecaster.integrity import check_data_dir
-from forecaster.pipeline import RunOptions, run
+from forecaster import artifacts
+from forecaster.data import cache
+from forecaster.data.ingest import store_sample
+from forecaster.jobs.check import check_data_dir
+from forecaster.jobs.run import RunOptions, run
 from tests.conftest import TINY_MODEL
 from tests.killing import kill_after, new_file
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from forecaster.errors import ForecasterError
-from forecaster.sources.csv_files import read_csv_prices
-from forecaster.sources.schema import PRICE_COLUMNS
+from forecaster.data.sources.csv_files import read_csv_prices
+from forecaster.data.sources.schema import PRICE_COLUMNS
+from forecaster.errors import ArtifactError, ForecasterError
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 LONG_HEADER = "date,open,high,low,close,volume,Name"
@@ -53,22 +55,70 @@ def _import_or_clear_error(path):
     assert not prices.duplicated(["ticker", "date"]).any()
 
 
-@FUZZ
-@given(st.one_of(st.binary(max_size=200), st.recursive(
-    st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.text(max_size=8)),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
-    max_leaves=12).map(lambda v: json.dumps(v).encode())))
-def test_report_reader_never_crashes(tmp_path, data):
-    from dashboard.reader import ArtifactReader
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=12)
+#: Reports shaped like the real one, with any of their parts replaced: the reader's shape checks are reached.
+report_like = st.fixed_dictionaries(
+    {"tickers": st.one_of(json_values, st.dictionaries(st.sampled_from(["IBM", "X"]), json_values, max_size=2),
+                          st.just({"IBM": {"metrics": {"1": {"lstm": {"rmse": 1.0, "rmse_ratio_vs_naive": 1.0}}}}})),
+     "summary": json_values})
+
+
+def _valid_run(data_dir: Path) -> Path:
+    """A run folder whose files are all well formed (no Spark or Keras needed), for one file to be fuzzed."""
     from forecaster import artifacts
 
-    run_dir = tmp_path / "runs" / "20990101T000000Z-fuzz00"
+    run_dir = data_dir / "runs" / "20990101T000000Z-fuzz00"
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / artifacts.REPORT).write_bytes(data)
-    (run_dir / artifacts.MODEL_CARD).write_bytes(data)
-    (run_dir / artifacts.PREDICTIONS).write_bytes(data)
+    days = pd.bdate_range("2020-01-01", periods=4)
+    artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, pd.DataFrame({
+        "ticker": "IBM", "origin_date": days[:3], "target_date": days[1:], "step": 1, "origin_price": 1.0,
+        "actual": [1.0, 1.1, 1.2], "lstm": 1.0, "naive": 1.0}))
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD, {"horizon": 1, "tickers": ["IBM"]})
+    artifacts.write_json(run_dir / artifacts.REPORT, {"tickers": {"IBM": {"metrics": {}}}, "summary": {}})
     artifacts.publish_run(run_dir)
+    return run_dir
+
+
+def _read_and_lay_out(data_dir: Path) -> None:
+    """What a page load does: read the run, then build the page from it. Only our clear errors may come out."""
+    from dashboard.layout import run_layout
+    from dashboard.reader import ArtifactReader
+
     try:
-        ArtifactReader(tmp_path).latest()
-    except ForecasterError:
-        pass
+        view = ArtifactReader(data_dir).latest()
+    except ArtifactError:
+        return
+    run_layout(view)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
+                 report_like.map(lambda v: json.dumps(v).encode())))
+def test_a_page_load_never_crashes_on_a_fuzzed_report(tmp_path, data):
+    from forecaster import artifacts
+
+    run_dir = _valid_run(tmp_path)
+    (run_dir / artifacts.REPORT).write_bytes(data)
+    _read_and_lay_out(tmp_path)
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
+                 st.fixed_dictionaries({"horizon": json_values}).map(lambda v: json.dumps(v).encode())))
+def test_a_page_load_never_crashes_on_a_fuzzed_model_card(tmp_path, data):
+    from forecaster import artifacts
+
+    run_dir = _valid_run(tmp_path)
+    (run_dir / artifacts.MODEL_CARD).write_bytes(data)
+    _read_and_lay_out(tmp_path)
+
+
+def test_the_valid_run_the_fuzzers_start_from_is_read(tmp_path):
+    """Without this, a reader that refused everything would pass the two fuzz tests above."""
+    from dashboard.reader import ArtifactReader
+
+    _valid_run(tmp_path)
+    assert ArtifactReader(tmp_path).latest().tickers == ["IBM"]

@@ -14,7 +14,7 @@ import pytest
 
 import dashboard.__main__ as dashboard_main
 from forecaster.errors import ArtifactError
-from forecaster.model import load_model
+from forecaster.model.network import load_model
 
 ROOT = Path(__file__).resolve().parents[1]
 # Keras 3.14.0 is the newest release in the advisories we track: CVE-2025-1550 (fixed 3.9.0), CVE-2025-8747 and

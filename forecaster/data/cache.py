@@ -1,0 +1,159 @@
+"""The local price cache: one Parquet file per ticker under ``<data dir>/prices/``.
+
+Each file carries its own metadata (in the Parquet schema) so the cache can say
+where every series came from::
+
+    {"source": "yahoo", "fetched_at": "2026-11-26T15:00:00+00:00", "first_date": "2000-01-03",
+     "last_date": "2018-04-30", "rows": 4610, "adjustment": "split+dividend (yfinance auto_adjust)",
+     "requested_start": null}
+
+Files are written to a temporary name and renamed, so a crash leaves the previous
+file whole. A file that cannot be read is reported as damaged, never half-used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from forecaster.artifacts import PRICES, atomic_write
+from forecaster.data.sources.schema import PRICE_COLUMNS, normalise_prices, validate_ticker
+from forecaster.errors import ArtifactError, DataError
+
+_META_KEY = b"forecaster"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One ticker's cached series and what is known about it."""
+
+    ticker: str
+    prices: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def prices_dir(data_dir: Path) -> Path:
+    """The folder of cached price files."""
+    return Path(data_dir) / PRICES
+
+
+def prices_path(data_dir: Path, ticker: str) -> Path:
+    """Where a ticker's cached prices live (the ticker is validated first)."""
+    return prices_dir(data_dir) / f"{validate_ticker(ticker)}.parquet"
+
+
+def write_ticker(data_dir: Path, ticker: str, prices: pd.DataFrame, source: str, adjustment: str,
+                 requested_start: str | None = None) -> Path:
+    """Cache one ticker's prices (the common price table), atomically, with metadata."""
+    ticker = validate_ticker(ticker)
+    rows = normalise_prices(prices, origin=f"cache write of {ticker}")
+    if rows.empty:
+        raise ArtifactError(f"refusing to cache an empty series for {ticker}")
+    meta = {
+        "source": source,
+        "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "first_date": f"{rows['date'].min():%Y-%m-%d}",
+        "last_date": f"{rows['date'].max():%Y-%m-%d}",
+        "rows": int(len(rows)),
+        "adjustment": adjustment,
+        "requested_start": requested_start,
+    }
+    table = pa.Table.from_pandas(rows.assign(date=rows["date"].dt.date), preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()})
+    return atomic_write(prices_path(data_dir, ticker), lambda tmp: pq.write_table(table, tmp))
+
+
+def read_ticker(data_dir: Path, ticker: str) -> CacheEntry:
+    """Read one cached ticker, or raise ArtifactError naming the missing or damaged file."""
+    path = prices_path(data_dir, ticker)
+    if not path.is_file():
+        raise ArtifactError(f"{path}: no cached prices for {ticker}; fetch or import them first")
+    try:
+        table = pq.read_table(path)
+        meta = json.loads((table.schema.metadata or {})[_META_KEY])
+        prices = table.to_pandas()
+        prices["date"] = pd.to_datetime(prices["date"])
+        prices = normalise_prices(prices, origin=str(path))
+    except (pa.ArrowException, OSError, KeyError, ValueError, TypeError) as exc:
+        raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc}); "
+                            "fetch or import the ticker again") from exc
+    if len(prices) != meta.get("rows"):
+        raise ArtifactError(f"{path}: damaged cache file (holds {len(prices)} rows, "
+                            f"its metadata says {meta.get('rows')})")
+    return CacheEntry(validate_ticker(ticker), prices, meta)
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """A cache file's metadata alone, from its Parquet footer (the rows are not read)."""
+    try:
+        return json.loads((pq.read_schema(path).metadata or {})[_META_KEY])
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
+
+
+def date_ranges(paths: list[Path], test_start: str | None = None) -> pd.DataFrame:
+    """Per cache file, from its date column alone: ticker, rows, first_date, last_date and ``before``, the rows
+    dated before ``test_start`` (all rows when it is None). Cheap enough to check a request before Spark starts.
+    """
+    rows = []
+    cut = pd.Timestamp(test_start) if test_start else None
+    for path in paths:
+        try:
+            dates = pd.to_datetime(pq.read_table(path, columns=["date"]).column("date").to_pandas())
+        except (pa.ArrowException, OSError, KeyError) as exc:
+            raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
+        rows.append({"ticker": Path(path).stem, "rows": len(dates), "first_date": dates.min().date(),
+                     "last_date": dates.max().date(),
+                     "before": int((dates < cut).sum()) if cut is not None else len(dates)})
+    return pd.DataFrame(rows, columns=["ticker", "rows", "first_date", "last_date", "before"])
+
+
+def cached_tickers(data_dir: Path) -> list[str]:
+    """Tickers with a cache file (damaged or not), sorted; temporary files are ignored."""
+    folder = prices_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
+
+
+def list_cache(data_dir: Path) -> pd.DataFrame:
+    """One row per cached ticker: rows, first, last, source, adjustment, fetched_at, status."""
+    rows = []
+    for ticker in cached_tickers(data_dir):
+        try:
+            meta = read_ticker(data_dir, ticker).meta
+        except ArtifactError as exc:
+            rows.append({"ticker": ticker, "status": f"damaged: {exc}"})
+            continue
+        rows.append({"ticker": ticker, "rows": meta["rows"], "first": meta["first_date"], "last": meta["last_date"],
+                     "source": meta["source"], "adjustment": meta["adjustment"], "fetched_at": meta["fetched_at"],
+                     "status": "ok"})
+    columns = ["ticker", "rows", "first", "last", "source", "adjustment", "fetched_at", "status"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def wanted_tickers(data_dir: Path, tickers: list[str] | None = None) -> list[str]:
+    """``tickers`` validated, or every cached ticker; DataError when that leaves none."""
+    wanted = [validate_ticker(t) for t in tickers] if tickers else cached_tickers(data_dir)
+    if not wanted:
+        raise DataError(f"the cache in {prices_dir(data_dir)} is empty; fetch or import prices first")
+    return wanted
+
+
+def load_cached(data_dir: Path, tickers: list[str] | None = None) -> pd.DataFrame:
+    """The cached prices of ``tickers`` (default: every cached ticker) as one price table."""
+    frames = [read_ticker(data_dir, t).prices for t in wanted_tickers(data_dir, tickers)]
+    return pd.concat(frames, ignore_index=True)[PRICE_COLUMNS]
+
+
+def write_prices(data_dir: Path, prices: pd.DataFrame, source: str, adjustment: str) -> list[Path]:
+    """Cache a price table of any number of tickers; returns the files, in ticker order."""
+    return [write_ticker(data_dir, str(ticker), rows, source, adjustment)
+            for ticker, rows in prices.groupby("ticker", sort=True)]

@@ -1,0 +1,230 @@
+"""Filling the price cache: ``fetch`` from Yahoo Finance and ``import`` from CSV files.
+
+Both work ticker by ticker and report, per ticker, what happened. A ticker that
+fails leaves its cached file exactly as it was; the others are still cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from forecaster.config import SOURCES
+from forecaster.data import cache
+from forecaster.data.sources import csv_files, yahoo
+from forecaster.data.sources.schema import validate_ticker
+from forecaster.errors import ArtifactError, ConfigError, DataError, ForecasterError, SourceError
+
+log = logging.getLogger(__name__)
+
+#: Relative difference above which a re-fetched day counts as changed (a late adjustment).
+ADJUSTMENT_TOLERANCE = 1e-6
+CSV_ADJUSTMENT = {
+    "yahoo": "adj_close split+dividend adjusted (CSV 'Adj Close'); OHLC as in the file",
+    "long": "as in the file (no adjusted close: adj_close = close)",
+}
+SAMPLE_ADJUSTMENT = "adj_close split+dividend adjusted (Quandl WIKI); OHLC as traded"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one ticker."""
+
+    ticker: str
+    status: str  # new, updated, unchanged, refetched, imported, failed
+    rows: int = 0  # rows cached afterwards
+    added: int = 0  # rows added by this call
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+
+@dataclass
+class IngestReport:
+    """Per-ticker outcomes of one fetch or import."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no ticker failed."""
+        return not any(o.failed for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.failed]
+
+    def format(self) -> str:
+        """A table a user can act on: one line per ticker."""
+        lines = [f"{'ticker':<10}{'status':<11}{'rows':>7}{'added':>7}  message"]
+        lines += [f"{o.ticker:<10}{o.status:<11}{o.rows:>7}{o.added:>7}  {o.message}" for o in self.outcomes]
+        failed = len(self.failures)
+        lines.append(f"{len(self.outcomes) - failed} ok, {failed} failed")
+        return "\n".join(lines)
+
+
+def _progress(items: list[str], what: str, enabled: bool) -> tqdm:
+    return tqdm(items, desc=what, unit="ticker", file=sys.stderr, disable=not enabled or len(items) < 2)
+
+
+def _same_prices(cached: pd.DataFrame, fetched: pd.DataFrame) -> bool:
+    """Whether the days both hold agree (they differ after a late split or dividend adjustment)."""
+    both = cached.merge(fetched, on="date", suffixes=("_c", "_f"))
+    if both.empty:
+        return True
+    return bool(np.allclose(both["adj_close_c"], both["adj_close_f"], rtol=ADJUSTMENT_TOLERANCE, atol=0))
+
+
+def _merge(cached: pd.DataFrame, fetched: pd.DataFrame) -> pd.DataFrame:
+    merged = pd.concat([cached, fetched], ignore_index=True)
+    return merged.drop_duplicates("date", keep="last").sort_values("date", ignore_index=True)
+
+
+def _fetch_one(data_dir: Path, ticker: str, start: str | None, end: str | None, period: str | None,
+               retries: int, backoff_s: float) -> Outcome:
+    try:
+        entry = cache.read_ticker(data_dir, ticker) if cache.prices_path(data_dir, ticker).exists() else None
+    except ArtifactError as exc:
+        log.warning("%s; fetching the whole series again", exc)
+        entry = None
+    get = lambda s, p=None: yahoo.download_with_retries(ticker, s, end, p, retries, backoff_s)  # noqa: E731
+    incremental = entry is not None and (start is None or start >= entry.meta["first_date"])
+    if not incremental:
+        fresh = get(start, period)
+        cache.write_ticker(data_dir, ticker, fresh, "yahoo", yahoo.ADJUSTMENT, requested_start=start)
+        return Outcome(ticker, "new", len(fresh), len(fresh), f"{fresh['date'].min():%Y-%m-%d}.."
+                                                            f"{fresh['date'].max():%Y-%m-%d}")
+    last = entry.meta["last_date"]
+    if end is not None and end <= last:
+        return Outcome(ticker, "unchanged", entry.meta["rows"], 0, f"cache already reaches {last}")
+    # From the last cached day on: the overlap shows whether Yahoo re-adjusted the past.
+    recent = get(last)
+    if not _same_prices(entry.prices, recent):
+        origin = entry.meta.get("requested_start")
+        full = get(origin, None if origin else "max")
+        cache.write_ticker(data_dir, ticker, full, "yahoo", yahoo.ADJUSTMENT, requested_start=origin)
+        return Outcome(ticker, "refetched", len(full), len(full) - entry.meta["rows"],
+                       f"prices on or before {last} changed (a late split/dividend adjustment): "
+                       "whole series re-fetched")
+    merged = _merge(entry.prices, recent)
+    added = len(merged) - len(entry.prices)
+    if added == 0:
+        return Outcome(ticker, "unchanged", len(merged), 0, f"no new days after {last}")
+    cache.write_ticker(data_dir, ticker, merged, "yahoo", yahoo.ADJUSTMENT,
+                       requested_start=entry.meta.get("requested_start"))
+    return Outcome(ticker, "updated", len(merged), added, f"{added} new days to {merged['date'].max():%Y-%m-%d}")
+
+
+def fetch(tickers: list[str], data_dir: Path, start: str | None = None, end: str | None = None,
+          period: str | None = None, retries: int = 3, backoff_s: float = 2.0,
+          progress: bool = True) -> IngestReport:
+    """Download ``tickers`` from Yahoo Finance into the cache; cached tickers only get their new days.
+
+    Example:
+        >>> report = fetch(["AAPL", "MSFT"], Path("data"), start="2020-01-01")  # doctest: +SKIP
+        >>> print(report.format())  # doctest: +SKIP
+    """
+    if not tickers:
+        raise ConfigError("fetch needs at least one ticker: --tickers T [T ...]")
+    symbols = [validate_ticker(t) for t in tickers]
+    yahoo.set_cache_dir(Path(data_dir) / "yfinance-cache")
+    report = IngestReport()
+    offline_at: str | None = None  # the ticker that found Yahoo unreachable: the rest are not tried
+    for ticker in _progress(symbols, "fetch", progress):
+        if offline_at is not None:
+            report.outcomes.append(Outcome(ticker, "failed", message=f"not tried: Yahoo Finance is unreachable "
+                                                                     f"(see {offline_at})"))
+            continue
+        try:
+            outcome = _fetch_one(Path(data_dir), ticker, start, end, period, retries, backoff_s)
+        except yahoo.YahooError as exc:
+            outcome = Outcome(ticker, "failed", message=str(exc))
+            offline_at = ticker if exc.kind == yahoo.OFFLINE else None
+        except ForecasterError as exc:
+            outcome = Outcome(ticker, "failed", message=str(exc))
+        if not outcome.failed:  # failures are the report's to present, once
+            log.info("%s: %s %s", ticker, outcome.status, outcome.message)
+        report.outcomes.append(outcome)
+    return report
+
+
+def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = None, tickers: list[str] | None = None,
+               on_bad_rows: str = "fail", progress: bool = True) -> IngestReport:
+    """Validate CSV files and cache every ticker in them (or only ``tickers``).
+
+    ``ticker`` names the ticker of a Yahoo-layout file whose name is not the symbol.
+    A file with errors (under ``on_bad_rows="fail"``) raises before anything is cached.
+    """
+    if not paths:
+        raise ConfigError("import needs at least one file: --csv FILE [FILE ...]")
+    loaded = []
+    for path in paths:
+        prices = csv_files.read_csv_prices(path, ticker=ticker, on_bad_rows=on_bad_rows)
+        layout = csv_files.detect_layout(list(pd.read_csv(path, nrows=0).columns), Path(path))
+        loaded.append((Path(path), layout, prices))
+    wanted = {validate_ticker(t) for t in tickers} if tickers else None
+    found = {t for _, _, prices in loaded for t in prices["ticker"].unique()}
+    if wanted and wanted - found:
+        raise DataError(f"tickers {sorted(wanted - found)} are not in {[str(p) for p, _, _ in loaded]}")
+    report = IngestReport()
+    for path, layout, prices in loaded:
+        groups = {t: rows for t, rows in prices.groupby("ticker", sort=True) if wanted is None or t in wanted}
+        for symbol in _progress(list(groups), f"import {path.name}", progress):
+            rows = groups[symbol]
+            cache.write_ticker(data_dir, symbol, rows, f"csv:{path.name}", CSV_ADJUSTMENT[layout])
+            report.outcomes.append(Outcome(symbol, "imported", len(rows), len(rows),
+                                           f"{rows['date'].min():%Y-%m-%d}..{rows['date'].max():%Y-%m-%d} "
+                                           f"from {path.name}"))
+    log.info("imported %d tickers from %d files", len(report.outcomes), len(loaded))
+    return report
+
+
+def store_sample(data_dir: Path, tickers: list[str] | None = None) -> IngestReport:
+    """Cache the bundled offline sample prices."""
+    from forecaster.data.sources.sample import load_sample
+
+    report = IngestReport()
+    for symbol, rows in load_sample(tickers).groupby("ticker", sort=True):
+        cache.write_ticker(data_dir, str(symbol), rows, "sample:bokeh_sampledata", SAMPLE_ADJUSTMENT)
+        report.outcomes.append(Outcome(str(symbol), "imported", len(rows), len(rows), "sample"))
+    return report
+
+
+def gather_prices(source: str, data_dir: Path, tickers: list[str] | None = None, csv_paths: list[str] | None = None,
+                  on_bad_rows: str = "fail", progress: bool = False) -> list[Path]:
+    """Fill the cache from ``source`` and return the cache files to prepare, in ticker order.
+
+    ``cache`` uses what is cached, with no network (every file is read once, so a damaged one stops here,
+    named, before Spark sees it); the other sources store into the cache first, so Spark always reads the
+    same validated Parquet files.
+    """
+    if source == "cache":
+        wanted = cache.wanted_tickers(data_dir, tickers)
+        for ticker in wanted:
+            cache.read_ticker(data_dir, ticker)
+        return [cache.prices_path(data_dir, t) for t in wanted]
+    if source == "yahoo":
+        if not tickers:
+            raise ConfigError("--source yahoo needs --tickers")
+        report = fetch(tickers, data_dir, progress=progress)
+        if not report.ok:
+            raise SourceError("could not fetch: " + "; ".join(o.message if o.message.startswith(o.ticker)
+                                                              else f"{o.ticker}: {o.message}"
+                                                              for o in report.failures))
+    elif source == "csv":
+        if not csv_paths:
+            raise ConfigError("--source csv needs --csv FILE [FILE ...]")
+        report = import_csv(csv_paths, data_dir, tickers=tickers, on_bad_rows=on_bad_rows, progress=progress)
+    elif source == "sample":
+        report = store_sample(data_dir, tickers)
+    else:
+        raise ConfigError(f"unknown source {source!r}: choose one of {SOURCES}")
+    return [cache.prices_path(data_dir, o.ticker) for o in report.outcomes]

@@ -1,0 +1,101 @@
+"""The ``forecast`` job: the next trading days beyond the last cached day, from the latest published run's
+model(s), without retraining.
+
+``run`` writes ``forecast.parquet`` for the data it trained on; ``python -m forecaster forecast`` recomputes it
+later from the cache (after a ``fetch`` brought new days) with the same model, features and train-only
+scaling. Spark computes each ticker's latest scaled rows (the same feature code as ``run``); the one window
+per ticker is scored in the driver, which has loaded those models anyway to check them against their card.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from forecaster import artifacts
+from forecaster.config import DEFAULT_MA_WINDOW
+from forecaster.data import cache
+from forecaster.data.sources.schema import validate_ticker
+from forecaster.errors import ArtifactError, DataError
+
+log = logging.getLogger(__name__)
+
+
+def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: str | None = None,
+                    remote: str | None = None) -> tuple[Path, pd.DataFrame]:
+    """Forecast the next trading days for ``tickers`` (default: the run's) from the cache; update the run.
+
+    Returns the run folder and the new forecast rows. Rows of other tickers in the
+    run's ``forecast.parquet`` are kept; the file is replaced atomically.
+
+    Example:
+        >>> run_dir, frame = forecast_latest(Path("data"), ["AAPL"])  # doctest: +SKIP
+    """
+    run_dir = artifacts.latest_run_dir(data_dir)
+    if run_dir is None:
+        raise ArtifactError(f"no published run in {data_dir}: train one first with `python -m forecaster run`")
+    card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
+    wanted = [validate_ticker(t) for t in tickers] if tickers else list(card["tickers"])
+    unknown = sorted(set(wanted) - set(card["tickers"]))
+    if unknown:
+        raise DataError(f"tickers {unknown} are not in the latest run's model (it knows {card['tickers']}); "
+                        "train a run that includes them")
+    for ticker in wanted:
+        cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
+    # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
+    from forecaster.prepare.session import get_spark
+
+    spark = get_spark(master, remote)
+    last = _last_windows(_last_rows(spark, data_dir, run_dir, card, wanted), card, wanted)
+    from forecaster.evaluate.backtest import forecast_beyond
+    from forecaster.model import intervals, scoring, training
+
+    trained = training.load(run_dir, card, wanted)  # each model checked against its card's shapes
+    horizon = int(card["horizon"])
+    scaled = scoring.predict_windows(lambda key: trained.models.get(key), last.x,
+                                     last.ticker if trained.per_ticker else None, horizon)
+    frame = forecast_beyond(last, scaled, intervals.interval_widths(trained.quantiles, last.ticker, horizon),
+                            int(card.get("moving_average_window", DEFAULT_MA_WINDOW)))
+    forecast_path = run_dir / artifacts.FORECAST
+    if forecast_path.exists():
+        previous = artifacts.read_parquet(forecast_path)
+        frame = pd.concat([previous[~previous["ticker"].isin(wanted)], frame], ignore_index=True)
+    artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
+    log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(last.origin_date.max()).date(),
+             forecast_path)
+    return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
+
+
+def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> pd.DataFrame:
+    """Each ticker's last ``lookback`` usable cached days, scaled with the run's train statistics; one Spark job."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from forecaster.prepare.table import add_features, apply_scaling, clean_prices
+
+    features, lookback = tuple(card["features"]), int(card["lookback"])
+    paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
+    featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
+    latest_first = Window.partitionBy("ticker").orderBy(F.desc("date"))
+    recent = (featured.where(F.col("usable")).withColumn("rank", F.row_number().over(latest_first))
+              .where(F.col("rank") <= lookback).drop("rank", "usable").withColumn("split", F.lit("test")))
+    stats = spark.read.parquet(str(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))
+    return apply_scaling(recent, stats, features).toPandas()  # lookback rows per ticker: small
+
+
+def _last_windows(table: pd.DataFrame, card: dict[str, Any], tickers: list[str]) -> Any:
+    """One window per ticker ending on its last cached day, from ``_last_rows``."""
+    from forecaster.prepare.windows import make_windows
+
+    features, lookback = tuple(card["features"]), int(card["lookback"])
+    table["date"] = pd.to_datetime(table["date"])
+    short = {t: int(n) for t, n in table.groupby("ticker")["date"].size().items() if n < lookback}
+    missing = sorted(set(tickers) - set(table["ticker"]))
+    if short or missing:
+        raise DataError(f"the model needs {lookback} usable days per ticker (its card's lookback); "
+                        f"too few for {short or missing}")
+    table = table.sort_values(["ticker", "date"], ignore_index=True)
+    return make_windows(table, "test", features, lookback, int(card["horizon"]), last_only=True)

@@ -1,0 +1,177 @@
+"""The main job: prices -> Spark preparation -> training -> scoring on the executors -> backtest beside the
+baselines -> report -> published artifacts. Orchestration only: every step lives in its stage's package.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecaster import artifacts
+from forecaster.config import ModelConfig, RunOptions
+from forecaster.data import cache, ingest
+from forecaster.errors import ConfigError
+from forecaster.jobs.prepare import check_before_spark
+
+__all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where the run's artifacts are, the report they hold and the forecast beyond the data."""
+
+    run_dir: Path
+    report: dict[str, Any]
+    forecast: pd.DataFrame
+
+
+@dataclass
+class Fold:
+    """What one walk-forward fold produced."""
+
+    prepared: Any  # forecaster.prepare.table.Prepared
+    trained: Any  # forecaster.model.training.Trained
+    predictions: pd.DataFrame  # backtest rows of this fold
+    forecast: pd.DataFrame  # the next horizon days after each ticker's last day, from this fold's model(s)
+    mase_scale: dict[str, float]
+    counts: dict[str, int]  # windows per split
+    failed: dict[str, str]  # ticker -> why its model failed (per-ticker models only)
+    scores_path: Path  # the model's scaled outputs for every test window, computed on the executors
+
+
+@contextmanager
+def stage(name: str, spark: Any = None) -> Iterator[None]:
+    """Log how long a stage of the job took and, given a session, how many Spark jobs it started."""
+    started = time.perf_counter()
+    if spark is None:
+        yield
+        log.info("%s took %.1f s", name, time.perf_counter() - started)
+        return
+    from forecaster.prepare.session import job_group
+
+    with job_group(spark, name) as jobs:
+        yield
+        count = jobs()
+    log.info("%s took %.1f s%s", name, time.perf_counter() - started,
+             "" if count is None else f" ({count} Spark job{'s' if count != 1 else ''})")
+
+
+def run(opts: RunOptions) -> RunResult:
+    """Run the whole job and publish its artifacts as the latest run.
+
+    Example:
+        >>> result = run(RunOptions(source="sample", tickers=["AAPL"]))  # doctest: +SKIP
+        >>> result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]  # doctest: +SKIP
+    """
+    if opts.ma_window > opts.model.lookback:
+        raise ConfigError(f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
+                          "the baseline may only use the days the model sees")
+    data_dir = artifacts.ensure_writable(opts.data_dir)
+    price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows)
+    check_before_spark(price_paths, opts)
+    with artifacts.unpublished(data_dir) as run_dir:
+        folds = [_run_fold(opts, price_paths, run_dir, k) for k in range(opts.folds)]
+        with stage("writing the artifacts"):
+            result = _write_artifacts(opts, price_paths, run_dir, folds)
+    if opts.report_path is not None:
+        artifacts.write_json(Path(opts.report_path), result.report)
+    log.info("published run %s", run_dir)
+    return result
+
+
+def _fold_path(opts: RunOptions, run_dir: Path, name: str, fold: int) -> Path:
+    return run_dir / (name if opts.folds == 1 else f"{name}/fold-{fold + 1}")
+
+
+def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: int) -> Fold:
+    # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
+    from forecaster.prepare.session import get_spark
+
+    with stage("starting Spark"):
+        spark = get_spark(opts.master, opts.remote)
+    from forecaster.evaluate import backtest, metrics
+    from forecaster.model import intervals, per_ticker, scoring, training
+    from forecaster.prepare.table import prepare
+    from forecaster.prepare.windows import make_windows, read_split
+
+    cfg = opts.model
+    with stage(f"preparing {len(price_paths)} tickers on Spark", spark):
+        prepared = prepare(spark, price_paths, _fold_path(opts, run_dir, "prepared", fold), lookback=cfg.lookback,
+                           horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
+                           features=opts.features, missing=opts.missing, n_folds=opts.folds, fold=fold)
+        tables = {split: read_split(prepared.table_path, split, prepared.features)
+                  for split in ("train", "val", "test")}
+        windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+                   for split, table in tables.items()}
+        last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
+    counts = {split: len(w) for split, w in windows.items()}
+    log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
+    test, failed = windows["test"], {}
+    with stage("training", spark):
+        if opts.per_ticker:
+            # One task per ticker on the executors, each cutting its own windows and saving its model.
+            trained, failed = per_ticker.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg,
+                                                        prepared.bounds["ticker"].tolist())
+            modelled = list(trained.files)
+            test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
+        else:
+            trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg,
+                                   verbose=opts.verbose)
+            training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
+    scores_path = _fold_path(opts, run_dir, "scores", fold)
+    with stage(f"scoring {len(test)} test windows on the executors", spark):
+        # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
+        scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
+                               prepared.features, cfg.lookback, cfg.horizon, scores_path,
+                               expected_windows=len(test) + len(last))
+        scores = artifacts.read_parquet(scores_path)
+    scaled = scoring.align(scores, test)
+    widths = intervals.interval_widths(trained.quantiles, test.ticker, cfg.horizon)
+    predictions = backtest.predictions_frame(test, backtest.price_forecasts(test, scaled, widths, opts.ma_window))
+    forecast = backtest.forecast_beyond(last, scoring.align(scores, last),
+                                        intervals.interval_widths(trained.quantiles, last.ticker, cfg.horizon),
+                                        opts.ma_window)
+    return Fold(prepared, trained, predictions, forecast, metrics.naive_scales(tables["train"]), counts, failed,
+                scores_path)
+
+
+def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame:
+    """The run's price history for the dashboard, OHLC scaled to the adjusted close so candles match it."""
+    frames = []
+    for path in price_paths:
+        if path.stem in tickers:
+            prices = cache.read_ticker(path.parent.parent, path.stem).prices
+            factor = prices["adj_close"] / prices["close"]
+            frames.append(prices.assign(**{c: prices[c] * factor for c in ("open", "high", "low", "close")}))
+    return pd.concat(frames, ignore_index=True)[["ticker", "date", "open", "high", "low", "close", "volume"]]
+
+
+def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold]) -> RunResult:
+    from forecaster.evaluate.report import build_report
+    from forecaster.jobs.card import model_card
+    from forecaster.model import per_ticker
+
+    final = folds[-1]  # trained on the most history: the model kept and used to forecast
+    if final.trained.per_ticker:
+        per_ticker.remove_models_except(run_dir, list(final.trained.files))
+    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+    artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,
+                            _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist()))
+    artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
+    report = build_report(predictions, final.mase_scale)
+    artifacts.write_json(run_dir / artifacts.REPORT, report)
+    artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)
+    card = model_card(opts, run_dir, final.prepared, final.trained, folds, price_paths)
+    artifacts.write_json(run_dir / artifacts.MODEL_CARD, card)
+    return RunResult(run_dir, report, final.forecast)

@@ -1,0 +1,113 @@
+"""The forecasting contract: reproducibility, per-ticker models, walk-forward folds, forecasts beyond the data."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from forecaster import artifacts
+from forecaster.errors import ArtifactError, ConfigError, DataError
+from forecaster.jobs.forecast import forecast_latest
+from forecaster.jobs.run import RunOptions, run
+from tests.conftest import TINY_MODEL
+
+
+def _tiny_run(data_dir, **options):
+    """A run with the options of the shared ``sample_run`` but for ``options``."""
+    defaults = {"source": "sample", "tickers": ["IBM", "MSFT"], "model": TINY_MODEL, "data_dir": data_dir,
+                "verbose": 0, "ma_window": 10, "test_start": "2012-03-01"}
+    return run(RunOptions(**{**defaults, **options}))
+
+
+def test_the_forecast_command_reproduces_the_run_forecast_on_real_trading_days(published_run):
+    data_dir, result = published_run
+    written = artifacts.read_parquet(result.run_dir / artifacts.FORECAST)
+    run_dir, fresh = forecast_latest(data_dir)
+    assert run_dir == result.run_dir
+    assert fresh["lstm"].to_numpy() == pytest.approx(written["lstm"].to_numpy(), rel=1e-6)
+    # AAPL.csv ends on Monday 2018-04-30: the next NYSE sessions, no weekend.
+    assert [f"{d:%Y-%m-%d}" for d in fresh["target_date"]] == ["2018-05-01", "2018-05-02", "2018-05-03"]
+    assert (fresh["origin_date"] == pd.Timestamp("2018-04-30")).all()
+    ordered = fresh[["lstm_lo95", "lstm_lo80", "lstm", "lstm_hi80", "lstm_hi95"]].to_numpy()
+    assert (ordered[:, :-1] <= ordered[:, 1:]).all()
+
+
+def test_forecast_refuses_tickers_the_model_does_not_know(published_run):
+    data_dir, _ = published_run
+    with pytest.raises(DataError, match=r"\['MSFT'\] are not in the latest run's model"):
+        forecast_latest(data_dir, ["MSFT"])
+
+
+def test_forecast_without_a_run_says_what_to_do(tmp_path):
+    with pytest.raises(ArtifactError, match="python -m forecaster run"):
+        forecast_latest(tmp_path)
+
+
+@pytest.mark.slow
+def test_same_seed_gives_the_same_metrics(sample_run, tmp_path):
+    _, first = sample_run
+    assert _tiny_run(tmp_path).report == first.report
+
+
+def test_the_forecast_of_a_second_ticker_is_its_own(sample_run):
+    data_dir, result = sample_run
+    _, fresh = forecast_latest(data_dir, ["MSFT"])
+    assert fresh["ticker"].unique().tolist() == ["MSFT"]
+    written = artifacts.read_parquet(result.run_dir / artifacts.FORECAST)
+    assert sorted(written["ticker"].unique()) == ["IBM", "MSFT"]  # IBM's rows are kept
+    msft = written[written["ticker"] == "MSFT"].reset_index(drop=True)
+    assert fresh["lstm"].to_numpy() == pytest.approx(msft["lstm"].to_numpy(), rel=1e-6)
+
+
+@pytest.mark.slow
+def test_per_ticker_models_are_trained_and_saved_separately(spark, tmp_path):
+    result = _tiny_run(tmp_path, per_ticker=True)
+    card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    assert card["per_ticker"] is True
+    assert card["models"] == {"IBM": "models/IBM.keras", "MSFT": "models/MSFT.keras"}
+    assert set(card["intervals"]["quantiles"]) == {"IBM", "MSFT"}
+    assert set(result.report["tickers"]) == {"IBM", "MSFT"}
+    assert (result.run_dir / "models" / "MSFT.keras").is_file()
+
+
+@pytest.mark.slow
+def test_walk_forward_folds_cover_every_test_day_once(sample_run, tmp_path):
+    _, single = sample_run
+    folded = _tiny_run(tmp_path, folds=3)
+    assert folded.report["tickers"]["IBM"]["n_test"] == single.report["tickers"]["IBM"]["n_test"]
+    predictions = artifacts.read_parquet(folded.run_dir / artifacts.PREDICTIONS)
+    step1 = predictions[predictions["step"] == 1]
+    assert step1["target_date"].is_unique
+    card = artifacts.read_json(folded.run_dir / artifacts.MODEL_CARD)
+    assert card["folds"] == 3 and len(card["windows"]) == 3
+    # Each later fold trains on more history.
+    assert card["windows"][0]["train"] < card["windows"][1]["train"] < card["windows"][2]["train"]
+
+
+def test_moving_average_longer_than_the_lookback_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="longer than --lookback"):
+        _tiny_run(tmp_path, ma_window=TINY_MODEL.lookback + 1)
+
+
+def _copy_with_card(published_run, tmp_path, **changes):
+    """A copy of the published data dir whose latest model card has ``changes``."""
+    data_dir, result = published_run
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir, copy)
+    card_path = copy / artifacts.RUNS / result.run_dir.name / artifacts.MODEL_CARD
+    artifacts.write_json(card_path, {**artifacts.read_json(card_path), **changes})
+    return copy
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"lookback": TINY_MODEL.lookback + 5}, rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
+                                            rf"{TINY_MODEL.lookback + 5}"),
+    ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps, but .* horizon"),
+    ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
+])
+def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_run, tmp_path, changes, message):
+    data_dir = _copy_with_card(published_run, tmp_path, **changes)
+    with pytest.raises(ArtifactError, match=message):
+        forecast_latest(data_dir)

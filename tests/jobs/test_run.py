@@ -1,0 +1,138 @@
+"""The main job end to end on the real AAPL file, and the report contract other tools rely on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster import artifacts
+from forecaster.artifacts import ensure_writable
+from forecaster.cli import main
+from forecaster.errors import ConfigError
+from forecaster.model.network import load_model
+from tests.conftest import AAPL_CSV, TINY_MODEL
+
+
+def test_report_follows_the_contract(published_run):
+    _, result = published_run
+    report = result.report
+    aapl = report["tickers"]["AAPL"]
+    assert (aapl["test_start"], aapl["test_end"], aapl["n_test"]) == ("2017-01-03", "2018-04-30", 333)
+    assert list(aapl["metrics"]) == [str(s) for s in range(1, TINY_MODEL.horizon + 1)]
+    common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive"}
+    for by_model in aapl["metrics"].values():
+        assert set(by_model) == {"lstm", "naive", "drift", "moving_average"}
+        for name, entry in by_model.items():
+            extra = {"coverage_80", "coverage_95", "lag1_share"} if name == "lstm" else set()
+            assert set(entry) == common | extra, name
+        assert 0 <= by_model["lstm"]["coverage_80"] <= by_model["lstm"]["coverage_95"] <= 1
+    summary = report["summary"]
+    for key in ("median_rmse_ratio_vs_naive", "share_beating_naive", "median_coverage_80", "median_coverage_95"):
+        assert set(summary[key]) == set(aapl["metrics"]), key
+
+
+def test_naive_rmse_matches_an_independent_computation(published_run):
+    _, result = published_run
+    raw = pd.read_csv(AAPL_CSV, parse_dates=["Date"])
+    change = raw["Adj Close"].diff()
+    in_test = raw["Date"] >= "2017-01-01"
+    expected = float(np.sqrt(np.mean(change[in_test] ** 2)))
+    assert result.report["tickers"]["AAPL"]["metrics"]["1"]["naive"]["rmse"] == pytest.approx(expected, rel=1e-9)
+    assert expected == pytest.approx(2.00, abs=0.01)  # the book's chapter quotes about $2.00
+
+
+def test_run_publishes_complete_artifacts(published_run):
+    data_dir, result = published_run
+    assert artifacts.latest_run_dir(data_dir) == result.run_dir
+    for name in (artifacts.MODEL, artifacts.MODEL_CARD, artifacts.PREDICTIONS, artifacts.REPORT):
+        assert (result.run_dir / name).is_file(), name
+    assert artifacts.read_json(result.run_dir / artifacts.REPORT) == result.report
+    card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    assert card["lookback"] == TINY_MODEL.lookback and card["tickers"] == ["AAPL"]
+    assert card["versions"]["keras_backend"] == "jax"
+    assert (data_dir / "prices" / "AAPL.parquet").is_file()
+    assert not list(data_dir.rglob("*.tmp*"))
+
+
+def test_saved_model_loads_safely_and_reproduces_the_predictions(published_run):
+    from forecaster.prepare.windows import make_windows, read_prepared
+
+    data_dir, result = published_run
+    model = load_model(result.run_dir / artifacts.MODEL)
+    card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    table = read_prepared(result.run_dir / artifacts.PREPARED_TABLE, tuple(card["features"]))
+    test = make_windows(table, "test", tuple(card["features"]), card["lookback"], card["horizon"])
+    prices = test.to_prices(model.predict(test.x, verbose=0))
+    saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
+    step1 = saved[saved["step"] == 1].sort_values("origin_date")
+    assert prices[:, 0] == pytest.approx(step1["lstm"].to_numpy(), rel=1e-5)
+
+
+def test_predictions_are_beside_naive_on_the_same_dates(published_run):
+    _, result = published_run
+    saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
+    assert {"ticker", "origin_date", "target_date", "step", "actual", "lstm", "naive", "drift", "moving_average",
+            "lstm_lo80", "lstm_hi80", "lstm_lo95", "lstm_hi95"} <= set(saved.columns)
+    assert (saved["naive"] == saved["origin_price"]).all()
+    assert saved[["lstm", "naive", "actual"]].notna().all().all()
+    assert (pd.to_datetime(saved["origin_date"]) < pd.to_datetime(saved["target_date"])).all()
+
+
+def test_cli_writes_the_report_file(spark, tmp_path, capsys):
+    report_path = tmp_path / "report.json"
+    code = main(["run", "--source", "sample", "--tickers", "IBM", "--lookback", "20", "--horizon", "2",
+                 "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
+                 "--data-dir", str(tmp_path / "data"), "--report", str(report_path)])
+    assert code == 0
+    report = json.loads(report_path.read_text())
+    assert report["tickers"]["IBM"]["n_test"] > 200
+    assert "median ratio by step" in capsys.readouterr().out
+
+
+def test_cli_refuses_a_path_like_ticker_and_writes_nothing(tmp_path, caplog, shared_data):
+    code = main(["run", "--source", "csv", "--csv", str(AAPL_CSV), "--tickers", "../x",
+                 "--data-dir", str(tmp_path)])
+    assert code == 1
+    assert "'../x' is not a valid symbol" in caplog.text
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--lookback", "--horizon"])
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_cli_refuses_non_positive_sizes(option, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", option, value])
+    assert stop.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_unwritable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="not writable"):
+        ensure_writable(blocker / "data")
+
+
+def test_help_is_fast_and_complete():
+    out = subprocess.run([sys.executable, "-m", "forecaster", "run", "--help"], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    for option in ("--source", "--csv", "--tickers", "--test-start", "--lookback", "--horizon", "--epochs",
+                   "--seed", "--data-dir", "--report"):
+        assert option in out
+
+
+def test_run_from_the_cache_needs_no_source(spark, tmp_path, shared_data):
+    from forecaster.data.ingest import import_csv
+
+    import_csv([AAPL_CSV], tmp_path, progress=False)
+    code = main(["run", "--source", "cache", "--tickers", "AAPL", "--test-start", "2017-01-01", "--lookback", "20",
+                 "--horizon", "1", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
+                 "--data-dir", str(tmp_path)])
+    assert code == 0
+    card = artifacts.read_json(artifacts.latest_run_dir(tmp_path) / artifacts.MODEL_CARD)
+    assert card["source"] == "cache" and card["data"]["AAPL"]["source"] == "csv:AAPL.csv"

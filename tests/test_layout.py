@@ -1,0 +1,90 @@
+"""The package's shape: stages import one way, and only the modules that run Spark jobs load pyspark."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "forecaster"
+
+#: The stages in data-flow order; a module may import its own stage, the base and the stages before it.
+STAGES = ("data", "prepare", "model", "evaluate", "jobs")
+#: Modules every stage may use: they import no stage themselves.
+BASE = {"forecaster", "forecaster.columns", "forecaster.config", "forecaster.errors", "forecaster.artifacts"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every forecaster or dashboard module ``path`` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name.split(".")[0] in ("forecaster", "dashboard")}
+
+
+def _rank(module: str) -> int:
+    """-1 for the base, the stage's index, len(STAGES) for the command line, one more for the dashboard."""
+    parts = module.split(".")
+    if parts[0] == "dashboard":
+        return len(STAGES) + 1
+    if module in BASE or len(parts) == 1:
+        return -1
+    if parts[1] in STAGES:
+        return STAGES.index(parts[1])
+    return len(STAGES)  # forecaster.cli, forecaster.__main__
+
+
+def _known(module: str) -> bool:
+    """Imports name modules and, with ``from x import y``, also ``x.y`` that may be a function: keep modules."""
+    relative = Path(*module.split("."))
+    return (ROOT / relative).is_dir() or (ROOT / relative.with_suffix(".py")).is_file()
+
+
+@pytest.mark.parametrize("path", sorted([*PACKAGE.rglob("*.py"), *(ROOT / "dashboard").rglob("*.py")]),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_run_one_way(path):
+    module = _module_name(path)
+    upward = sorted(name for name in _imports(path) if _known(name) and _rank(name) > _rank(module))
+    assert not upward, f"{module} (rank {_rank(module)}) imports a later stage: {upward}"
+
+
+def test_the_dashboard_never_imports_the_command_line_or_a_job():
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        assert not {n for n in _imports(path) if n.startswith(("forecaster.cli", "forecaster.jobs"))}, path
+
+
+@pytest.mark.parametrize("module", ["forecaster.model.network", "forecaster.model.training",
+                                    "forecaster.model.intervals", "forecaster.evaluate.report",
+                                    "forecaster.evaluate.backtest", "forecaster.prepare.windows",
+                                    "forecaster.data.ingest", "forecaster.cli", "dashboard.app"])
+def test_modules_that_run_no_spark_job_never_load_pyspark(module):
+    done = subprocess.run([sys.executable, "-c", f"import sys, {module}; print('pyspark' in sys.modules)"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False", f"importing {module} loads pyspark"
+
+
+def test_the_command_lines_feature_list_is_the_preparations():
+    from forecaster.columns import FEATURE_NAMES
+    from forecaster.prepare.table import FEATURES
+
+    assert tuple(FEATURES) == FEATURE_NAMES
+
+
+def test_every_stage_is_a_folder_a_newcomer_sees():
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(STAGES)
+    for stage in STAGES:
+        assert (PACKAGE / stage / "__init__.py").read_text().startswith(f'"""Stage {STAGES.index(stage) + 1}')
