@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-MODEL = "lstm"
-BASELINE_NAMES = ("naive", "drift", "moving_average")
+from forecaster.columns import BASELINE_NAMES, bound_column
+from forecaster.columns import MODEL_NAME as MODEL
+
 METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
 LSTM_ONLY = ("coverage_80", "coverage_95", "lag1_share")
 CHART_TYPES = ("candles", "line")
@@ -54,8 +55,8 @@ def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame) -> None:
     origin_date, origin_price = rows["origin_date"].iloc[0], float(rows["origin_price"].iloc[0])
     x = [origin_date, *rows["target_date"]]
     for level, opacity in (("95", 0.15), ("80", 0.3)):
-        lower = [origin_price, *rows[f"{MODEL}_lo{level}"]]
-        upper = [origin_price, *rows[f"{MODEL}_hi{level}"]]
+        lower = [origin_price, *rows[bound_column(level, "lo")]]
+        upper = [origin_price, *rows[bound_column(level, "hi")]]
         figure.add_trace(go.Scatter(x=x + x[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
                                     line={"width": 0}, fillcolor=f"rgba(214,39,40,{opacity})",
                                     name=f"forecast {level}% interval", hoverinfo="skip"), row=1, col=1)

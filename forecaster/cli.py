@@ -218,7 +218,10 @@ def format_forecast(frame: object) -> str:
     shown["day"] = shown["day"].map(lambda d: f"{d:%Y-%m-%d}")
     shown["change"] = (frame["lstm"] / frame["origin_price"] - 1).map(lambda v: f"{v:+.2%}")
     last = frame.groupby("ticker")["origin_date"].first().map(lambda d: f"{d:%Y-%m-%d}")
-    lines = [f"forecast from each ticker's last day ({', '.join(f'{t} {d}' for t, d in last.items())}):"]
+    if last.nunique() == 1:
+        lines = [f"forecast from the last day, {last.iloc[0]} (median and 80% band, adjusted prices):"]
+    else:
+        lines = [f"forecast from each ticker's last day ({', '.join(f'{t} {d}' for t, d in last.items())}):"]
     lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     return "\n".join(lines)
 
@@ -362,7 +365,8 @@ def _configure_output(verbose: bool, level: str | None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s") if verbose
                          else _ConsoleFormatter())
-    logging.basicConfig(level=level or ("DEBUG" if verbose else "INFO"), handlers=[handler], force=True)
+    # A no-op where logging is already set up (a notebook, a test): the output is then theirs.
+    logging.basicConfig(level=level or ("DEBUG" if verbose else "INFO"), handlers=[handler])
     for noisy in ("jax", "py4j", "absl", "matplotlib", "urllib3", "yfinance", "peewee"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose and level == "DEBUG" else logging.WARNING)
     if verbose:

@@ -88,3 +88,13 @@ def test_every_stage_is_a_folder_a_newcomer_sees():
     assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(STAGES)
     for stage in STAGES:
         assert (PACKAGE / stage / "__init__.py").read_text().startswith(f'"""Stage {STAGES.index(stage) + 1}')
+
+
+def test_the_archive_shipped_to_the_executors_holds_every_module(tmp_path):
+    import zipfile
+
+    from forecaster.prepare.session import package_archive
+
+    names = set(zipfile.ZipFile(package_archive(tmp_path)).namelist())
+    expected = {str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")}
+    assert names == expected and "forecaster/model/scoring.py" in names

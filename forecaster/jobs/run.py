@@ -105,7 +105,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
     from forecaster.prepare.windows import make_windows, read_split
 
     cfg = opts.model
-    with stage(f"preparing {len(price_paths)} tickers on Spark", spark):
+    with stage(f"preparing {len(price_paths)} ticker{'s' if len(price_paths) != 1 else ''} on Spark", spark):
         prepared = prepare(spark, price_paths, _fold_path(opts, run_dir, "prepared", fold), lookback=cfg.lookback,
                            horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
                            features=opts.features, missing=opts.missing, n_folds=opts.folds, fold=fold)

@@ -152,17 +152,22 @@ def write_parquet(writer: DataFrameWriter, path: Path) -> None:
 _SHIPPED: set[int] = set()
 
 
+def package_archive(folder: Path) -> Path:
+    """``folder/forecaster.zip``: every module of the ``forecaster`` package, as ``--py-files`` takes it."""
+    package = Path(__file__).resolve().parents[1]
+    archive = folder / "forecaster.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for source in sorted(package.rglob("*.py")):
+            bundle.write(source, source.relative_to(package.parent))
+    return archive
+
+
 def ship_package(spark: SparkSession) -> None:
     """Make ``forecaster`` importable in the executors' Python workers (what ``--py-files`` does), once per
     session: tasks that train or score call into it, and a cluster's workers do not have this checkout."""
     if id(spark) in _SHIPPED:
         return
-    package = Path(__file__).resolve().parent
-    folder = Path(tempfile.mkdtemp(prefix="forecaster-pyfiles-"))
-    archive = folder / "forecaster.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
-        for source in sorted(package.rglob("*.py")):
-            bundle.write(source, source.relative_to(package.parent))
+    archive = package_archive(Path(tempfile.mkdtemp(prefix="forecaster-pyfiles-")))
     if is_connect(spark):
         spark.addArtifacts(str(archive), pyfile=True)
     else:

@@ -206,3 +206,17 @@ def test_an_empty_download_is_a_named_failure_and_caches_nothing(tmp_path, yahoo
     assert [(o.ticker, o.status) for o in report.outcomes] == [("EMPTY", "failed")]
     assert "EMPTY" in report.format() and "no prices" in report.outcomes[0].message
     assert cache.cached_tickers(tmp_path) == []
+
+
+def test_an_offline_machine_is_not_retried_and_the_other_tickers_are_not_tried(tmp_path, yahoo):
+    dns = "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com (Domain name not found)."
+    yahoo.failures["AAPL"] = [ConnectionError(dns)] * 9
+    started = time.perf_counter()
+    report = fetch(["AAPL", "MSFT"], tmp_path, retries=3, backoff_s=2.0, progress=False)
+    assert time.perf_counter() - started < 2  # no back-off waits
+    aapl, msft = report.outcomes
+    assert aapl.failed and "does not resolve" in aapl.message and "internet connection" in aapl.message
+    assert "curl" not in aapl.message  # yfinance's long message adds nothing offline
+    assert msft.failed and msft.message == "not tried: Yahoo Finance is unreachable (see AAPL)"
+    assert len(yahoo.failures["AAPL"]) >= 7 and not yahoo.history_requests("MSFT")  # one try, then none
+    assert not cache.cached_tickers(tmp_path)

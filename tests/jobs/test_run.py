@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from forecaster import artifacts
-from forecaster.artifacts import ensure_writable
 from forecaster.cli import main
-from forecaster.errors import ConfigError
 from forecaster.model.network import load_model
 from tests.conftest import AAPL_CSV, TINY_MODEL
 
@@ -81,49 +75,6 @@ def test_predictions_are_beside_naive_on_the_same_dates(published_run):
     assert (saved["naive"] == saved["origin_price"]).all()
     assert saved[["lstm", "naive", "actual"]].notna().all().all()
     assert (pd.to_datetime(saved["origin_date"]) < pd.to_datetime(saved["target_date"])).all()
-
-
-def test_cli_writes_the_report_file(spark, tmp_path, capsys):
-    report_path = tmp_path / "report.json"
-    code = main(["run", "--source", "sample", "--tickers", "IBM", "--lookback", "20", "--horizon", "2",
-                 "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
-                 "--data-dir", str(tmp_path / "data"), "--report", str(report_path)])
-    assert code == 0
-    report = json.loads(report_path.read_text())
-    assert report["tickers"]["IBM"]["n_test"] > 200
-    assert "median ratio by step" in capsys.readouterr().out
-
-
-def test_cli_refuses_a_path_like_ticker_and_writes_nothing(tmp_path, caplog, shared_data):
-    code = main(["run", "--source", "csv", "--csv", str(AAPL_CSV), "--tickers", "../x",
-                 "--data-dir", str(tmp_path)])
-    assert code == 1
-    assert "'../x' is not a valid symbol" in caplog.text
-    assert not list(tmp_path.iterdir())
-
-
-@pytest.mark.parametrize("option", ["--lookback", "--horizon"])
-@pytest.mark.parametrize("value", ["0", "-3"])
-def test_cli_refuses_non_positive_sizes(option, value, capsys):
-    with pytest.raises(SystemExit) as stop:
-        main(["run", option, value])
-    assert stop.value.code == 2
-    assert "must be at least 1" in capsys.readouterr().err
-
-
-def test_unwritable_data_dir_is_a_clear_error(tmp_path):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("")
-    with pytest.raises(ConfigError, match="not writable"):
-        ensure_writable(blocker / "data")
-
-
-def test_help_is_fast_and_complete():
-    out = subprocess.run([sys.executable, "-m", "forecaster", "run", "--help"], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
-    for option in ("--source", "--csv", "--tickers", "--test-start", "--lookback", "--horizon", "--epochs",
-                   "--seed", "--data-dir", "--report"):
-        assert option in out
 
 
 def test_run_from_the_cache_needs_no_source(spark, tmp_path, shared_data):

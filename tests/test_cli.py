@@ -1,0 +1,111 @@
+"""The command line as a user meets it: help, errors that come back before Spark starts, and quiet output."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from forecaster.artifacts import ensure_writable
+from forecaster.cli import main
+from forecaster.data.ingest import store_sample
+from forecaster.errors import ConfigError
+from tests.conftest import AAPL_CSV
+
+COMMANDS = ["run", "fetch", "import", "data", "prepare", "forecast", "check"]
+TINY = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--quiet"]
+
+
+def _cli(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "forecaster", *args], capture_output=True, text=True,
+                          timeout=timeout)
+    return done, time.perf_counter() - started
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_each_default_said_once(command):
+    done, seconds = _cli(command, "--help")
+    assert done.returncode == 0 and seconds < 5, done.stderr
+    text = " ".join(done.stdout.split())  # argparse wraps lines
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for option in re.findall(r"\n  (--[a-z-]+)", done.stdout):
+        help_of = text.split(f" {option} ", 1)[-1].split(" --", 1)[0]
+        assert help_of.count("default") <= 1, (option, help_of)
+    assert "--data-dir" in text and "--verbose" in text
+
+
+def test_run_help_lists_the_options_the_readme_names():
+    done, _ = _cli("run", "--help")
+    for option in ("--source", "--csv", "--tickers", "--test-start", "--lookback", "--horizon", "--epochs",
+                   "--seed", "--data-dir", "--report", "--per-ticker", "--folds", "--ma-window", "--master",
+                   "--remote"):
+        assert option in done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--test-start", "2030-01-01"], "--test-start 2030-01-01 is outside the data, which runs 2000-03-01 .. "
+                                     "2013-03-01"),
+    (["--lookback", "5000"], "--lookback 5000 and --horizon 5 need at least 16,887 trading days"),
+    (["--source", "cache", "--tickers", "NVDA"], "no cached prices for NVDA; fetch or import them first"),
+    (["--source", "csv"], "--source csv needs the files"),
+])
+def test_bad_requests_are_refused_before_spark_starts(tmp_path, args, message):
+    store_sample(tmp_path, ["AAPL", "IBM"])
+    done, seconds = _cli("run", "--data-dir", str(tmp_path), *args)
+    assert done.returncode == 1 and message in done.stderr, done.stderr
+    assert seconds < 3, f"took {seconds:.1f} s"
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")  # one line, no traceback
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_forecast_refuses_an_unknown_ticker_before_spark_starts(sample_run):
+    data_dir, _ = sample_run
+    done, seconds = _cli("forecast", "--tickers", "NVDA", "--data-dir", str(data_dir))
+    assert done.returncode == 1 and "['NVDA'] are not in the latest run's model" in done.stderr
+    assert seconds < 3
+
+
+def test_a_path_like_ticker_is_refused_and_nothing_written(tmp_path, caplog, shared_data):
+    code = main(["run", "--source", "csv", "--csv", str(AAPL_CSV), "--tickers", "../x", "--data-dir", str(tmp_path)])
+    assert code == 1
+    assert "'../x' is not a valid symbol" in caplog.text
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("option", ["--lookback", "--horizon"])
+@pytest.mark.parametrize("value", ["0", "-3"])
+def test_non_positive_sizes_are_usage_errors(option, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["run", option, value])
+    assert stop.value.code == 2
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="not writable"):
+        ensure_writable(blocker / "data")
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_a_run_prints_its_report_and_forecast_and_nothing_it_cannot_act_on(tmp_path):
+    report_path = tmp_path / "report.json"
+    done, _ = _cli("run", "--source", "sample", "--tickers", "IBM", *TINY, "--data-dir", str(tmp_path / "data"),
+                   "--report", str(report_path), timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(report_path.read_text())["tickers"]["IBM"]["n_test"] > 200
+    out = done.stdout
+    assert "median ratio by step" in out
+    assert "forecast from the last day, 2013-03-01" in out and "2013-03-04" in out and "80% low" in out
+    for noise in ("log4j", "NativeCodeLoader", "os.fork()", "WARN ", "Traceback", "incubator", "T00:00:00"):
+        assert noise not in out + done.stderr, noise
+    # Progress: one short line per stage, each with its time.
+    for stage in ("starting Spark took", "preparing 1 ticker on Spark took", "training took", "scoring"):
+        assert stage in done.stderr
