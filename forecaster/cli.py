@@ -387,3 +387,16 @@ def main(argv: list[str] | None = None) -> int:
     except ForecasterError as exc:
         log.error("%s", exc)
         return 1
+    finally:
+        _after_spark()
+
+
+def _after_spark() -> None:
+    """After a command that started a local Spark driver: build the class archive that makes the next start
+    faster, once, in the background (``forecaster.prepare.jvm_cache``)."""
+    if "pyspark" not in sys.modules:
+        return  # this command never started Spark
+    from forecaster.prepare import jvm_cache, session
+
+    if session.started_a_driver():
+        jvm_cache.start_background_build()

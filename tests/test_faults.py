@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from forecaster import artifacts
 from forecaster.data import cache
 from forecaster.data.ingest import store_sample
@@ -13,6 +15,8 @@ from forecaster.jobs.check import check_data_dir
 from forecaster.jobs.run import RunOptions, run
 from tests.conftest import TINY_MODEL
 from tests.killing import kill_after, new_file
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
 TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
             "--ma-window", "5", "--test-start", "2012-06-01"]

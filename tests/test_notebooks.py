@@ -25,12 +25,15 @@ def test_notebook_is_committed_without_outputs(path):
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip the outputs"
 
 
+@pytest.mark.slow
+@pytest.mark.spark
+@pytest.mark.shared_data
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch):
+def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, shared_data):
     # The kernel inherits these: a private data dir, one epoch, a few tickers, no dashboard server.
     monkeypatch.setenv("FORECASTER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("NOTEBOOK_EPOCHS", "1")
-    monkeypatch.setenv("NOTEBOOK_TICKERS", "8")
+    monkeypatch.setenv("NOTEBOOK_TICKERS", "4")
     monkeypatch.setenv("NOTEBOOK_OPEN_DASHBOARD", "0")
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",

@@ -10,6 +10,7 @@ per ticker is scored in the driver, which has loaded those models anyway to chec
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,15 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     from forecaster.prepare.session import get_spark
 
     spark = get_spark(master, remote)
-    last = _last_windows(_last_rows(spark, data_dir, run_dir, card, wanted), card, wanted)
+    with ThreadPoolExecutor(1, thread_name_prefix="forecaster-models") as background:
+        # Keras loads (and checks each model against its card) while Spark computes the rows: the two wait on
+        # different things, the driver's Python and the JVM.
+        loading = background.submit(_load_models, run_dir, card, wanted)
+        last = _last_windows(_last_rows(spark, data_dir, run_dir, card, wanted), card, wanted)
+        trained = loading.result()
     from forecaster.evaluate.backtest import forecast_beyond
-    from forecaster.model import intervals, scoring, training
+    from forecaster.model import intervals, scoring
 
-    trained = training.load(run_dir, card, wanted)  # each model checked against its card's shapes
     horizon = int(card["horizon"])
     scaled = scoring.predict_windows(lambda key: trained.models.get(key), last.x,
                                      last.ticker if trained.per_ticker else None, horizon)
@@ -67,6 +72,13 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(last.origin_date.max()).date(),
              forecast_path)
     return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
+
+
+def _load_models(run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:
+    """The run's models of ``tickers``, each checked against its card's shapes (Keras is imported here)."""
+    from forecaster.model import training
+
+    return training.load(run_dir, card, tickers)
 
 
 def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from pyspark.sql import DataFrameWriter, SparkSession
 
 from forecaster import config
 from forecaster.errors import ArtifactError
+from forecaster.prepare import jvm_cache
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +58,25 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
         builder = (builder.config("spark.sql.shuffle.partitions", str(_local_cores(master)))
                    .config("spark.ui.enabled", "false")
                    .config("spark.sql.adaptive.enabled", "false")
-                   .config("spark.driver.extraJavaOptions", config.spark_java_options())
+                   .config("spark.driver.extraJavaOptions",
+                           f"{config.spark_java_options()} {jvm_cache.java_options()}".strip())
                    .config("spark.driver.memory", config.spark_driver_memory()))
+    elif jvm_cache.java_options():
+        builder = builder.config("spark.driver.extraJavaOptions", jvm_cache.java_options())  # our client driver
     with _quiet_start():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     log.info("Spark %s session on %s", spark.version, master)
     return spark
+
+
+#: Bytes of Spark's own messages kept in ``spark_log_path`` before the file starts afresh.
+SPARK_LOG_LIMIT = 20_000_000
+
+
+def spark_log_path() -> Path:
+    """Where Spark's JVM writes its own messages (the banner, log4j warnings) unless ``--verbose``."""
+    return Path(tempfile.gettempdir()) / f"forecaster-spark-{os.getuid()}.log"
 
 
 @contextmanager
@@ -80,7 +93,9 @@ def _quiet_start() -> Iterator[None]:
         if config.verbose() or SparkContext._active_spark_context is not None:
             yield
             return
-        log_path = Path(tempfile.gettempdir()) / f"forecaster-spark-{os.getpid()}.log"
+        log_path = spark_log_path()
+        if log_path.is_file() and log_path.stat().st_size > SPARK_LOG_LIMIT:
+            log_path.unlink(missing_ok=True)  # keep the last runs' messages, not every run's
         saved = os.dup(2)
         try:
             with open(log_path, "ab") as jvm_log:
@@ -90,6 +105,11 @@ def _quiet_start() -> Iterator[None]:
             os.dup2(saved, 2)
             os.close(saved)
         log.debug("Spark's own messages go to %s", log_path)
+
+
+def started_a_driver() -> bool:
+    """Whether this process started a Spark driver JVM of its own (not spark-submit's, not Spark Connect)."""
+    return SparkContext._active_spark_context is not None and "PYSPARK_GATEWAY_PORT" not in os.environ
 
 
 def _local_cores(master: str) -> int:

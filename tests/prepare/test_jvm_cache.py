@@ -1,0 +1,60 @@
+"""The class-data-sharing archive of Spark's classes: where it lives, when it is used, and that a bad one is
+ignored rather than fatal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from forecaster.prepare import jvm_cache
+
+
+def test_it_can_be_turned_off_or_put_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setenv(jvm_cache.ARCHIVE_ENV, "off")
+    assert jvm_cache.archive_path() is None and jvm_cache.java_options() == ""
+    monkeypatch.setenv(jvm_cache.ARCHIVE_ENV, str(tmp_path / "mine.jsa"))
+    assert jvm_cache.archive_path() == tmp_path / "mine.jsa"
+    assert jvm_cache.java_options() == ""  # not built yet: the JVM starts as usual
+    (tmp_path / "mine.jsa").write_bytes(b"x")
+    assert f"-XX:SharedArchiveFile={tmp_path / 'mine.jsa'}" in jvm_cache.java_options()
+    assert "-Xshare:auto" in jvm_cache.java_options()  # an unusable archive is skipped, never fatal
+
+
+def test_the_default_archive_is_named_after_this_java_and_this_spark(monkeypatch, tmp_path):
+    monkeypatch.delenv(jvm_cache.ARCHIVE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = jvm_cache.archive_path()
+    assert path.parent == tmp_path / "forecaster" and path.name.startswith("spark-classes-")
+    assert jvm_cache.archive_path() == path  # stable
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java-here"))
+    assert jvm_cache.archive_path() is None  # no java: nothing to build for
+
+
+def test_a_lock_left_by_a_killed_build_is_taken_over(tmp_path):
+    archive = tmp_path / "a.jsa"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    archive.with_suffix(".lock").write_text(str(dead.pid))
+    lock = jvm_cache._lock(archive)
+    assert lock is not None and lock.read_text() == str(os.getpid())
+    assert jvm_cache._lock(archive) is None  # held by a live process (this one)
+    lock.unlink()
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run, tmp_path):
+    data_dir, _ = sample_run
+    garbage = tmp_path / "garbage.jsa"
+    garbage.write_bytes(os.urandom(100_000))
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--tickers", "IBM", "--data-dir",
+                           str(data_dir)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, jvm_cache.ARCHIVE_ENV: str(garbage)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
+    assert time.perf_counter() - started < 120
