@@ -34,6 +34,18 @@ MODULE_OPTIONS = ("--add-modules=jdk.incubator.vector",)
 LOG_OPTIONS = "-Xlog:disable -Xlog:all=warning:stderr"
 
 
+#: Archives kept in the cache folder (one per Java and environment; each is about 200 MB): the newest.
+KEEP_ARCHIVES = 3
+
+
+def _keep_newest(folder: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest archives in ``folder`` (other environments' and Java versions')."""
+    archives = sorted(folder.glob("spark-classes-*.jsa"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in archives[keep:]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".log").unlink(missing_ok=True)
+
+
 def _java() -> Path | None:
     """The java that pyspark's launcher runs: ``$JAVA_HOME/bin/java``, else the first on the PATH."""
     home = os.environ.get("JAVA_HOME")
@@ -42,16 +54,17 @@ def _java() -> Path | None:
 
 
 def _key() -> str | None:
-    """A digest of the Java binary and pyspark's jars: an archive is only valid for exactly these."""
+    """A digest of the Java binary and of pyspark's jars (where, how big, when written): Java accepts an
+    archive only for exactly the class path it was written from, so a reinstalled or moved environment gets an
+    archive of its own."""
     import pyspark
 
     java = _java()
     if java is None:
         return None
-    jars = sorted(p.name for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar"))
-    stat = java.stat()
-    text = "\n".join([str(java), str(stat.st_size), str(int(stat.st_mtime)), pyspark.__version__, *jars])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    files = [java, *sorted((Path(pyspark.__file__).resolve().parent / "jars").glob("*.jar"))]
+    text = "\n".join(f"{path} {path.stat().st_size} {int(path.stat().st_mtime)}" for path in files)
+    return hashlib.sha256(f"{pyspark.__version__}\n{text}".encode()).hexdigest()[:16]
 
 
 def archive_path() -> Path | None:
@@ -190,6 +203,7 @@ def build() -> Path | None:
                        check=True, timeout=900, stdout=subprocess.DEVNULL)
         os.replace(partial, path)
         log.info("wrote %s (%.0f MB)", path, path.stat().st_size / 1e6)
+        _keep_newest(path.parent, KEEP_ARCHIVES)
         return path
     finally:
         shutil.rmtree(work, ignore_errors=True)

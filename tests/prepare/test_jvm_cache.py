@@ -58,3 +58,12 @@ def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
     assert time.perf_counter() - started < 120
+
+
+def test_only_the_newest_archives_are_kept(tmp_path):
+    for age in range(5):
+        archive = tmp_path / f"spark-classes-{age}.jsa"
+        archive.write_bytes(b"x")
+        os.utime(archive, (1_000_000 + age, 1_000_000 + age))
+    jvm_cache._keep_newest(tmp_path, 3)
+    assert sorted(p.name for p in tmp_path.glob("*.jsa")) == [f"spark-classes-{a}.jsa" for a in (2, 3, 4)]
