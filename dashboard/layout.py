@@ -24,7 +24,8 @@ def empty_layout(data_dir: str) -> html.Div:
 def error_layout(message: str) -> html.Div:
     """Shown when the latest run's artifacts cannot be read."""
     return html.Div(id="error-state", className="message", children=[
-        html.H2("The latest run cannot be read"), html.Pre(message),
+        html.H2("The latest run cannot be read"),
+        html.Pre(message, style={"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}),
         html.P("Re-run the forecaster to publish a complete run."),
     ])
 

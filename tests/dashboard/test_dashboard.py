@@ -217,22 +217,22 @@ def test_a_report_of_the_wrong_shape_says_which_file_instead_of_crashing(browser
     shutil.copytree(two_ticker_run, data_dir)
     run_dir = artifacts.latest_run_dir(data_dir)
     artifacts.write_json(run_dir / artifacts.REPORT, {"tickers": ["IBM", "MSFT"], "summary": {}})  # valid JSON
-    with serve(data_dir) as url:
-        page = browser.new_page()
-        page.goto(url)
-        page.wait_for_selector("#error-state", timeout=30_000)
-        text = page.inner_text("#error-state")
-        assert "cannot be read" in text and "report.json: not a report of a run" in text
-        page.screenshot(path=str(artifacts_dir / "dashboard-malformed-report.png"))
-        page.close()
+    text = _page_text(browser, data_dir, "#error-state", artifacts_dir / "dashboard-malformed-report.png")
+    assert "cannot be read" in text and "report.json: not a report of a run" in text
 
 
 def test_empty_data_dir_says_which_command_to_run(browser, tmp_path, artifacts_dir):
-    with serve(tmp_path) as url:
+    text = _page_text(browser, tmp_path, "#empty-state", artifacts_dir / "dashboard-empty.png")
+    assert "No forecasts yet" in text and "python -m forecaster run" in text
+
+
+def _page_text(browser, data_dir: Path, selector: str, screenshot: Path) -> str:
+    """The text of ``selector`` on the page served from ``data_dir``, with a screenshot of that page."""
+    with serve(data_dir) as url:
         page = browser.new_page()
         page.goto(url)
-        page.wait_for_selector("#empty-state", timeout=30_000)
-        text = page.inner_text("#empty-state")
-        assert "No forecasts yet" in text and "python -m forecaster run" in text
-        page.screenshot(path=str(artifacts_dir / "dashboard-empty.png"))
+        page.wait_for_selector(selector, timeout=30_000)
+        text = page.inner_text(selector)
+        page.screenshot(path=str(screenshot))
         page.close()
+    return text
