@@ -8,7 +8,15 @@ from typing import Any
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, no_update
 
-from dashboard.figures import BASELINE_NAMES, CHART_TYPES, compare_figure, metrics_rows, price_figure, residual_figures
+from dashboard.figures import (
+    BASELINE_NAMES,
+    CHART_TYPES,
+    COMPARE_MEASURES,
+    compare_figure,
+    metrics_rows,
+    price_figure,
+    residual_figures,
+)
 from dashboard.reader import ArtifactReader
 from forecaster.errors import ArtifactError
 
@@ -89,8 +97,8 @@ def register(app: Dash, reader: ArtifactReader) -> None:
             return _empty(f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); "
                           "other tickers are unaffected. Re-run the forecaster to repair them.")
 
-    @app.callback(Output("compare-graph", "figure"), Input("compare-step", "value"))
-    def show_compare(step: Any) -> go.Figure:
+    @app.callback(Output("compare-graph", "figure"), Input("compare-step", "value"), Input("compare-measure", "value"))
+    def show_compare(step: Any, measure: Any) -> go.Figure:
         try:
             view = reader.latest()
         except ArtifactError:
@@ -99,7 +107,7 @@ def register(app: Dash, reader: ArtifactReader) -> None:
             return go.Figure()
         step = step if isinstance(step, int) and 1 <= step <= view.horizon else 1
         try:
-            return compare_figure(view.report, step)
+            return compare_figure(view.report, step, measure if measure in COMPARE_MEASURES else "rmse")
         except (KeyError, ValueError, TypeError, AttributeError):
             return go.Figure()  # entries damaged: the Ticker tab names them, ticker by ticker
 

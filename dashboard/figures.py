@@ -13,10 +13,15 @@ from forecaster.columns import BASELINE_NAMES, bound_column
 from forecaster.columns import MODEL_NAME as MODEL
 
 METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
-LSTM_ONLY = ("coverage_80", "coverage_95", "lag1_share")
+#: Scores of the forecasts with bands (LSTM, naive, GARCH); ``pinball`` and ``lag1_share`` are the LSTM's only.
+INTERVAL_METRICS = ("coverage_80", "coverage_95", "width_80", "width_95", "interval_score_80", "interval_score_95",
+                    "pinball", "lag1_share")
+#: What the Compare tab ranks tickers by: the LSTM's ratio to naive of each.
+COMPARE_MEASURES = {"rmse": "RMSE", "interval_score_80": "80% interval score",
+                    "interval_score_95": "95% interval score"}
 CHART_TYPES = ("candles", "line")
 COLORS = {"actual": "#222222", MODEL: "#1f77b4", "naive": "#7f7f7f", "drift": "#ff7f0e",
-          "moving_average": "#2ca02c", "forecast": "#d62728"}
+          "moving_average": "#2ca02c", "garch": "#9467bd", "forecast": "#d62728"}
 RANGE_BUTTONS = [
     {"count": 1, "label": "1M", "step": "month", "stepmode": "backward"},
     {"count": 6, "label": "6M", "step": "month", "stepmode": "backward"},
@@ -141,12 +146,20 @@ def residual_figures(predictions: pd.DataFrame, ticker: str, step: int) -> tuple
     return over_time, spread
 
 
-def compare_figure(report: dict[str, Any], step: int) -> go.Figure:
-    """Every ticker's LSTM RMSE ratio to naive at ``step``, sorted: below 1 the model helps."""
-    ratios = sorted((entry["metrics"][str(step)][MODEL]["rmse_ratio_vs_naive"], ticker)
-                    for ticker, entry in report["tickers"].items()
-                    if str(step) in entry["metrics"] and entry["metrics"][str(step)][MODEL]["rmse_ratio_vs_naive"]
-                    is not None)
+def _ratio(by_model: dict[str, Any], measure: str) -> float | None:
+    """The LSTM's ``measure`` over naive's in one (ticker, step) entry."""
+    if measure == "rmse":
+        return by_model[MODEL]["rmse_ratio_vs_naive"]
+    ours, theirs = by_model[MODEL].get(measure), by_model.get("naive", {}).get(measure)
+    return ours / theirs if ours is not None and theirs else None
+
+
+def compare_figure(report: dict[str, Any], step: int, measure: str = "rmse") -> go.Figure:
+    """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted: below 1 the model
+    helps."""
+    ratios = sorted((ratio, ticker) for ticker, entry in report["tickers"].items()
+                    if str(step) in entry["metrics"]
+                    and (ratio := _ratio(entry["metrics"][str(step)], measure)) is not None)
     values = [r for r, _ in ratios]
     names = [t for _, t in ratios]
     colors = ["#2ca02c" if r < 1 else "#d62728" for r in values]
@@ -155,10 +168,11 @@ def compare_figure(report: dict[str, Any], step: int) -> go.Figure:
                               marker={"color": colors}, hovertemplate="%{y}: %{customdata:.4f}<extra></extra>"))
     figure.add_vline(x=1.0, line={"color": "#222", "dash": "dash"})
     helped = sum(r < 1 for r in values)
+    label = COMPARE_MEASURES.get(measure, measure)
     figure.update_layout(
-        title=f"LSTM RMSE / naive RMSE, {_ahead(step)}: below 1 on {helped} of {len(values)} tickers",
+        title=f"LSTM {label} / naive {label}, {_ahead(step)}: below 1 on {helped} of {len(values)} tickers",
         template="plotly_white", height=max(320, 16 * len(values) + 120), margin={"l": 80, "t": 60},
-        xaxis_title="RMSE ratio to naive (lower is better)", yaxis={"autorange": "reversed"},
+        xaxis_title=f"{label} ratio to naive (lower is better)", yaxis={"autorange": "reversed"},
     )
     return figure
 
@@ -174,7 +188,7 @@ def metrics_rows(report: dict[str, Any], ticker: str) -> list[dict[str, Any]]:
             rows.append({
                 "step": int(step), "forecast": name, "best": "★ lowest RMSE" if name == best else "",
                 **{metric: _rounded(entry.get(metric)) for metric in (*METRIC_NAMES, "rmse_ratio_vs_naive")},
-                **{metric: _rounded(entry.get(metric)) for metric in LSTM_ONLY},
+                **{metric: _rounded(entry.get(metric)) for metric in INTERVAL_METRICS},
             })
     return rows
 

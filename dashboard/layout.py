@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dash_table, dcc, html
 
-from dashboard.figures import BASELINE_NAMES, LSTM_ONLY, METRIC_NAMES
+from dashboard.figures import BASELINE_NAMES, COMPARE_MEASURES, INTERVAL_METRICS, METRIC_NAMES
 from dashboard.reader import RunView
 
 RUN_COMMAND = "python -m forecaster run --source sample"
@@ -32,7 +32,7 @@ def error_layout(message: str) -> html.Div:
 
 def _ticker_tab(view: RunView) -> dcc.Tab:
     steps = list(range(1, view.horizon + 1))
-    columns = ["step", "forecast", "best", *METRIC_NAMES, "rmse_ratio_vs_naive", *LSTM_ONLY]
+    columns = ["step", "forecast", "best", *METRIC_NAMES, "rmse_ratio_vs_naive", *INTERVAL_METRICS]
     controls = html.Div(style=_ROW, children=[
         html.Label(["Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0],
                                            clearable=False, searchable=True)]),
@@ -65,9 +65,14 @@ def _ticker_tab(view: RunView) -> dcc.Tab:
 
 def _compare_tab(view: RunView) -> dcc.Tab:
     return dcc.Tab(label="Compare tickers", value="compare", children=[
-        html.Label(["Step (trading days ahead)", dcc.Dropdown(id="compare-step", value=1, clearable=False,
-                                                              options=list(range(1, view.horizon + 1)))],
-                   style={"maxWidth": "300px", "display": "block"}),
+        html.Div(style={"display": "flex", "gap": "1em"}, children=[
+            html.Label(["Step (trading days ahead)", dcc.Dropdown(id="compare-step", value=1, clearable=False,
+                                                                  options=list(range(1, view.horizon + 1)))],
+                       style={"width": "300px"}),
+            html.Label(["Ratio to naive of", dcc.RadioItems(
+                id="compare-measure", value="rmse", inline=True,
+                options=[{"label": f" {label} ", "value": key} for key, label in COMPARE_MEASURES.items()])]),
+        ]),
         dcc.Graph(id="compare-graph", config={"displaylogo": False}),
     ])
 

@@ -12,6 +12,7 @@ Layout::
         predictions.parquet        backtest: one row per ticker, origin date and step
         forecast.parquet           the next trading days after the data, with intervals
         prices.parquet             the prices the run used (OHLC scaled to the adjusted close), for charts
+        calibration.parquet        conformity scores of the outcomes known at the run's end (online intervals)
         report.json                metrics beside the baselines (the `--report` contract)
       runs/LATEST                  the id of the newest complete run
       prepared/<id>/               output of `prepare`: table/, scaling/, prepared.json
@@ -54,6 +55,7 @@ MODEL_CARD = "model_card.json"
 PREDICTIONS = "predictions.parquet"
 FORECAST = "forecast.parquet"
 PRICES_SNAPSHOT = "prices.parquet"
+CALIBRATION = "calibration.parquet"
 PREPARED_TABLE = "prepared/table"
 PREPARED_SCALING = "prepared/scaling"
 # errno values meaning "the disk (or this process's file-size quota) is full".

@@ -110,6 +110,8 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--batch-size", type=positive_int, default=_DEFAULTS.batch_size, help="training batch size")
     model.add_argument("--patience", type=positive_int, default=_DEFAULTS.patience,
                        help="epochs without validation improvement before early stopping")
+    model.add_argument("--members", type=positive_int, default=_DEFAULTS.members,
+                       help="LSTMs trained together, each with its own early stopping; their quantiles are averaged")
     model.add_argument("--per-ticker", action="store_true",
                        help="one model per ticker, trained on Spark's executors, instead of one global model")
     evaluation = run.add_argument_group("evaluation")
@@ -312,7 +314,7 @@ def _run(args: argparse.Namespace) -> int:
     model = ModelConfig(
         lookback=args.lookback, horizon=args.horizon, layers=args.layers, units=args.units, dropout=args.dropout,
         learning_rate=args.learning_rate, batch_size=args.batch_size, epochs=args.epochs, patience=args.patience,
-        seed=args.seed,
+        seed=args.seed, members=args.members,
     )
     if args.source == "csv" and not args.csv:
         raise ConfigError("--source csv needs the files: --csv FILE [FILE ...]")

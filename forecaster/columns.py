@@ -13,14 +13,21 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 MODEL_NAME = "lstm"
 
 #: Baselines every model metric stands beside, on the same dates.
-BASELINE_NAMES: tuple[str, ...] = ("naive", "drift", "moving_average")
+BASELINE_NAMES: tuple[str, ...] = ("naive", "drift", "moving_average", "garch")
+
+#: Forecasts that come with 80% and 95% bands, scored by coverage, width and interval score.
+INTERVAL_MODELS: tuple[str, ...] = (MODEL_NAME, "naive", "garch")
 
 #: Nominal coverage of the prediction intervals, in percent.
 LEVELS: tuple[int, ...] = (80, 95)
 
 #: Features the model can see, by name; each is a Spark expression in ``forecaster.prepare.table``.
 FEATURE_NAMES: tuple[str, ...] = ("log_return", "log_adj_close", "open_rel", "high_rel", "low_rel", "range",
-                                  "log_volume", "volume_rel_20", "ma_gap_5", "ma_gap_20", "ma_gap_50")
+                                  "abs_return", "rv_5", "rv_20", "log_volume", "volume_rel_20", "ma_gap_5",
+                                  "ma_gap_20", "ma_gap_50")
+
+#: The quantiles the model forecasts for every step: the 95% and 80% bands' ends and the median.
+QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)
 
 #: Key of the single model in global mode (per-ticker models are keyed by ticker).
 GLOBAL = "global"
@@ -36,11 +43,21 @@ def feature_column(name: str) -> str:
     return f"x_{name}"
 
 
-def bound_column(level: int | str, side: str) -> str:
-    """The column of the model's lower (``lo``) or upper (``hi``) bound at ``level`` percent.
+def bound_column(level: int | str, side: str, model: str = MODEL_NAME) -> str:
+    """The column of a forecast's lower (``lo``) or upper (``hi``) bound at ``level`` percent.
 
     Example:
-        >>> bound_column(80, "lo")
-        'lstm_lo80'
+        >>> bound_column(80, "lo"), bound_column(95, "hi", "garch")
+        ('lstm_lo80', 'garch_hi95')
     """
-    return f"{MODEL_NAME}_{side}{level}"
+    return f"{model}_{side}{level}"
+
+
+def quantile_column(q: float) -> str:
+    """The column of the model's raw ``q`` quantile forecast, in prices.
+
+    Example:
+        >>> quantile_column(0.025), quantile_column(0.5)
+        ('lstm_q025', 'lstm_q50')
+    """
+    return f"{MODEL_NAME}_q{str(q).split('.')[1].ljust(2, '0')}"  # the decimals: 0.025 -> 025, 0.1 -> 10

@@ -24,8 +24,8 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AAPL_CSV = SHARED_DATA / "AAPL.csv"
 SP500_CSV = SHARED_DATA / "all_stocks_5yr.csv"
 
-#: Small enough to train in seconds, big enough to be a real LSTM.
-TINY_MODEL = ModelConfig(lookback=20, horizon=3, layers=1, units=8, epochs=2, patience=1, batch_size=128)
+#: Small enough to train in seconds, big enough to be a real LSTM ensemble (two members).
+TINY_MODEL = ModelConfig(lookback=20, horizon=3, layers=1, units=8, epochs=2, patience=1, batch_size=128, members=2)
 
 #: Markers given by the fixtures a test uses.
 _MARKED_BY_FIXTURE = {"spark": "spark", "browser": "browser", "shared_data": "shared_data"}

@@ -26,6 +26,9 @@ def _features(rows: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
         "high_rel": lambda: np.log(rows["high"] / rows["close"]),
         "low_rel": lambda: np.log(rows["low"] / rows["close"]),
         "range": lambda: np.log(rows["high"] / rows["low"]),
+        "abs_return": lambda: np.log(adj / adj.shift(1)).abs(),
+        "rv_5": lambda: np.sqrt((np.log(adj / adj.shift(1)) ** 2).rolling(5, min_periods=5).mean()),
+        "rv_20": lambda: np.sqrt((np.log(adj / adj.shift(1)) ** 2).rolling(20, min_periods=20).mean()),
         "log_volume": lambda: volume,
         "volume_rel_20": lambda: volume - volume.rolling(20, min_periods=20).mean(),
         "ma_gap_5": lambda: np.log(adj / adj.rolling(5, min_periods=5).mean()),
@@ -48,6 +51,7 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     featured = pd.concat([clean, per_ticker.apply(_features, names=features)], axis=1)
     featured = featured[featured["has_prev"]].dropna(subset=list(features)).drop(columns="has_prev")
     featured["pos"] = featured.groupby("ticker").cumcount()
+    featured["first_adj"] = featured.groupby("ticker")["adj_close"].transform("first")
     per_ticker = featured.groupby("ticker").agg(
         n=("pos", "size"), first_date=("date", "min"), last_date=("date", "max"))
     per_ticker["a_test"] = featured[featured["date"] >= pd.Timestamp(test_start)].groupby("ticker")["pos"].min()
@@ -67,5 +71,6 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     for name in features:
         table[feature_column(name)] = (table[name] - table[f"{name}_mean"]) / table[f"{name}_std"]
     table["target_scale"] = table[f"{TARGET_SCALE_FEATURE}_std"]
-    keep = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
+    keep = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale",
+            *map(feature_column, features)]
     return table[keep].reset_index(drop=True), stats.reset_index(), bounds, skipped

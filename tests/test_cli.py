@@ -17,7 +17,7 @@ from forecaster.errors import ConfigError
 from tests.conftest import AAPL_CSV
 
 COMMANDS = ["run", "fetch", "import", "data", "prepare", "forecast", "check"]
-TINY = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--quiet"]
+TINY = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--members", "2", "--quiet"]
 
 
 def _cli(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:

@@ -22,7 +22,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.spark]
 
 #: Real S&P tickers: enough to spread every job's tasks over both workers, few enough to train in seconds.
 TICKERS = ["AAPL", "MSFT", "IBM", "GE", "F", "XOM", "JPM", "T"]
-TINY = ["--epochs", "1", "--units", "8", "--lookback", "20", "--horizon", "3", "--ma-window", "5", "--quiet"]
+TINY = ["--epochs", "1", "--units", "8", "--members", "1", "--lookback", "20", "--horizon", "3", "--ma-window", "5",
+        "--quiet"]
 # Per-ticker tests train one model per ticker: a few are enough to spread tasks over both workers.
 FEW = TICKERS[:6]
 # The global model trains on the driver in every mode, preparation is deterministic, and the executors score
@@ -128,8 +129,10 @@ def test_spark_submit_with_the_environment_shipped_to_the_executors(cluster, tmp
     data_dir = tmp_path / "data"
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_")}
     env.update(PYTHONPATH=str(config.PROJECT_ROOT), PYSPARK_DRIVER_PYTHON=sys.executable)
+    # One executor: it is what proves the archive is unpacked and used; a second would unpack 1.5 GB again.
     command = [str(Path(sys.prefix) / "bin" / "spark-submit"), "--master", cluster.master_url,
-               "--archives", f"{packed}#env", "--conf", "spark.pyspark.python=./env/bin/python",
+               "--conf", "spark.cores.max=1", "--archives", f"{packed}#env",
+               "--conf", "spark.pyspark.python=./env/bin/python",
                "--conf", f"spark.pyspark.driver.python={sys.executable}",
                str(config.PROJECT_ROOT / "forecaster" / "__main__.py"), "run", "--source", "sample",
                "--tickers", "AAPL", "IBM", "--per-ticker", "--data-dir", str(data_dir), *TINY]

@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["forecaster.columns", "forecaster.config", "forecaster.artifacts", "forecaster.prepare.splits",
-           "forecaster.evaluate.metrics", "forecaster.model.intervals", "forecaster.data.trading_days",
+           "forecaster.evaluate.metrics", "forecaster.evaluate.baselines", "forecaster.model.intervals",
+           "forecaster.data.trading_days",
            "forecaster.data.sources", "forecaster.data.sources.schema", "forecaster.data.sources.yahoo",
            "dashboard.figures", "dashboard.app"]
 

@@ -18,7 +18,7 @@ from tests.killing import kill_after, new_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
-TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
+TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--members", "1", "--quiet",
             "--ma-window", "5", "--test-start", "2012-06-01"]
 
 

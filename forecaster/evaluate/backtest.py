@@ -6,33 +6,53 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from forecaster.columns import MODEL_NAME, bound_column
+from forecaster.columns import MODEL_NAME, QUANTILES, bound_column, quantile_column
 from forecaster.data.trading_days import next_sessions
-from forecaster.evaluate.baselines import all_baselines
-from forecaster.model.intervals import interval_prices
+from forecaster.evaluate.baselines import all_baselines, naive_bands
+from forecaster.model import intervals
 from forecaster.prepare.windows import Windows
 
 
-def price_forecasts(windows: Windows, scaled: np.ndarray, widths: dict[str, np.ndarray],
-                    ma_window: int) -> dict[str, np.ndarray]:
-    """The model's prices, its interval bounds (``widths``: scaled half-widths per level) and every baseline,
-    for ``windows``; each (n, horizon)."""
-    forecasts = {MODEL_NAME: windows.to_prices(scaled)}
-    for level, width in widths.items():
-        lower, upper = interval_prices(windows.origin_price, scaled, windows.target_scale, width)
-        forecasts[bound_column(level, "lo")], forecasts[bound_column(level, "hi")] = lower, upper
-    forecasts.update(all_baselines(windows, ma_window))
-    return forecasts
+@dataclass
+class ModelOutputs:
+    """What turns the model's scaled quantiles of some windows into prices: per window and step (n, horizon)
+    the shrinkage of the median and each level's calibration correction (``forecaster.model.intervals``)."""
+
+    quantiles: np.ndarray  # (n, horizon, Q) scaled log change
+    shrink: np.ndarray  # (n, horizon)
+    corrections: dict[int, np.ndarray]  # level -> (n, horizon)
 
 
-def forecast_beyond(last: Windows, scaled: np.ndarray, widths: dict[str, np.ndarray], ma_window: int
-                    ) -> pd.DataFrame:
-    """The next ``horizon`` trading days after each ticker's last day, with intervals, from the
-    model's ``scaled`` outputs for the ``last`` windows (one per ticker)."""
-    frame = forecast_frame(last, price_forecasts(last, scaled, widths, ma_window))
+def model_prices(windows: Windows, outputs: ModelOutputs) -> dict[str, np.ndarray]:
+    """The model's columns for ``windows``: the point forecast (the shrunk median), its raw quantiles and its
+    calibrated bands, in prices; each (n, horizon)."""
+    to_price = lambda scaled: intervals.interval_prices(windows.origin_price, scaled, windows.target_scale)  # noqa: E731
+    columns = {MODEL_NAME: to_price(outputs.shrink * outputs.quantiles[..., QUANTILES.index(0.5)])}
+    for i, q in enumerate(QUANTILES):
+        columns[quantile_column(q)] = to_price(outputs.quantiles[..., i])
+    for level, (lower, upper) in intervals.calibrated_bands(outputs.quantiles, outputs.corrections).items():
+        columns[bound_column(level, "lo")], columns[bound_column(level, "hi")] = to_price(lower), to_price(upper)
+    return columns
+
+
+def price_forecasts(windows: Windows, outputs: ModelOutputs, ma_window: int,
+                    naive_quantiles: dict[str, list[list[float]]], garch: dict[str, np.ndarray] | None = None
+                    ) -> dict[str, np.ndarray]:
+    """Every forecast column for ``windows``: the model's, and each baseline's with the bands of ``naive``
+    and ``garch`` (``garch``: ``forecaster.evaluate.garch.forecasts`` for these windows, when fitted)."""
+    return {**model_prices(windows, outputs), **all_baselines(windows, ma_window),
+            **naive_bands(windows, naive_quantiles), **(garch or {})}
+
+
+def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The next ``horizon`` trading days after each ticker's last day, from the forecast ``columns`` of the
+    ``last`` windows (one per ticker), dated on the exchange calendar."""
+    frame = forecast_frame(last, columns)
     horizon = last.y.shape[1]
     for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
         days = next_sessions(origin, horizon)

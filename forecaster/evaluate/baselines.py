@@ -8,9 +8,11 @@ each origin.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
-from forecaster.columns import BASELINE_NAMES
+from forecaster.columns import BASELINE_NAMES, LEVELS
 from forecaster.config import DEFAULT_MA_WINDOW
+from forecaster.errors import DataError
 from forecaster.prepare.windows import Windows
 
 __all__ = ["BASELINE_NAMES", "all_baselines", "drift", "moving_average", "naive"]
@@ -29,11 +31,23 @@ def naive(windows: Windows) -> np.ndarray:
 
 
 def drift(windows: Windows) -> np.ndarray:
-    """The origin price plus the average daily change over the lookback window, per step ahead."""
-    history = windows.history(windows.lookback)
-    if windows.lookback < 2:
-        return naive(windows)
-    slope = (history[:, -1] - history[:, 0]) / (windows.lookback - 1)
+    """The random walk with drift: the origin price plus, per step ahead, the average daily change over the
+    ticker's whole history up to the origin, ``(price[t] - price[0]) / t`` (Hyndman & Athanasopoulos,
+    *Forecasting: Principles and Practice*, 5.2; StatsForecast's ``RandomWalkWithDrift``).
+
+    Example:
+        >>> w = Windows(values=np.zeros((1, 1), np.float32), starts=np.array([0]), lookback=1,
+        ...             y=np.zeros((1, 2), np.float32), ticker=np.array(["T"]), origin_date=np.array([0]),
+        ...             origin_price=np.array([110.0]), target_date=np.zeros((1, 2)), target_price=np.zeros((1, 2)),
+        ...             target_scale=np.ones(1), origin_pos=np.array([10]), first_price=np.array([100.0]))
+        >>> drift(w).tolist()
+        [[111.0, 112.0]]
+    """
+    if windows.origin_pos is None or windows.first_price is None:
+        raise DataError("the random walk with drift needs each window's position and its ticker's first price: "
+                        "prepare the data again with this version")
+    days = np.maximum(windows.origin_pos, 1)
+    slope = np.where(windows.origin_pos > 0, (windows.origin_price - windows.first_price) / days, 0.0)
     steps = np.arange(1, _horizon(windows) + 1)
     return windows.origin_price[:, None] + slope[:, None] * steps[None, :]
 
@@ -47,3 +61,38 @@ def moving_average(windows: Windows, days: int = DEFAULT_MA_WINDOW) -> np.ndarra
 def all_baselines(windows: Windows, ma_window: int = DEFAULT_MA_WINDOW) -> dict[str, np.ndarray]:
     """Every baseline's forecasts for ``windows``, by name."""
     return {"naive": naive(windows), "drift": drift(windows), "moving_average": moving_average(windows, ma_window)}
+
+
+#: Lower and upper quantiles of each interval level (the model's and the baselines' bands).
+BAND_QUANTILES = {level: ((1 - level / 100) / 2, 1 - (1 - level / 100) / 2) for level in LEVELS}
+
+
+def naive_band_quantiles(train: pd.DataFrame, horizon: int) -> dict[str, list[list[float]]]:
+    """Per ticker and step 1..``horizon``, the empirical quantiles of the ticker's ``h``-day log changes over
+    ``train`` rows (ticker, adj_close, in date order): ``{ticker: [[lo95, lo80, hi80, hi95] per step]}``."""
+    out = {}
+    for ticker, rows in train.groupby("ticker", sort=True, observed=True):
+        log_price = np.log(rows["adj_close"].to_numpy(np.float64))
+        per_step = []
+        for h in range(1, horizon + 1):
+            changes = log_price[h:] - log_price[:-h]
+            per_step.append([float(np.quantile(changes, q)) for q in _band_order()])
+        out[str(ticker)] = per_step
+    return out
+
+
+def _band_order() -> list[float]:
+    """The band quantiles in the order ``naive_band_quantiles`` stores them: lo95, lo80, hi80, hi95."""
+    return [BAND_QUANTILES[95][0], BAND_QUANTILES[80][0], BAND_QUANTILES[80][1], BAND_QUANTILES[95][1]]
+
+
+def naive_bands(windows: Windows, quantiles: dict[str, list[list[float]]]) -> dict[str, np.ndarray]:
+    """The naive forecast's constant-width bands around each origin price: ``naive_lo80`` .. ``naive_hi95``,
+    each (n, horizon); NaN for a ticker without quantiles."""
+    horizon = _horizon(windows)
+    table = np.full((len(windows), horizon, 4), np.nan)
+    for ticker, per_step in quantiles.items():
+        table[windows.ticker == ticker] = np.asarray(per_step)[None, :horizon, :]
+    origin = windows.origin_price[:, None]
+    return {"naive_lo95": origin * np.exp(table[..., 0]), "naive_lo80": origin * np.exp(table[..., 1]),
+            "naive_hi80": origin * np.exp(table[..., 2]), "naive_hi95": origin * np.exp(table[..., 3])}

@@ -53,11 +53,19 @@ def smape(actual: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float | None:
-    """Mean absolute scaled error: MAE over ``scale``, the in-sample MAE of one-step naive forecasts.
+    """Mean absolute scaled error on log prices: the mean absolute log error over ``scale``, the in-sample
+    mean absolute one-day log change (the one-step naive forecast's error) on the training days.
 
-    Below 1 beats what naive did on the training days. None when the training prices never moved.
+    On log prices a model as good as naive reads about 1 whatever the price level; in price units a
+    20-year history of low prices makes the scale small and a tie with naive read 3.
+    None when the training prices never moved.
+
+    Example:
+        >>> round(mase(np.array([110.0]), np.array([100.0]), scale=float(np.log(1.1))), 6)
+        1.0
     """
-    return mae(actual, predicted) / scale if scale > 0 else None
+    a, p = _valid(actual, predicted)
+    return float(np.mean(np.abs(np.log(a) - np.log(p)))) / scale if scale > 0 else None
 
 
 def lag1_share(origin: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -77,7 +85,46 @@ def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
 
 
 def naive_scales(train: pd.DataFrame) -> dict[str, float]:
-    """Per ticker, MASE's scale: the mean absolute one-day change of the adjusted close over ``train`` rows
+    """Per ticker, MASE's scale: the mean absolute one-day log change of the adjusted close over ``train`` rows
     (ticker, adj_close, in date order within each ticker)."""
-    changes = train.groupby("ticker", observed=True)["adj_close"].diff().abs()
+    log_price = np.log(train["adj_close"].astype(np.float64))
+    changes = log_price.groupby(train["ticker"], observed=True).diff().abs()
     return {str(t): float(v) for t, v in changes.groupby(train["ticker"], observed=True).mean().items()}
+
+
+def width(lower: np.ndarray, upper: np.ndarray) -> float:
+    """Mean width of the intervals, in price units (where both bounds exist)."""
+    keep = ~(np.isnan(lower) | np.isnan(upper))
+    return float(np.mean(upper[keep] - lower[keep]))
+
+
+def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: int) -> float:
+    """Mean interval score of central ``level``% intervals (Gneiting & Raftery, 2007; MSIS in M4 before its
+    scaling): the width plus ``2 / alpha`` times each miss, in price units. Lower is better; it rewards
+    narrow bands only while they hold.
+
+    Example:
+        >>> round(interval_score(np.array([10.0, 13.0]), np.array([9.0, 9.0]), np.array([11.0, 11.0]), 80), 6)
+        12.0
+    """
+    keep = ~(np.isnan(actual) | np.isnan(lower) | np.isnan(upper))
+    y, lo, hi = actual[keep], lower[keep], upper[keep]
+    alpha = 1 - level / 100
+    score = (hi - lo) + 2 / alpha * (lo - y) * (y < lo) + 2 / alpha * (y - hi) * (y > hi)
+    return float(np.mean(score))
+
+
+def pinball(actual: np.ndarray, quantiles: dict[float, np.ndarray]) -> float:
+    """Mean pinball (quantile) loss over the forecast ``quantiles`` (probability -> predicted values), in
+    price units.
+
+    Example:
+        >>> round(pinball(np.array([10.0]), {0.1: np.array([8.0]), 0.9: np.array([9.0])}), 6)
+        0.55
+    """
+    losses = []
+    for q, predicted in quantiles.items():
+        keep = ~(np.isnan(actual) | np.isnan(predicted))
+        miss = actual[keep] - predicted[keep]
+        losses.append(np.mean(np.maximum(q * miss, (q - 1) * miss)))
+    return float(np.mean(losses))

@@ -11,8 +11,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from forecaster import artifacts
+from forecaster.columns import QUANTILES
 from forecaster.config import RunOptions
 from forecaster.data import cache
+from forecaster.model.intervals import CALIBRATION_WINDOW
 
 
 def library_versions() -> dict[str, str]:
@@ -60,11 +63,15 @@ def model_card(opts: RunOptions, run_dir: Path, prepared: Any, trained: Any, fol
         "windows": [f.counts for f in folds],
         "moving_average_window": opts.ma_window,
         "missing": opts.missing,
-        "intervals": {"method": "split conformal on validation residuals (scaled log change)",
-                      "quantiles": trained.quantiles},
+        "intervals": {"method": "conformalised quantile regression, normalised by the model's spread, "
+                                "recalibrated online on the last calibration_window outcomes known at each origin",
+                      "quantiles": list(QUANTILES), "shrink": trained.shrink,
+                      "calibration_window": CALIBRATION_WINDOW, "calibration": artifacts.CALIBRATION},
+        "members": opts.model.members,
+        "baselines": {"naive_band_quantiles": folds[-1].naive_quantiles, "garch": folds[-1].garch_params},
         "training": {
             key: {"seconds": round(r.train_seconds, 2), "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
-                  "best_val_loss": r.best_val_loss}
+                  "best_val_loss": r.best_val_loss, "member_best_epochs": list(r.member_best_epochs)}
             for key, r in trained.results.items()
         },
         "training_seconds_all_folds": round(sum(r.train_seconds for f in folds for r in f.trained.results.values()),

@@ -73,6 +73,9 @@ def _check_run(run_dir: Path, load_models: bool, result: Check) -> None:
     _try(result, lambda: artifacts.read_parquet(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))
     for scores in card.get("scores", []):  # runs before distributed scoring have none
         _try(result, lambda s=scores: artifacts.read_parquet(run_dir / s))
+    calibration = card.get("intervals", {}).get("calibration")
+    if calibration:  # runs before online calibration have none
+        _try(result, lambda: artifacts.read_parquet(run_dir / calibration))
     if load_models:
         from forecaster.model import training
 

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
@@ -44,34 +45,61 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     if unknown:
         raise DataError(f"tickers {unknown} are not in the latest run's model (it knows {card['tickers']}); "
                         "train a run that includes them")
-    for ticker in wanted:
-        cache.read_ticker(data_dir, ticker)  # a damaged or missing cache file stops here, named
+    if "baselines" not in card:
+        raise ArtifactError(f"{run_dir}: made before quantile forecasts; retrain with `python -m forecaster run`")
+    # A damaged or missing cache file stops here, named; the prices also feed GARCH's filter.
+    prices = {t: cache.read_ticker(data_dir, t).prices for t in wanted}
+    known = artifacts.read_parquet(run_dir / card["intervals"]["calibration"])
+    new_days = {t: int((prices[t]["date"] > pd.Timestamp(card["data_range"][t][1])).sum()) for t in wanted}
     # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
     from forecaster.prepare.session import get_spark
 
     spark = get_spark(master, remote)
+    lookback, horizon = int(card["lookback"]), int(card["horizon"])
     with ThreadPoolExecutor(1, thread_name_prefix="forecaster-models") as background:
         # Keras loads (and checks each model against its card) while Spark computes the rows: the two wait on
         # different things, the driver's Python and the JVM.
         loading = background.submit(_load_models, run_dir, card, wanted)
-        last = _last_windows(_last_rows(spark, data_dir, run_dir, card, wanted), card, wanted)
+        # The last window, and those whose outcomes arrived since the run: they recalibrate the bands.
+        rows = _last_rows(spark, data_dir, run_dir, card, wanted, lookback + max(new_days.values()) + horizon)
         trained = loading.result()
-    from forecaster.evaluate.backtest import forecast_beyond
-    from forecaster.model import intervals, scoring
-
-    horizon = int(card["horizon"])
-    scaled = scoring.predict_windows(lambda key: trained.models.get(key), last.x,
-                                     last.ticker if trained.per_ticker else None, horizon)
-    frame = forecast_beyond(last, scaled, intervals.interval_widths(trained.quantiles, last.ticker, horizon),
-                            int(card.get("moving_average_window", DEFAULT_MA_WINDOW)))
+    frame = _forecast(rows, card, wanted, trained, known, prices)
     forecast_path = run_dir / artifacts.FORECAST
     if forecast_path.exists():
         previous = artifacts.read_parquet(forecast_path)
         frame = pd.concat([previous[~previous["ticker"].isin(wanted)], frame], ignore_index=True)
     artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
-    log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(last.origin_date.max()).date(),
-             forecast_path)
+    log.info("forecast %d tickers from %s into %s (bands calibrated with %d outcomes since the run)", len(wanted),
+             pd.Timestamp(frame["origin_date"].max()).date(), forecast_path, sum(new_days.values()) * horizon)
     return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
+
+
+def _forecast(rows: pd.DataFrame, card: dict[str, Any], tickers: list[str], trained: Any, known: pd.DataFrame,
+              prices: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The forecast frame from each ticker's latest rows: the model's quantiles (scored here, in the driver),
+    recalibrated with every outcome known by the last day, beside the baselines with their bands."""
+    from forecaster.evaluate import backtest, garch
+    from forecaster.model import intervals, scoring, training
+
+    last, recent = _last_windows(rows, card, tickers)
+    horizon = int(card["horizon"])
+    predict = lambda w: scoring.predict_windows(lambda key: trained.models.get(key), w.x,  # noqa: E731
+                                                w.ticker if trained.per_ticker else None, horizon)
+    fresh = training.score_frame(recent, predict(recent))
+    ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
+    fresh = fresh[fresh["target_date"] > fresh["ticker"].map(ends)]
+    known = pd.concat([known, fresh], ignore_index=True)
+    origins = pd.DataFrame({"ticker": last.ticker, "origin_date": last.origin_date})
+    outputs = backtest.ModelOutputs(predict(last), intervals.per_window(trained.shrink, last.ticker, horizon),
+                                    intervals.rolling_corrections(known, origins))
+    baselines = card["baselines"]
+    variance = np.stack([garch.variances(prices[t]["adj_close"].to_numpy(np.float64), baselines["garch"][t],
+                                         horizon, len(prices[t]) - 1)[-1] if t in baselines["garch"]
+                         else np.full(horizon, np.nan) for t in last.ticker.astype(str)])
+    garch_columns = garch.forecasts(last.origin_price, variance, [baselines["garch"].get(str(t)) for t in last.ticker])
+    columns = backtest.price_forecasts(last, outputs, int(card.get("moving_average_window", DEFAULT_MA_WINDOW)),
+                                       baselines["naive_band_quantiles"], garch_columns)
+    return backtest.forecast_beyond(last, columns)
 
 
 def _load_models(run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any:
@@ -81,28 +109,30 @@ def _load_models(run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any
     return training.load(run_dir, card, tickers)
 
 
-def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str]) -> pd.DataFrame:
-    """Each ticker's last ``lookback`` usable cached days, scaled with the run's train statistics; one Spark job."""
+def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str],
+               days: int) -> pd.DataFrame:
+    """Each ticker's last ``days`` usable cached days, scaled with the run's train statistics; one Spark job."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from forecaster.prepare.table import add_features, apply_scaling, clean_prices
 
-    features, lookback = tuple(card["features"]), int(card["lookback"])
+    features = tuple(card["features"])
     paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
     featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
     latest_first = Window.partitionBy("ticker").orderBy(F.desc("date"))
     recent = (featured.where(F.col("usable")).withColumn("rank", F.row_number().over(latest_first))
-              .where(F.col("rank") <= lookback).drop("rank", "usable").withColumn("split", F.lit("test")))
+              .where(F.col("rank") <= days).drop("rank", "usable").withColumn("split", F.lit("test")))
     stats = spark.read.parquet(str(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))
     return apply_scaling(recent, stats, features).toPandas()  # lookback rows per ticker: small
 
 
-def _last_windows(table: pd.DataFrame, card: dict[str, Any], tickers: list[str]) -> Any:
-    """One window per ticker ending on its last cached day, from ``_last_rows``."""
+def _last_windows(table: pd.DataFrame, card: dict[str, Any], tickers: list[str]) -> tuple[Any, Any]:
+    """From ``_last_rows``: one window per ticker ending on its last cached day, and every window of those rows
+    (their outcomes, where known, recalibrate the bands)."""
     from forecaster.prepare.windows import make_windows
 
-    features, lookback = tuple(card["features"]), int(card["lookback"])
+    features, lookback, horizon = tuple(card["features"]), int(card["lookback"]), int(card["horizon"])
     table["date"] = pd.to_datetime(table["date"])
     short = {t: int(n) for t, n in table.groupby("ticker")["date"].size().items() if n < lookback}
     missing = sorted(set(tickers) - set(table["ticker"]))
@@ -110,4 +140,5 @@ def _last_windows(table: pd.DataFrame, card: dict[str, Any], tickers: list[str])
         raise DataError(f"the model needs {lookback} usable days per ticker (its card's lookback); "
                         f"too few for {short or missing}")
     table = table.sort_values(["ticker", "date"], ignore_index=True)
-    return make_windows(table, "test", features, lookback, int(card["horizon"]), last_only=True)
+    return (make_windows(table, "test", features, lookback, horizon, last_only=True),
+            make_windows(table, "test", features, lookback, horizon))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,9 @@ class Fold:
     counts: dict[str, int]  # windows per split
     failed: dict[str, str]  # ticker -> why its model failed (per-ticker models only)
     scores_path: Path  # the model's scaled outputs for every test window, computed on the executors
+    calibration: pd.DataFrame  # conformity scores of every outcome known at the fold's end (val and test)
+    naive_quantiles: dict[str, list[list[float]]]  # the naive bands' h-day log change quantiles per ticker
+    garch_params: dict[str, dict[str, float]]  # per ticker, fitted on its train returns
 
 
 @contextmanager
@@ -99,8 +103,8 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
 
     with stage("starting Spark"):
         spark = get_spark(opts.master, opts.remote)
-    from forecaster.evaluate import backtest, metrics
-    from forecaster.model import intervals, per_ticker, scoring, training
+    from forecaster.evaluate import backtest, baselines, garch, metrics
+    from forecaster.model import scoring, training
     from forecaster.prepare.table import prepare
     from forecaster.prepare.windows import make_windows, read_split
 
@@ -116,7 +120,48 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
         last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     counts = {split: len(w) for split, w in windows.items()}
     log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
-    test, failed = windows["test"], {}
+    with ThreadPoolExecutor(1, thread_name_prefix="forecaster-garch") as background:
+        # GARCH fits on the executors while the driver trains: they use different processes (and in local mode
+        # training leaves a core to spare).
+        fitting = background.submit(_fit_garch, spark, prepared, cfg.horizon)
+        trained, failed, test, last = _train(opts, spark, prepared, windows, last, run_dir)
+        garch_origins, garch_params = fitting.result()
+    scores_path = _fold_path(opts, run_dir, "scores", fold)
+    with stage(f"scoring {len(test)} test windows on the executors", spark):
+        # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
+        scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
+                               prepared.features, cfg.lookback, cfg.horizon, scores_path,
+                               expected_windows=len(test) + len(last))
+        scores = artifacts.read_parquet(scores_path)
+    test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
+    # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
+    known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
+    naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
+    columns = {name: backtest.price_forecasts(w, _outputs(trained, w, q, known), opts.ma_window, naive_quantiles,
+                                              garch.for_windows(garch_origins, garch_params, w))
+               for name, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))}
+    return Fold(prepared, trained, backtest.predictions_frame(test, columns["test"]),
+                backtest.forecast_beyond(last, columns["last"]), metrics.naive_scales(tables["train"]), counts,
+                failed, scores_path, known, naive_quantiles, garch_params)
+
+
+def _fit_garch(spark: Any, prepared: Any, horizon: int) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The GARCH baseline of every ticker, fitted on its train returns on the executors."""
+    from forecaster.evaluate import garch
+
+    with stage("fitting GARCH(1,1) per ticker on the executors"):
+        origins, params, _ = garch.fit_on_executors(spark, prepared.table_path, prepared.bounds["ticker"].tolist(),
+                                                    horizon)
+    return origins, params
+
+
+def _train(opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any], last: Any, run_dir: Path
+           ) -> tuple[Any, dict[str, str], Any, Any]:
+    """The global model in the driver, or one model per ticker on the executors; returns the trained models,
+    the failed tickers and the test and last windows of the tickers that have a model."""
+    from forecaster.model import per_ticker, training
+
+    test, failed, cfg = windows["test"], {}, opts.model
     with stage("training", spark):
         if opts.per_ticker:
             # One task per ticker on the executors, each cutting its own windows and saving its model.
@@ -128,21 +173,18 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
             trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg,
                                    verbose=opts.verbose)
             training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
-    scores_path = _fold_path(opts, run_dir, "scores", fold)
-    with stage(f"scoring {len(test)} test windows on the executors", spark):
-        # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
-        scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
-                               prepared.features, cfg.lookback, cfg.horizon, scores_path,
-                               expected_windows=len(test) + len(last))
-        scores = artifacts.read_parquet(scores_path)
-    scaled = scoring.align(scores, test)
-    widths = intervals.interval_widths(trained.quantiles, test.ticker, cfg.horizon)
-    predictions = backtest.predictions_frame(test, backtest.price_forecasts(test, scaled, widths, opts.ma_window))
-    forecast = backtest.forecast_beyond(last, scoring.align(scores, last),
-                                        intervals.interval_widths(trained.quantiles, last.ticker, cfg.horizon),
-                                        opts.ma_window)
-    return Fold(prepared, trained, predictions, forecast, metrics.naive_scales(tables["train"]), counts, failed,
-                scores_path)
+    return trained, failed, test, last
+
+
+def _outputs(trained: Any, windows: Any, quantiles: np.ndarray, known: pd.DataFrame) -> Any:
+    """The model's quantiles of ``windows`` with their shrinkage and their online calibration."""
+    from forecaster.evaluate.backtest import ModelOutputs
+    from forecaster.model import intervals
+
+    origins = pd.DataFrame({"ticker": windows.ticker, "origin_date": windows.origin_date})
+    horizon = windows.y.shape[1]
+    return ModelOutputs(quantiles, intervals.per_window(trained.shrink, windows.ticker, horizon),
+                        intervals.rolling_corrections(known, origins))
 
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame:
@@ -169,6 +211,8 @@ def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, f
     artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,
                             _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist()))
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
+    # The outcomes known at the run's end, for the online calibration of later forecasts.
+    artifacts.write_parquet(run_dir / artifacts.CALIBRATION, final.calibration)
     report = build_report(predictions, final.mase_scale)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
     artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)

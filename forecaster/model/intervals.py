@@ -1,8 +1,16 @@
-"""Prediction intervals by split conformal prediction on validation residuals.
+"""Prediction intervals that keep their promise out of time: conformalised quantile regression (Romano et al.,
+2019), normalised by the model's own predicted spread, recalibrated online.
 
-The residuals are in the model's scaled space (log change divided by the ticker's
-train volatility), so one set of quantiles per step serves every ticker; turned back
-into prices, the intervals are wider for volatile tickers and slightly asymmetric.
+The model forecasts quantiles of the scaled log change (``network.QUANTILES``). For a ``level``% band it
+forecasts an inner pair ``(lo, hi)`` (the 10% and 90% quantiles for 80%) and a spread ``w`` (half the 10-90%
+width). Each outcome ``y`` that becomes known gives a score ``E = max(lo - y, y - hi) / w``: how far outside
+(positive) or inside (negative) the raw band it fell, in units of the model's own spread. The calibrated band
+is ``[lo - c w, hi + c w]``, with ``c`` the conformal quantile of the scores known so far.
+
+Online: at each origin ``t`` the scores are those of the ticker's validation windows and of every backtest
+window whose target date is on or before ``t`` - never a later one - and only the last ``CALIBRATION_WINDOW``
+of them. When volatility changes, the model's spread follows what its volatility inputs show, and the
+rolling scores correct what it misses within weeks.
 """
 
 from __future__ import annotations
@@ -10,59 +18,114 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from forecaster.columns import GLOBAL, LEVELS
 
+#: Scores (one per past outcome, per ticker and step) that calibrate each band: about a year of trading days.
+CALIBRATION_WINDOW = 250
+#: Fewer known scores than this: the band stays as the model's raw quantiles say (c = 0).
+MIN_SCORES = 20
+#: Index of each level's inner quantile pair in ``network.QUANTILES`` (0.025, 0.1, 0.5, 0.9, 0.975).
+BAND_INDEX = {80: (1, 3), 95: (0, 4)}
 
-def conformal_quantiles(y_val: np.ndarray, predicted_val: np.ndarray, levels: tuple[int, ...] = LEVELS
-                        ) -> dict[str, list[float]]:
-    """Per step, the absolute validation residual not exceeded with probability ``level``.
 
-    Uses the finite-sample rank ceil((n + 1) * level) of n residuals.
+def spread(quantiles: np.ndarray) -> np.ndarray:
+    """The model's own scale of each forecast: half its 10%-90% width (> 0: the quantiles never cross)."""
+    return np.maximum((quantiles[..., 3] - quantiles[..., 1]) / 2, 1e-6)
 
-    Example:
-        >>> q = conformal_quantiles(np.zeros((99, 1)), np.arange(99.0)[:, None] / 98, levels=(80,))
-        >>> round(q["80"][0], 3)
-        0.806
+
+def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> np.ndarray:
+    """Normalised conformity scores (n, horizon) of outcomes ``y`` (n, horizon; NaN where unknown) against
+    quantile forecasts (n, horizon, Q)."""
+    lo, hi = (quantiles[..., i] for i in BAND_INDEX[level])
+    return np.maximum(lo - y, y - hi) / spread(quantiles)
+
+
+def conformal_level(n: int, level: int) -> float:
+    """The quantile of ``n`` scores that covers ``level``% of exchangeable new ones: rank ceil((n+1) level)."""
+    return min(1.0, math.ceil((n + 1) * level / 100) / n)
+
+
+def calibrated_bands(quantiles: np.ndarray, corrections: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, ...]]:
+    """Per level, the band (lower, upper), each (n, horizon) in scaled log change, from the raw quantiles and
+    the correction ``c`` (n, horizon) of each window and step."""
+    w = spread(quantiles)
+    bands = {}
+    for level, c in corrections.items():
+        lo, hi = (quantiles[..., i] for i in BAND_INDEX[level])
+        bands[level] = (lo - c * w, hi + c * w)
+    return bands
+
+
+def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW
+                        ) -> dict[int, np.ndarray]:
+    """The correction ``c`` of each origin and step, from the scores known on the origin's day.
+
+    ``known``: one row per past outcome - ticker, step, target_date (when the outcome became known) and
+    ``score80``, ``score95`` - validation windows and backtest windows alike. ``origins``: ticker,
+    origin_date, one row per window to calibrate. Returns per level an array (len(origins), horizon).
+    Only scores with ``target_date <= origin_date`` are used: an interval never sees a later outcome.
     """
-    residuals = np.abs(y_val - predicted_val)
-    out = {}
-    for level in levels:
-        quantiles = []
-        for step in range(residuals.shape[1]):
-            values = np.sort(residuals[:, step][~np.isnan(residuals[:, step])])
-            rank = min(math.ceil((len(values) + 1) * level / 100), len(values))
-            quantiles.append(float(values[rank - 1]))
-        out[str(level)] = quantiles
+    steps = sorted(known["step"].unique()) if len(known) else []
+    horizon = max(steps) if steps else 0
+    out = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
+    origin_ticker = origins["ticker"].astype(str).to_numpy()
+    origin_date = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
+    for (ticker, step), rows in known.groupby(["ticker", "step"], sort=False):
+        rows = rows.sort_values("target_date", kind="stable")
+        mask = origin_ticker == str(ticker)
+        if not mask.any():
+            continue
+        dates = pd.to_datetime(rows["target_date"]).to_numpy("datetime64[ns]")
+        # How many scores are known at each origin: those dated on or before it.
+        known_count = np.searchsorted(dates, origin_date[mask], side="right")
+        for level in LEVELS:
+            values = rows[f"score{level}"].to_numpy(np.float64)
+            out[level][mask, int(step) - 1] = _window_quantiles(values, known_count, window, level)
     return out
 
 
-def interval_prices(origin_price: np.ndarray, scaled: np.ndarray, target_scale: np.ndarray,
-                    width: np.ndarray | list[float]) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper price bounds (n, horizon) around scaled predictions.
+def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int, level: int) -> np.ndarray:
+    """For each count k: the conformal quantile of ``values[max(0, k - window):k]`` (0 with too few)."""
+    out = np.zeros(len(known_count))
+    cache: dict[int, float] = {}
+    for i, k in enumerate(known_count):
+        k = int(k)
+        if k not in cache:
+            recent = values[max(0, k - window):k]
+            recent = recent[~np.isnan(recent)]
+            if len(recent) < MIN_SCORES:
+                cache[k] = 0.0
+            else:
+                cache[k] = float(np.quantile(recent, conformal_level(len(recent), level), method="higher"))
+        out[i] = cache[k]
+    return out
 
-    ``width`` is the scaled half-width: one value per step, or one per window and step.
-    """
-    width = np.asarray(width)
-    width = width[None, :] if width.ndim == 1 else width
-    scale = target_scale[:, None]
-    lower = origin_price[:, None] * np.exp((scaled - width) * scale)
-    upper = origin_price[:, None] * np.exp((scaled + width) * scale)
-    return lower, upper
+
+def shrinkage(y: np.ndarray, median: np.ndarray) -> list[float]:
+    """Per step, the factor in [0, 1] by which the forecast change is shrunk toward "no change", chosen by
+    least squares on validation: ``argmin_l sum (y - l m)^2``. 1 keeps the model's median; 0 is naive."""
+    out = []
+    for step in range(y.shape[1]):
+        keep = ~(np.isnan(y[:, step]) | np.isnan(median[:, step]))
+        m, target = median[keep, step], y[keep, step]
+        denominator = float(np.dot(m, m))
+        out.append(float(np.clip(np.dot(m, target) / denominator, 0.0, 1.0)) if denominator > 0 else 0.0)
+    return out
 
 
-def interval_widths(quantiles: dict[str, dict[str, list[float]]], tickers: np.ndarray, horizon: int
-                    ) -> dict[str, np.ndarray]:
-    """Per level, the scaled half-widths (n, horizon) for windows of ``tickers``: the global model's
-    quantiles (``quantiles`` keyed by ``columns.GLOBAL``), or each ticker's own (NaN for a ticker without
-    a model)."""
-    shape = (len(tickers), horizon)
-    if GLOBAL in quantiles:
-        return {level: np.broadcast_to(np.asarray(q, np.float64)[None, :], shape)
-                for level, q in quantiles[GLOBAL].items()}
-    widths = {level: np.full(shape, np.nan) for level in next(iter(quantiles.values()))}
-    for ticker, by_level in quantiles.items():
-        mask = tickers == ticker
-        for level, q in by_level.items():
-            widths[level][mask] = np.asarray(q)[None, :]
-    return widths
+def interval_prices(origin_price: np.ndarray, bound: np.ndarray, target_scale: np.ndarray) -> np.ndarray:
+    """A bound in scaled log change (n, horizon) as a price."""
+    return origin_price[:, None] * np.exp(bound * target_scale[:, None])
+
+
+def per_window(values: dict[str, list[float]], tickers: np.ndarray, horizon: int) -> np.ndarray:
+    """A per-step setting of each model key (``GLOBAL`` or a ticker) spread over windows: (n, horizon); NaN
+    for a ticker without a model."""
+    if GLOBAL in values:
+        return np.broadcast_to(np.asarray(values[GLOBAL], np.float64)[None, :], (len(tickers), horizon))
+    out = np.full((len(tickers), horizon), np.nan)
+    for ticker, per_step in values.items():
+        out[tickers == ticker] = np.asarray(per_step)[None, :]
+    return out

@@ -11,6 +11,7 @@ executor died; the rerun rewrites the same files atomically.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 from dataclasses import asdict, replace
@@ -25,7 +26,7 @@ from forecaster.errors import DataError
 log = logging.getLogger(__name__)
 
 RESULT_SCHEMA = ("ticker string, status string, message string, model string, epochs_run int, best_epoch int, "
-                 "best_val_loss double, train_seconds double, quantiles string")
+                 "best_val_loss double, train_seconds double, shrink string, val_scores string")
 
 
 def train_ticker(rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig, run_dir: str) -> pd.DataFrame:
@@ -36,7 +37,7 @@ def train_ticker(rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig
     except Exception as exc:  # a task must report its ticker's failure, not kill the job
         return pd.DataFrame([{"ticker": ticker, "status": "failed", "message": f"{type(exc).__name__}: {exc}",
                               "model": None, "epochs_run": None, "best_epoch": None, "best_val_loss": None,
-                              "train_seconds": None, "quantiles": None}])
+                              "train_seconds": None, "shrink": None, "val_scores": None}])
 
 
 def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig,
@@ -48,14 +49,16 @@ def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: Mode
     rows = rows.sort_values("pos", ignore_index=True).assign(date=lambda f: pd.to_datetime(f["date"]))
     train, val = (make_windows(rows, split, features, cfg.lookback, cfg.horizon) for split in ("train", "val"))
     ticker_cfg = replace(cfg, seed=training.ticker_seed(cfg.seed, ticker))
-    net, result, quantiles = training.fit_one(train, val, len(features), ticker_cfg, verbose=0)
+    net, result, shrink, val_scores = training.fit_one(train, val, len(features), ticker_cfg, verbose=0)
     name = training.model_file_name(ticker)
     network.save_model(net, run_dir / name)
     summary = {"ticker": ticker, "seed": ticker_cfg.seed, "train_windows": len(train), "val_windows": len(val),
-               **asdict(result), "quantiles": quantiles}
+               **asdict(result), "shrink": shrink}
     artifacts.write_json((run_dir / name).with_suffix(".json"), summary)
-    return {"ticker": ticker, "status": "ok", "message": "", "model": name, **asdict(result),
-            "quantiles": json.dumps(quantiles)}
+    scores = val_scores.assign(target_date=val_scores["target_date"].dt.strftime("%Y-%m-%d"))
+    return {"ticker": ticker, "status": "ok", "message": "", "model": name,
+            **{k: v for k, v in asdict(result).items() if k != "member_best_epochs"},
+            "shrink": json.dumps(shrink), "val_scores": scores.to_json(orient="split", index=False)}
 
 
 def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
@@ -65,7 +68,8 @@ def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tu
     from forecaster.prepare.session import ship_package, sql_options
 
     ship_package(spark)
-    columns = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
+    columns = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale",
+               *map(feature_column, features)]
     table = spark.read.parquet(str(table_path)).select(*columns)
     table = table.where(table["ticker"].isin(list(tickers)))
     task_features, task_dir = tuple(features), str(run_dir)
@@ -95,11 +99,15 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
     if done.empty:
         raise DataError(f"every ticker's model failed: {failures}")
     trained = Trained()
+    scores = []
     for row in done.itertuples():
         trained.files[row.ticker] = row.model
         trained.results[row.ticker] = network.TrainResult(int(row.epochs_run), int(row.best_epoch),
-                                                            float(row.best_val_loss), float(row.train_seconds))
-        trained.quantiles[row.ticker] = json.loads(row.quantiles)
+                                                          float(row.best_val_loss), float(row.train_seconds))
+        trained.shrink[row.ticker] = json.loads(row.shrink)
+        scores.append(pd.read_json(io.StringIO(row.val_scores), orient="split", dtype=False, convert_dates=False))
+    trained.val_scores = pd.concat(scores, ignore_index=True).assign(
+        target_date=lambda f: pd.to_datetime(f["target_date"]))
     log.info("trained %d per-ticker models on the executors (%d failed)", len(done), len(failures))
     return trained, failures
 

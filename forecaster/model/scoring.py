@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecaster.columns import GLOBAL, feature_column
+from forecaster.columns import GLOBAL, QUANTILES, feature_column
 from forecaster.errors import ArtifactError
 
 log = logging.getLogger(__name__)
@@ -67,12 +67,12 @@ def _padded_predict(net: Any, windows: np.ndarray) -> np.ndarray:
 
 def predict_windows(model: Callable[[str], Any], windows: np.ndarray, tickers: np.ndarray | None,
                     horizon: int) -> np.ndarray:
-    """Scaled outputs (n, horizon) of ``windows`` (n, lookback, features): ``model(GLOBAL)`` for every window
-    when ``tickers`` is None, else ``model(ticker)`` for each ticker's windows (NaN where
-    ``model`` returns None: a ticker whose training failed)."""
+    """Quantile forecasts (n, horizon, Q) of ``windows`` (n, lookback, features): ``model(GLOBAL)`` for every
+    window when ``tickers`` is None, else ``model(ticker)`` for each ticker's windows (NaN where ``model``
+    returns None: a ticker whose training failed)."""
     if tickers is None:
         return _padded_predict(model(GLOBAL), windows)
-    scores = np.full((len(windows), horizon), np.nan, np.float32)
+    scores = np.full((len(windows), horizon, len(QUANTILES)), np.nan, np.float32)
     for ticker in np.unique(tickers):
         net = model(str(ticker))
         if net is not None:
@@ -98,9 +98,10 @@ def _predictor(model_files: dict[str, str], horizon: int) -> Callable[[], Callab
             loaded.move_to_end(key)
             return loaded[key]
 
+        # predict_batch_udf returns one flat array per row: (horizon x Q) quantiles, steps first.
         if GLOBAL in model_files:
-            return lambda windows: predict_windows(model, windows, None, horizon)
-        return lambda windows, tickers: predict_windows(model, windows, tickers, horizon)
+            return lambda windows: predict_windows(model, windows, None, horizon).reshape(len(windows), -1)
+        return lambda windows, tickers: predict_windows(model, windows, tickers, horizon).reshape(len(windows), -1)
     return make
 
 
@@ -150,7 +151,7 @@ def score_split_to(spark: Any, table_path: Path, model_files: dict[str, Path], f
 
 
 def align(scores: pd.DataFrame, windows: Any) -> np.ndarray:
-    """The scores of ``windows``' origins, in their order: (n, horizon).
+    """The scores of ``windows``' origins, in their order: quantile forecasts (n, horizon, Q).
 
     ``scores`` holds ``score``'s rows (ticker, date, scaled). Raises ArtifactError if a window
     has no score: the scores are not of these windows.
@@ -165,8 +166,9 @@ def align(scores: pd.DataFrame, windows: Any) -> np.ndarray:
     if (position < 0).any():
         missing = wanted[position < 0]
         raise ArtifactError(f"{len(missing)} windows have no score, first {missing[0][0]} {missing[0][1]:%Y-%m-%d}")
-    values = np.stack(scores["scaled"].to_numpy()) if len(scores) else np.zeros((0, horizon), np.float32)
-    aligned = values[position].astype(np.float32)
-    if aligned.shape[1:] != (horizon,):
-        raise ArtifactError(f"scores have {aligned.shape[1:]} steps, windows {horizon}")
-    return aligned
+    width = horizon * len(QUANTILES)
+    values = np.stack(scores["scaled"].to_numpy()) if len(scores) else np.zeros((0, width), np.float32)
+    if values.shape[1:] != (width,):
+        raise ArtifactError(f"scores hold {values.shape[1:]} values per window; {horizon} steps x "
+                            f"{len(QUANTILES)} quantiles are {width}")
+    return values[position].astype(np.float32).reshape(-1, horizon, len(QUANTILES))

@@ -1,4 +1,5 @@
-"""Training one global model on windows, predicting, conformal quantiles, and a run's saved models.
+"""Training one global model on windows, predicting its quantiles, its validation calibration, and a run's
+saved models.
 
 Per-ticker models train on Spark's executors (``forecaster.model.per_ticker``) with ``fit_one`` from here.
 """
@@ -12,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from forecaster import artifacts
-from forecaster.columns import GLOBAL
+from forecaster.columns import GLOBAL, LEVELS
 from forecaster.config import ModelConfig
 from forecaster.data.sources.schema import validate_ticker
 from forecaster.errors import ArtifactError
-from forecaster.model import network
-from forecaster.model.intervals import conformal_quantiles
+from forecaster.model import intervals, network
 from forecaster.prepare.windows import Windows, window_dataset
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,17 @@ PREDICT_BATCH = 1024
 
 @dataclass
 class Trained:
-    """Fitted model(s), their training summaries and their validation residual quantiles."""
+    """Fitted model(s), their training summaries, their shrinkage and their validation scores."""
 
-    models: dict[str, Any] = field(default_factory=dict)  # GLOBAL -> keras.Model, when trained in this process
+    models: dict[str, Any] = field(default_factory=dict)  # key -> forecasting keras.Model, when in this process
     files: dict[str, str] = field(default_factory=dict)  # GLOBAL or ticker -> .keras file, relative to the run
     results: dict[str, network.TrainResult] = field(default_factory=dict)
-    quantiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    shrink: dict[str, list[float]] = field(default_factory=dict)  # key -> per-step shrinkage of the median
+    val_scores: pd.DataFrame | None = None  # ticker, step, target_date, score80, score95 of validation windows
 
     @property
     def per_ticker(self) -> bool:
-        return GLOBAL not in self.quantiles
+        return GLOBAL not in self.shrink
 
 
 def ticker_seed(seed: int, ticker: str) -> int:
@@ -48,28 +50,44 @@ def ticker_seed(seed: int, ticker: str) -> int:
 
 
 def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
-    """Scaled predictions (n, horizon) for ``windows``, batch by batch."""
+    """Quantile forecasts (n, horizon, Q) of the scaled log change for ``windows``, batch by batch."""
     if len(windows) == 0:
-        return np.zeros((0, windows.y.shape[1]), np.float32)
-    return net.predict(window_dataset(windows, PREDICT_BATCH), verbose=0)
+        return np.zeros((0, windows.y.shape[1], len(network.QUANTILES)), np.float32)
+    return np.asarray(net.predict(window_dataset(windows, PREDICT_BATCH), verbose=0), np.float32)
 
 
-def fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int):
-    """Seed, build and train one model; return it, its training summary and its validation quantiles."""
+def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
+    """The normalised conformity scores of ``windows`` whose outcomes are known: one row per window and step
+    (ticker, step, target_date, score80, score95), the calibration data of ``intervals.rolling_corrections``."""
+    horizon = windows.y.shape[1]
+    by_level = {level: intervals.scores(windows.y, quantiles, level) for level in LEVELS}
+    frame = pd.DataFrame({
+        "ticker": np.repeat(windows.ticker.astype(str), horizon),
+        "step": np.tile(np.arange(1, horizon + 1), len(windows)),
+        "target_date": windows.target_date.reshape(-1),
+        **{f"score{level}": values.reshape(-1) for level, values in by_level.items()},
+    })
+    return frame[frame["target_date"].notna()].reset_index(drop=True)
+
+
+def fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int
+            ) -> tuple[Any, network.TrainResult, list[float], pd.DataFrame]:
+    """Seed, build and train one ensemble; return its forecasting model, its training summary, the per-step
+    shrinkage of its median and the conformity scores of its validation windows."""
     network.seed_everything(cfg.seed)
-    net = network.build_model(n_features, cfg)
-    result = network.train(net, window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed),
-                             window_dataset(val, PREDICT_BATCH), cfg, verbose=verbose)
-    quantiles = conformal_quantiles(val.y, predict_scaled(net, val))
-    return net, result, quantiles
+    training, forecasting = network.build_model(n_features, cfg)
+    result = network.train(training, window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed,
+                                                     copies=cfg.members),
+                           window_dataset(val, PREDICT_BATCH, copies=cfg.members), cfg, verbose=verbose)
+    predicted = predict_scaled(forecasting, val)
+    shrink = intervals.shrinkage(val.y, predicted[..., network.MEDIAN])
+    return forecasting, result, shrink, score_frame(val, predicted)
 
 
 def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int = 2) -> Trained:
     """Fit one global model across all tickers (per-ticker models: ``forecaster.model.per_ticker``)."""
-    trained = Trained()
-    net, result, quantiles = fit_one(train, val, n_features, cfg, verbose)
-    trained.models[GLOBAL], trained.results[GLOBAL], trained.quantiles[GLOBAL] = net, result, quantiles
-    return trained
+    net, result, shrink, val_scores = fit_one(train, val, n_features, cfg, verbose)
+    return Trained(models={GLOBAL: net}, results={GLOBAL: result}, shrink={GLOBAL: shrink}, val_scores=val_scores)
 
 
 def model_file_name(key: str) -> str:
@@ -90,7 +108,10 @@ def save(trained: Trained, run_dir: Path) -> dict[str, str]:
 def load(run_dir: Path, card: dict[str, Any], tickers: list[str] | None = None) -> Trained:
     """The run's models (``safe_mode`` only), each checked against the shapes its card names; with
     ``tickers``, only those tickers' per-ticker models (a global model is always loaded)."""
-    trained = Trained(quantiles=card["intervals"]["quantiles"])
+    if "shrink" not in card.get("intervals", {}):
+        raise ArtifactError(f"{run_dir}: made before quantile forecasts (its card has no shrinkage); "
+                            "retrain with `python -m forecaster run`")
+    trained = Trained(shrink=card["intervals"]["shrink"])
     for key, name in card["models"].items():
         if tickers is not None and key != GLOBAL and key not in tickers:
             continue

@@ -55,6 +55,15 @@ def _volume_relative(days: int) -> Callable[[], Column]:
     return expression
 
 
+def _realised_volatility(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
+        squared = F.pow(F.log(F.col("adj_close") / F.col("prev_adj")), 2)
+        full = F.count(squared).over(trailing) == days
+        return F.when(full, F.sqrt(F.avg(squared).over(trailing)))
+    return expression
+
+
 #: Features by name. Each uses the day's row and earlier rows of the same ticker only.
 FEATURES: dict[str, Callable[[], Column]] = {
     "log_return": lambda: F.log(F.col("adj_close") / F.col("prev_adj")),  # the series the target is made of
@@ -63,6 +72,9 @@ FEATURES: dict[str, Callable[[], Column]] = {
     "high_rel": lambda: F.log(F.col("high") / F.col("close")),
     "low_rel": lambda: F.log(F.col("low") / F.col("close")),
     "range": lambda: F.log(F.col("high") / F.col("low")),  # the day's range
+    "abs_return": lambda: F.abs(F.log(F.col("adj_close") / F.col("prev_adj"))),  # the day's move, either way
+    "rv_5": _realised_volatility(5),  # realised volatility: root mean squared log return of the last 5 days
+    "rv_20": _realised_volatility(20),
     "log_volume": lambda: F.log1p(F.col("volume")),  # volume (log), z-scored per ticker
     "volume_rel_20": _volume_relative(20),  # log volume against its 20-day mean
     "ma_gap_5": _moving_average_gap(5),  # adjusted close against its 5-day moving average
@@ -129,10 +141,12 @@ def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
     for name in features:
         usable = usable & F.col(name).isNotNull()
     featured = featured.withColumn("usable", usable)
-    # Position among usable rows: a running count, so unusable rows need no second pass.
+    # Position among usable rows: a running count, so unusable rows need no second pass; and the first usable
+    # price so far (the random walk with drift's anchor), from earlier rows only.
     so_far = by_ticker.rowsBetween(Window.unboundedPreceding, 0)
     position = F.sum(F.col("usable").cast("int")).over(so_far) - 1
-    return featured.withColumn("pos", position).drop("prev_adj")
+    first = F.first(F.when(F.col("usable"), F.col("adj_close")), ignorenulls=True).over(so_far)
+    return featured.withColumn("pos", position).withColumn("first_adj", first).drop("prev_adj")
 
 
 def ticker_spans(featured: DataFrame, test_start: str) -> pd.DataFrame:
@@ -182,7 +196,7 @@ def apply_scaling(labelled: DataFrame, stats: DataFrame, features: tuple[str, ..
     for name in features:
         scaled = scaled.withColumn(feature_column(name), (F.col(name) - F.col(f"{name}_mean")) / F.col(f"{name}_std"))
     scaled = scaled.withColumn("target_scale", F.col(f"{TARGET_SCALE_FEATURE}_std"))
-    keep = ["ticker", "date", "pos", "split", "adj_close", "target_scale", *map(feature_column, features)]
+    keep = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale", *map(feature_column, features)]
     return scaled.select(*keep)
 
 

@@ -42,6 +42,8 @@ class Windows:
     target_price: np.ndarray  # (n, horizon) adjusted close, NaN past the data
     target_scale: np.ndarray  # (n,) the ticker's train volatility
     prices: np.ndarray | None = None  # (rows,) adjusted close of every row, for history-based baselines
+    origin_pos: np.ndarray | None = None  # (n,) the origin's position among its ticker's usable days (0 = first)
+    first_price: np.ndarray | None = None  # (n,) the ticker's first usable adjusted close
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -66,9 +68,10 @@ class Windows:
     def subset(self, mask: np.ndarray) -> Windows:
         """The windows where ``mask`` is true (sharing the feature rows)."""
         per_window = ("starts", "y", "ticker", "origin_date", "origin_price", "target_date", "target_price",
-                      "target_scale")
+                      "target_scale", "origin_pos", "first_price")
         return Windows(values=self.values, lookback=self.lookback, prices=self.prices,
-                       **{name: getattr(self, name)[mask] for name in per_window})
+                       **{name: None if getattr(self, name) is None else getattr(self, name)[mask]
+                          for name in per_window})
 
     def to_prices(self, scaled: np.ndarray) -> np.ndarray:
         """Turn scaled log-change predictions (n, horizon) back into adjusted-close prices."""
@@ -79,7 +82,7 @@ def read_split(table_path: Path, split: str, features: tuple[str, ...]) -> pd.Da
     """Read one split of the prepared table, sorted by ticker and position."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
-    columns = ["ticker", "date", "pos", "adj_close", "target_scale", *map(feature_column, features)]
+    columns = ["ticker", "date", "pos", "adj_close", "first_adj", "target_scale", *map(feature_column, features)]
     try:
         # Tickers as a dictionary column: one string per ticker, not one per row.
         table = pq.read_table(table_path, columns=columns, filters=[("split", "=", split)],
@@ -140,6 +143,8 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
         ticker=tickers[origin], origin_date=dates[origin], origin_price=price[origin],
         target_date=np.where(inside, dates[clipped], np.datetime64("NaT")), target_price=target_price,
         target_scale=scale, prices=price,
+        origin_pos=rows["pos"].to_numpy(np.int64)[origin] if "pos" in rows else None,
+        first_price=rows["first_adj"].to_numpy(np.float64)[origin] if "first_adj" in rows else None,
     )
 
 
@@ -148,8 +153,9 @@ def load_windows(table_path: Path, split: str, features: tuple[str, ...], lookba
     return make_windows(read_split(table_path, split, features), split, features, lookback, horizon)
 
 
-def window_dataset(windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0):
-    """A ``keras.utils.PyDataset`` over ``windows`` (Keras is imported only here)."""
+def window_dataset(windows: Windows, batch_size: int, shuffle: bool = False, seed: int = 0, copies: int = 0):
+    """A ``keras.utils.PyDataset`` over ``windows`` (Keras is imported only here); with ``copies``, the targets
+    come as that many references to one array, one per output of a multi-output model."""
     import keras
 
     class WindowDataset(keras.utils.PyDataset):
@@ -165,7 +171,8 @@ def window_dataset(windows: Windows, batch_size: int, shuffle: bool = False, see
 
         def __getitem__(self, index: int):
             chosen = self._order[index * batch_size:(index + 1) * batch_size]
-            return windows.batch(chosen), windows.y[chosen]
+            targets = windows.y[chosen]
+            return windows.batch(chosen), (tuple([targets] * copies) if copies else targets)
 
         def on_epoch_end(self) -> None:
             if shuffle:

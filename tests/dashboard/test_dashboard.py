@@ -75,7 +75,8 @@ def test_metrics_rows_put_lstm_beside_the_baselines_and_mark_the_best(published_
     best = min(step1, key=lambda r: r["rmse"])
     assert best["best"] and all(not r["best"] for r in step1 if r is not best)
     assert rows[1]["rmse_ratio_vs_naive"] == 1.0
-    assert rows[0]["coverage_80"] is not None and rows[1]["coverage_80"] is None
+    assert rows[0]["coverage_80"] is not None and rows[1]["coverage_80"] is not None  # LSTM and naive bands
+    assert rows[2]["coverage_80"] is None  # drift has none
 
 
 def test_reader_notices_a_new_run_and_reports_damage(published_run, tmp_path):

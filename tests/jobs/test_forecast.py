@@ -67,7 +67,7 @@ def test_per_ticker_models_are_trained_and_saved_separately(spark, tmp_path):
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     assert card["per_ticker"] is True
     assert card["models"] == {"IBM": "models/IBM.keras", "MSFT": "models/MSFT.keras"}
-    assert set(card["intervals"]["quantiles"]) == {"IBM", "MSFT"}
+    assert set(card["intervals"]["shrink"]) == {"IBM", "MSFT"}
     assert set(result.report["tickers"]) == {"IBM", "MSFT"}
     assert (result.run_dir / "models" / "MSFT.keras").is_file()
 
@@ -104,7 +104,7 @@ def _copy_with_card(published_run, tmp_path, **changes):
 @pytest.mark.parametrize("changes, message", [
     ({"lookback": TINY_MODEL.lookback + 5}, rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
                                             rf"{TINY_MODEL.lookback + 5}"),
-    ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps, but .* horizon"),
+    ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps x 5 quantiles, but .* horizon"),
     ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
 ])
 def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_run, tmp_path, changes, message):

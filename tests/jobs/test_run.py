@@ -19,15 +19,23 @@ def test_report_follows_the_contract(published_run):
     assert (aapl["test_start"], aapl["test_end"], aapl["n_test"]) == ("2017-01-03", "2018-04-30", 333)
     assert list(aapl["metrics"]) == [str(s) for s in range(1, TINY_MODEL.horizon + 1)]
     common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive"}
+    banded = {f"{name}_{level}" for name in ("coverage", "width", "interval_score") for level in (80, 95)}
     for by_model in aapl["metrics"].values():
-        assert set(by_model) == {"lstm", "naive", "drift", "moving_average"}
+        assert set(by_model) == {"lstm", "naive", "drift", "moving_average", "garch"}
         for name, entry in by_model.items():
-            extra = {"coverage_80", "coverage_95", "lag1_share"} if name == "lstm" else set()
+            extra = {"lstm": banded | {"lag1_share", "pinball"}, "naive": banded, "garch": banded}.get(name, set())
             assert set(entry) == common | extra, name
-        assert 0 <= by_model["lstm"]["coverage_80"] <= by_model["lstm"]["coverage_95"] <= 1
+        for name in ("lstm", "naive", "garch"):
+            entry = by_model[name]
+            assert 0 <= entry["coverage_80"] <= entry["coverage_95"] <= 1, name
+            assert 0 < entry["width_80"] < entry["width_95"] <= entry["interval_score_95"], name
     summary = report["summary"]
     for key in ("median_rmse_ratio_vs_naive", "share_beating_naive", "median_coverage_80", "median_coverage_95"):
         assert set(summary[key]) == set(aapl["metrics"]), key
+    for key in ("median_interval_score_ratio_vs_naive", "share_interval_score_beating_naive"):
+        assert set(summary[key]) == {"lstm", "garch"}
+        assert set(summary[key]["lstm"]) == set(aapl["metrics"])
+        assert set(summary[key]["garch"]["1"]) == {"80", "95"}
 
 
 def test_naive_rmse_matches_an_independent_computation(published_run):
@@ -61,17 +69,25 @@ def test_saved_model_loads_safely_and_reproduces_the_predictions(published_run):
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     table = read_prepared(result.run_dir / artifacts.PREPARED_TABLE, tuple(card["features"]))
     test = make_windows(table, "test", tuple(card["features"]), card["lookback"], card["horizon"])
-    prices = test.to_prices(model.predict(test.x, verbose=0))
+    quantiles = model.predict(test.x, verbose=0)
+    shrink = card["intervals"]["shrink"]["global"]
+    prices = test.to_prices(quantiles[..., 2] * np.asarray(shrink)[None, :])  # the shrunk median
     saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
     step1 = saved[saved["step"] == 1].sort_values("origin_date")
     assert prices[:, 0] == pytest.approx(step1["lstm"].to_numpy(), rel=1e-5)
+    assert test.to_prices(quantiles[..., 4])[:, 0] == pytest.approx(step1["lstm_q975"].to_numpy(), rel=1e-5)
 
 
 def test_predictions_are_beside_naive_on_the_same_dates(published_run):
     _, result = published_run
     saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
     assert {"ticker", "origin_date", "target_date", "step", "actual", "lstm", "naive", "drift", "moving_average",
-            "lstm_lo80", "lstm_hi80", "lstm_lo95", "lstm_hi95"} <= set(saved.columns)
+            "lstm_lo80", "lstm_hi80", "lstm_lo95", "lstm_hi95", "garch", "lstm_q025", "lstm_q10", "lstm_q50",
+            "lstm_q90", "lstm_q975", *(f"{m}_{side}{level}" for m in ("naive", "garch") for side in ("lo", "hi")
+                                       for level in (80, 95))} <= set(saved.columns)
+    ordered = saved[["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]].to_numpy()
+    assert (np.diff(ordered, axis=1) >= 0).all()
+    assert (saved["naive_lo80"] < saved["naive"]).all() and (saved["garch_lo95"] < saved["garch_lo80"]).all()
     assert (saved["naive"] == saved["origin_price"]).all()
     assert saved[["lstm", "naive", "actual"]].notna().all().all()
     assert (pd.to_datetime(saved["origin_date"]) < pd.to_datetime(saved["target_date"])).all()

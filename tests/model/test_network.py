@@ -1,0 +1,51 @@
+"""The ensemble quantile network: ordered quantiles, one output per member, each member's own early stopping."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from forecaster.columns import QUANTILES
+from forecaster.config import ModelConfig
+from forecaster.model import network
+
+TINY = ModelConfig(lookback=6, horizon=2, units=4, members=3, epochs=4, patience=1, batch_size=16)
+
+
+def test_quantiles_never_cross_whatever_the_weights():
+    _, forecasting = network.build_model(3, TINY)
+    rng = np.random.default_rng(0)
+    for layer in forecasting.layers:
+        layer.set_weights([rng.normal(0, 3, w.shape).astype(np.float32) for w in layer.get_weights()])
+    out = forecasting.predict(rng.normal(size=(64, 6, 3)).astype(np.float32), verbose=0)
+    assert out.shape == (64, 2, len(QUANTILES))
+    assert (np.diff(out, axis=-1) >= 0).all()
+
+
+def test_the_forecasting_model_averages_the_members():
+    training, forecasting = network.build_model(3, TINY)
+    x = np.random.default_rng(1).normal(size=(8, 6, 3)).astype(np.float32)
+    members = training.predict(x, verbose=0)
+    assert len(members) == 3
+    np.testing.assert_allclose(forecasting.predict(x, verbose=0), np.mean(members, axis=0), rtol=1e-5, atol=1e-6)
+
+
+def test_each_member_keeps_the_weights_of_its_own_best_epoch():
+    stopper = network.MemberEarlyStopping(members=2, patience=2)
+    training, _ = network.build_model(3, ModelConfig(lookback=6, horizon=2, units=4, members=2))
+    stopper.set_model(training)
+    member_1 = [layer for layer in training.layers if layer.name.startswith("m1_")]
+    losses = [(1.0, 0.9), (0.8, 1.0), (0.9, 1.1), (0.95, 1.2)]  # member 0 best at epoch 2, member 1 at epoch 1
+    snapshots = []
+    for epoch, (zero, one) in enumerate(losses):
+        for layer in member_1:
+            layer.set_weights([w + 1.0 for w in layer.get_weights()])  # training moves the weights
+        snapshots.append([layer.get_weights() for layer in member_1])
+        stopper.on_epoch_end(epoch, {"val_member_0_loss": zero, "val_member_1_loss": one})
+        if training.stop_training:
+            break
+    assert training.stop_training and epoch == 3  # both waited 2 epochs by the 4th
+    stopper.on_train_end()
+    assert stopper.best_epoch == [2, 1]
+    for layer, best in zip(member_1, snapshots[0], strict=True):
+        for weights, expected in zip(layer.get_weights(), best, strict=True):
+            np.testing.assert_array_equal(weights, expected)
