@@ -42,9 +42,15 @@ def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> np.ndarray:
     return np.maximum(lo - y, y - hi) / spread(quantiles)
 
 
-def conformal_level(n: int, level: int) -> float:
-    """The quantile of ``n`` scores that covers ``level``% of exchangeable new ones: rank ceil((n+1) level)."""
-    return min(1.0, math.ceil((n + 1) * level / 100) / n)
+def conformal_rank(n: int, level: int) -> int:
+    """The rank (1 = smallest) of the score among ``n`` that covers ``level``% of exchangeable new ones:
+    ceil((n + 1) level), at most n.
+
+    Example:
+        >>> conformal_rank(99, 80)
+        80
+    """
+    return min(n, math.ceil((n + 1) * level / 100))
 
 
 def calibrated_bands(quantiles: np.ndarray, corrections: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, ...]]:
@@ -80,26 +86,29 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
         dates = pd.to_datetime(rows["target_date"]).to_numpy("datetime64[ns]")
         # How many scores are known at each origin: those dated on or before it.
         known_count = np.searchsorted(dates, origin_date[mask], side="right")
-        for level in LEVELS:
-            values = rows[f"score{level}"].to_numpy(np.float64)
-            out[level][mask, int(step) - 1] = _window_quantiles(values, known_count, window, level)
+        columns = np.column_stack([rows[f"score{level}"].to_numpy(np.float64) for level in LEVELS])
+        for level, values in zip(LEVELS, _window_quantiles(columns, known_count, window).T, strict=True):
+            out[level][mask, int(step) - 1] = values
     return out
 
 
-def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int, level: int) -> np.ndarray:
-    """For each count k: the conformal quantile of ``values[max(0, k - window):k]`` (0 with too few)."""
-    out = np.zeros(len(known_count))
-    cache: dict[int, float] = {}
-    for i, k in enumerate(known_count):
-        k = int(k)
-        if k not in cache:
-            recent = values[max(0, k - window):k]
-            recent = recent[~np.isnan(recent)]
-            if len(recent) < MIN_SCORES:
-                cache[k] = 0.0
-            else:
-                cache[k] = float(np.quantile(recent, conformal_level(len(recent), level), method="higher"))
-        out[i] = cache[k]
+def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int) -> np.ndarray:
+    """For each count k and each level's column of ``values`` (scores in time order, one column per level of
+    ``LEVELS``): the conformal quantile of the last ``window`` of the first k scores; 0 with fewer than
+    ``MIN_SCORES``. Returns (len(known_count), len(LEVELS))."""
+    n = len(values)
+    out = np.zeros((len(known_count), len(LEVELS)))
+    if n == 0:
+        return out
+    held = np.minimum(known_count, window)  # scores in each origin's window
+    for j, level in enumerate(LEVELS):
+        padded = np.concatenate([np.full(window - 1, np.inf), values[:, j]])
+        # Row i: the window of scores ending with score i, sorted (the padding sorts last).
+        rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
+        last = np.clip(known_count - 1, 0, n - 1)
+        rank = np.array([conformal_rank(int(c), level) if c else 1 for c in held])
+        picked = rows[last, rank - 1]
+        out[:, j] = np.where(held >= MIN_SCORES, picked, 0.0)
     return out
 
 
