@@ -72,7 +72,8 @@ class ModelConfig:
     (``benchmarks/tune.py``) lookback 20 with one layer of 32 units beat lookback 60 and 2 layers /
     64 units on AAPL (train < 2017). For the quantile ensemble (``benchmarks/tune_intervals.py``,
     AAPL and 20 S&P tickers) Adam at 1e-3 reached a lower validation pinball loss than 1e-4 in
-    fewer epochs, two members as much as three or five, and the volatility features nothing. See the README for the figures.
+    fewer epochs, two members as much as three or five, and the volatility features nothing.
+    See the README for the figures.
 
     Example:
         >>> ModelConfig(epochs=2).lookback

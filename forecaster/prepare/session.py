@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
@@ -170,6 +171,7 @@ def write_parquet(writer: DataFrameWriter, path: Path) -> None:
 
 
 _SHIPPED: set[int] = set()
+_SHIPPING = threading.Lock()  # jobs of one session may start from several threads (GARCH beside training)
 
 
 def package_archive(folder: Path) -> Path:
@@ -185,15 +187,16 @@ def package_archive(folder: Path) -> Path:
 def ship_package(spark: SparkSession) -> None:
     """Make ``forecaster`` importable in the executors' Python workers (what ``--py-files`` does), once per
     session: tasks that train or score call into it, and a cluster's workers do not have this checkout."""
-    if id(spark) in _SHIPPED:
-        return
-    archive = package_archive(Path(tempfile.mkdtemp(prefix="forecaster-pyfiles-")))
-    if is_connect(spark):
-        spark.addArtifacts(str(archive), pyfile=True)
-    else:
-        spark.sparkContext.addPyFile(str(archive))
-    _SHIPPED.add(id(spark))
-    log.info("shipped the forecaster package to the executors (%s)", archive)
+    with _SHIPPING:
+        if id(spark) in _SHIPPED:
+            return
+        archive = package_archive(Path(tempfile.mkdtemp(prefix="forecaster-pyfiles-")))
+        if is_connect(spark):
+            spark.addArtifacts(str(archive), pyfile=True)
+        else:
+            spark.sparkContext.addPyFile(str(archive))
+        _SHIPPED.add(id(spark))
+        log.info("shipped the forecaster package to the executors (%s)", archive)
 
 
 @contextmanager
