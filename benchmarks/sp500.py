@@ -53,7 +53,8 @@ def main() -> int:
     print(f"tickers={summary['tickers']} skipped={len(card['skipped_tickers'])} "
           f"hyper_parameters={json.dumps(card['hyper_parameters'])}")
     print(f"training_s={card['training_seconds_all_folds']:.0f} "
-          f"epochs_run={card['training']['global']['epochs_run']} best_epoch={card['training']['global']['best_epoch']}"
+          f"epochs_run={card['training']['global']['epochs_run']} "
+          f"member_best_epochs={card['training']['global']['member_best_epochs']}"
           f" total_s={time.perf_counter() - started:.0f}")
     for step in summary["median_rmse_ratio_vs_naive"]:
         baselines = " ".join(f"{b}_median_ratio={r[step]:.4f}"
@@ -63,6 +64,14 @@ def main() -> int:
               f"median_directional_accuracy={summary['median_directional_accuracy'][step]:.3f} "
               f"coverage_80={summary['median_coverage_80'][step]:.3f} "
               f"coverage_95={summary['median_coverage_95'][step]:.3f} {baselines}")
+    for step in summary["median_rmse_ratio_vs_naive"]:
+        coverage = " ".join(f"{m}_coverage={c[step]['80']:.3f}/{c[step]['95']:.3f}"
+                            for m, c in summary["median_coverage_by_model"].items())
+        scores = " ".join(f"{m}_IS_ratio={r[step]['80']:.3f}/{r[step]['95']:.3f} "
+                          f"{m}_below_1={summary['share_interval_score_beating_naive'][m][step]['80']:.2f}/"
+                          f"{summary['share_interval_score_beating_naive'][m][step]['95']:.2f}"
+                          for m, r in summary["median_interval_score_ratio_vs_naive"].items())
+        print(f"step={step} bands 80/95: {coverage} {scores}")
     return 0
 
 
