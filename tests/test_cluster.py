@@ -114,8 +114,11 @@ def test_a_worker_killed_mid_job_does_not_lose_the_job(cluster, sp_data, tmp_pat
 
 
 # What the README's recipe leaves out of the packed environment.
-EXCLUDE_FROM_PACK = ["--exclude", "lib/python*/site-packages/pyspark/jars/*",
-                     "--exclude", "lib/python*/site-packages/playwright/*"]
+#: What the README's recipe leaves out: Spark's jars (the cluster has its own) and what only the driver, the
+#: dashboard, the notebooks or the tests use.
+DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "jupyterlab", "IPython", "jedi", "babel", "debugpy",
+               "bokeh_sampledata", "curl_cffi", "lxml"]
+EXCLUDE_FROM_PACK = [option for name in DRIVER_ONLY for option in ("--exclude", f"lib/python*/site-packages/{name}/*")]
 
 
 def test_spark_submit_with_the_environment_shipped_to_the_executors(cluster, tmp_path):

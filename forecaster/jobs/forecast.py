@@ -69,8 +69,8 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
         previous = artifacts.read_parquet(forecast_path)
         frame = pd.concat([previous[~previous["ticker"].isin(wanted)], frame], ignore_index=True)
     artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
-    log.info("forecast %d tickers from %s into %s (bands calibrated with %d outcomes since the run)", len(wanted),
-             pd.Timestamp(frame["origin_date"].max()).date(), forecast_path, sum(new_days.values()) * horizon)
+    log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(frame["origin_date"].max()).date(),
+             forecast_path)
     return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
 
 
@@ -88,6 +88,8 @@ def _forecast(rows: pd.DataFrame, card: dict[str, Any], tickers: list[str], trai
     fresh = training.score_frame(recent, predict(recent))
     ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
     fresh = fresh[fresh["target_date"] > fresh["ticker"].map(ends)]
+    log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known),
+             len(fresh))
     known = pd.concat([known, fresh], ignore_index=True)
     origins = pd.DataFrame({"ticker": last.ticker, "origin_date": last.origin_date})
     outputs = backtest.ModelOutputs(predict(last), intervals.per_window(trained.shrink, last.ticker, horizon),

@@ -111,3 +111,28 @@ def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_r
     data_dir = _copy_with_card(published_run, tmp_path, **changes)
     with pytest.raises(ArtifactError, match=message):
         forecast_latest(data_dir)
+
+
+@pytest.mark.slow
+def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spark, shared_data, tmp_path, caplog):
+    """A run on AAPL to 2018-03-29; then the cache gets April 2018 and ``forecast`` issues from 2018-04-30 with
+    bands calibrated by April's outcomes too, and never by one after its origin."""
+    import logging
+
+    from forecaster.data import cache
+    from forecaster.data.sources import load_prices
+    from tests.conftest import AAPL_CSV
+
+    prices = load_prices("csv", csv_paths=[str(AAPL_CSV)])
+    cache.write_prices(tmp_path, prices[prices["date"] <= "2018-03-29"], "test", "test")
+    result = run(RunOptions(source="cache", tickers=["AAPL"], model=TINY_MODEL, data_dir=tmp_path, verbose=0,
+                            test_start="2017-06-01"))
+    cache.write_prices(tmp_path, prices, "test", "test")  # 21 new days
+    with caplog.at_level(logging.INFO, logger="forecaster.jobs.forecast"):
+        _, fresh = forecast_latest(tmp_path)
+    assert (fresh["origin_date"] == pd.Timestamp("2018-04-30")).all()
+    assert "and 63 outcomes since the run" in caplog.text  # 21 new days x 3 steps
+    stored = artifacts.read_parquet(result.run_dir / artifacts.CALIBRATION)
+    assert pd.to_datetime(stored["target_date"]).max() <= pd.Timestamp("2018-03-29")
+    ordered = fresh[["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]].to_numpy()
+    assert (ordered[:, :-1] <= ordered[:, 1:]).all()
