@@ -3,9 +3,9 @@
     python benchmarks/tune.py [--csv ../shared/data/AAPL.csv] [--test-start 2017-01-01]
 
 Prepares the data once per lookback with Spark, trains every configuration of a small
-grid with early stopping, and prints each one's best validation loss (MSE of the
-scaled log change, averaged over the horizon's steps) and training time, best first.
-Test windows are not cut, let alone predicted.
+grid with early stopping, and prints each one's best validation loss (the pinball loss of the
+quantile ensemble, averaged over members, steps and quantiles) and training time, best first.
+Test windows are not cut, let alone predicted. ``tune_intervals.py`` scores the bands as well.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main() -> int:
     parser.add_argument("--units", type=int, nargs="+", default=[32, 64])
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[1e-3, 3e-4])
+    parser.add_argument("--members", type=int, default=ModelConfig().members)
     parser.add_argument("--epochs", type=int, default=20)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
@@ -56,7 +57,7 @@ def main() -> int:
             train, val = (load_windows(prepared.table_path, s, prepared.features, lookback, base.horizon)
                           for s in ("train", "val"))
             for units, layers, rate in itertools.product(args.units, args.layers, args.learning_rates):
-                cfg = replace(base, units=units, layers=layers, learning_rate=rate)
+                cfg = replace(base, units=units, layers=layers, learning_rate=rate, members=args.members)
                 trained = training.fit(train, val, len(prepared.features), cfg, verbose=0)
                 result = trained.results[GLOBAL]
                 results.append((result.best_val_loss, lookback, units, layers, rate, result.best_epoch,
