@@ -1,4 +1,9 @@
-"""Callbacks: browser input -> validated choices -> figures from the cached run. Nothing is trained here."""
+"""Callbacks: browser input -> validated choices -> views of the run the page is pinned to. Nothing is trained here.
+
+Every callback takes the page's run id (``run-id`` store) and reads that run, so a page never mixes two runs.
+A ticker switch sends the figure once; a step change sends only the backtest series (``Patch``); chart type and
+baselines switch traces on and off in the browser (a clientside ``Patch``), with no request at all.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,24 @@ import functools
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, no_update
+from dash import Dash, Input, Output, Patch, State, html, no_update
 
 from dashboard.figures import (
-    BASELINE_NAMES,
     CHART_TYPES,
     COMPARE_MEASURES,
+    TRACE_BASELINE,
+    TRACE_CANDLES,
+    TRACE_CLOSE,
+    backtest_series,
     compare_figure,
-    metrics_rows,
     price_figure,
     residual_figures,
 )
-from dashboard.reader import ArtifactReader
+from dashboard.panels import forecast_panel, metrics_component
+from dashboard.reader import ArtifactReader, RunView
+from dashboard.tables import compare_rows, verdict
+from dashboard.theme import VERDICT_COLORS
+from forecaster.columns import BASELINE_NAMES
 from forecaster.errors import ArtifactError
 
 # Rescales the price panel's y-axis to the data inside the x-range after a zoom, a range
@@ -52,63 +63,165 @@ function(relayout) {
 }
 """
 
+# Chart type and baselines only switch traces on and off: a Patch built in the browser, no request.
+TOGGLE_TRACES = f"""
+function(chart, baselines) {{
+    const patch = new window.dash_clientside.Patch();
+    const chosen = Array.isArray(baselines) ? baselines : [];
+    patch.assign(['data', {TRACE_CANDLES}, 'visible'], chart === 'candles');
+    patch.assign(['data', {TRACE_CLOSE}, 'visible'], chart !== 'candles');
+    const baselineTraces = {dict(TRACE_BASELINE)!r};
+    for (const [name, index] of Object.entries(baselineTraces)) {{
+        patch.assign(['data', index, 'visible'], chosen.includes(name));
+    }}
+    return patch.build();
+}}
+"""
 
-def _empty(message: str) -> tuple[Any, ...]:
-    return go.Figure(), [], go.Figure(), go.Figure(), message
+# A click on a Compare bar opens that ticker on the Ticker tab.
+OPEN_TICKER = """
+function(click) {
+    const none = window.dash_clientside.no_update;
+    if (!click || !click.points || !click.points.length) { return [none, none]; }
+    return ['ticker', click.points[0].y];
+}
+"""
 
-
-#: Built views kept per worker: switching back to a ticker costs no figure building.
+#: Built views kept per worker: switching back to a ticker costs no building.
 VIEW_CACHE_SIZE = 64
+
+
+def _step(view: RunView, step: Any) -> int:
+    return step if isinstance(step, int) and 1 <= step <= view.horizon else 1
+
+
+def _ticker(view: RunView, ticker: Any) -> str | None:
+    # Browser input is untrusted: only this run's tickers are accepted, never used in a path.
+    return ticker if isinstance(ticker, str) and ticker in view.tickers else None
+
+
+def _damaged(ticker: str, exc: Exception) -> str:
+    return (f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); other tickers are unaffected. "
+            "Re-run the forecaster to repair them.")
+
+
+DAMAGE = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
 def register(app: Dash, reader: ArtifactReader) -> None:
     """Attach the callbacks to ``app``; they only read artifacts through ``reader``."""
 
-    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
-    def build(version: tuple[str, float], ticker: str, step: int, chart: str, chosen: tuple[str, ...]) -> tuple:
-        # ``version`` keys the cache: a new run or forecast builds afresh.
-        view = reader.latest()
-        predictions = view.rows(view.predictions, ticker)
-        figure = price_figure(view.rows(view.prices, ticker), predictions, view.rows(view.forecast, ticker),
-                              ticker, step, chart, chosen)
-        over_time, spread = residual_figures(predictions, ticker, step)
-        return figure, metrics_rows(view.report, ticker), over_time, spread, ""
-
-    @app.callback(
-        Output("price-graph", "figure"), Output("metrics-table", "data"), Output("residual-time", "figure"),
-        Output("residual-hist", "figure"), Output("ticker-message", "children"),
-        Input("ticker", "value"), Input("step", "value"), Input("chart", "value"), Input("baselines", "value"),
-    )
-    def show_ticker(ticker: Any, step: Any, chart: Any, baselines: Any) -> tuple[Any, ...]:
+    def view_of(run_id: Any) -> RunView | None:
         try:
-            view = reader.latest()
-        except ArtifactError as exc:
-            return _empty(f"The latest run cannot be read: {exc}")
-        # Browser input is untrusted: only this run's tickers and steps are accepted, never used in a path.
-        if view is None or not isinstance(ticker, str) or ticker not in view.tickers:
-            return (no_update,) * 4 + (f"Unknown ticker {str(ticker)[:40]!r}.",)
-        step = step if isinstance(step, int) and 1 <= step <= view.horizon else 1
-        chart = chart if chart in CHART_TYPES else "line"
+            return reader.view(run_id)
+        except ArtifactError:
+            return None
+
+    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
+    def build_figure(version: tuple[str, float], ticker: str, step: int, chart: str,
+                     baselines: tuple[str, ...]) -> go.Figure:
+        # ``version`` keys the cache: a refreshed forecast builds afresh.
+        view = reader.view(version[0])
+        return price_figure(view.rows(view.prices, ticker), view.rows(view.predictions, ticker),
+                            view.rows(view.forecast, ticker), ticker, step, chart, baselines)
+
+    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
+    def build_details(version: tuple[str, float], ticker: str, step: int, all_steps: bool) -> tuple:
+        view = reader.view(version[0])
+        predictions = view.rows(view.predictions, ticker)
+        days = int((predictions["step"] == step).sum())
+        text, level = verdict(view.report, ticker, step, days)
+        steps = list(range(1, view.horizon + 1)) if all_steps else [step]
+        over_time, spread = residual_figures(predictions, ticker, step)
+        return (text, VERDICT_COLORS[level], forecast_panel(view.rows(view.forecast, ticker), ticker),
+                metrics_component(view.report, ticker, steps), over_time, spread, "")
+
+    @app.callback(Output("price-graph", "figure"), Input("run-id", "data"), Input("ticker", "value"),
+                  State("step", "value"), State("chart", "value"), State("baselines", "value"))
+    def show_price(run_id: Any, ticker: Any, step: Any, chart: Any, baselines: Any) -> Any:
+        view = view_of(run_id)
+        if view is None or (ticker := _ticker(view, ticker)) is None:
+            return no_update
         chosen = tuple(b for b in BASELINE_NAMES if isinstance(baselines, list) and b in baselines)
         try:
-            return build(view.version, ticker, step, chart, chosen)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            # One ticker's damaged entries must not take the page down: say so, keep the rest working.
-            return _empty(f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); "
-                          "other tickers are unaffected. Re-run the forecaster to repair them.")
+            return build_figure(view.version, ticker, _step(view, step), chart if chart in CHART_TYPES else "line",
+                                chosen)
+        except DAMAGE:
+            return go.Figure()  # the details callback says what is damaged
 
-    @app.callback(Output("compare-graph", "figure"), Input("compare-step", "value"), Input("compare-measure", "value"))
-    def show_compare(step: Any, measure: Any) -> go.Figure:
+    @app.callback(Output("price-graph", "figure", allow_duplicate=True), Input("step", "value"),
+                  State("run-id", "data"), State("ticker", "value"), prevent_initial_call=True)
+    def change_step(step: Any, run_id: Any, ticker: Any) -> Any:
+        view = view_of(run_id)
+        if view is None or (ticker := _ticker(view, ticker)) is None:
+            return no_update
+        patch = Patch()
         try:
-            view = reader.latest()
-        except ArtifactError:
-            return go.Figure()
+            for index, series in backtest_series(view.rows(view.predictions, ticker), _step(view, step)).items():
+                patch["data"][index]["x"] = series["x"]
+                patch["data"][index]["y"] = series["y"]
+                patch["data"][index]["name"] = series["name"]
+        except DAMAGE:
+            return no_update
+        return patch
+
+    app.clientside_callback(TOGGLE_TRACES, Output("price-graph", "figure", allow_duplicate=True),
+                            Input("chart", "value"), Input("baselines", "value"), prevent_initial_call=True)
+
+    @app.callback(
+        Output("verdict", "children"), Output("verdict", "color"), Output("forecast-panel", "children"),
+        Output("metrics-table", "children"), Output("residual-time", "figure"), Output("residual-hist", "figure"),
+        Output("ticker-message", "children"),
+        Input("run-id", "data"), Input("ticker", "value"), Input("step", "value"), Input("all-steps", "value"),
+    )
+    def show_details(run_id: Any, ticker: Any, step: Any, all_steps: Any) -> tuple[Any, ...]:
+        try:
+            view = reader.view(run_id)
+        except ArtifactError as exc:
+            return ("", "secondary", [], [], go.Figure(), go.Figure(), f"This run cannot be read: {exc}")
+        chosen = _ticker(view, ticker)
+        if chosen is None:
+            return (no_update,) * 6 + (f"Unknown ticker {str(ticker)[:40]!r}.",)
+        try:
+            return build_details(view.version, chosen, _step(view, step), all_steps is True)
+        except DAMAGE as exc:
+            # One ticker's damaged entries must not take the page down: say so, keep the rest working.
+            return ("", "secondary", [], [], go.Figure(), go.Figure(), _damaged(chosen, exc))
+
+    @app.callback(Output("compare-graph", "figure"), Output("compare-table", "data"), Input("run-id", "data"),
+                  Input("compare-step", "value"), Input("compare-measure", "value"))
+    def show_compare(run_id: Any, step: Any, measure: Any) -> tuple[Any, Any]:
+        view = view_of(run_id)
         if view is None:
-            return go.Figure()
-        step = step if isinstance(step, int) and 1 <= step <= view.horizon else 1
+            return go.Figure(), []
+        step = _step(view, step)
         try:
-            return compare_figure(view.report, step, measure if measure in COMPARE_MEASURES else "rmse")
-        except (KeyError, ValueError, TypeError, AttributeError):
-            return go.Figure()  # entries damaged: the Ticker tab names them, ticker by ticker
+            return (compare_figure(view.report, step, measure if measure in COMPARE_MEASURES else "rmse"),
+                    compare_rows(view.report, view.forecast, step))
+        except DAMAGE:
+            return go.Figure(), []  # entries damaged: the Ticker tab names them, ticker by ticker
+
+    app.clientside_callback(OPEN_TICKER, Output("tabs", "active_tab"), Output("ticker", "value"),
+                            Input("compare-graph", "clickData"), prevent_initial_call=True)
+
+    @app.callback(Output("url", "href"), Input("run-picker", "value"), State("run-id", "data"),
+                  prevent_initial_call=True)
+    def open_run(picked: Any, run_id: Any) -> Any:
+        # Another run is another page (its own tickers, steps and numbers): load it, pinned by its address.
+        if picked == run_id or view_of(picked) is None:
+            return no_update
+        return f"/?run={picked}"
+
+    @app.callback(Output("newer-run", "children"), Output("newer-run", "is_open"), Input("poll", "n_intervals"),
+                  State("run-id", "data"), prevent_initial_call=True)
+    def offer_newer_run(_: Any, run_id: Any) -> tuple[Any, bool]:
+        try:
+            latest = reader.latest_id()
+        except ArtifactError:
+            return no_update, False
+        if latest is None or latest == run_id or not isinstance(run_id, str) or latest < run_id:
+            return no_update, False
+        return [f"A newer run ({latest}) has been published. This page stays on run {run_id}. ",
+                html.A("Show the newer run", href=f"/?run={latest}", id="open-newer-run", className="alert-link")], True
 
     app.clientside_callback(RESCALE_Y, Output("y-rescaled", "data"), Input("price-graph", "relayoutData"))

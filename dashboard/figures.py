@@ -1,27 +1,26 @@
-"""Pure functions from artifacts to Plotly figures and table rows: no Dash, no I/O."""
+"""Pure functions from artifacts to Plotly figures: no Dash, no I/O.
+
+The price figure has a fixed order of traces (``TRACE_*``), so that the step, chart and baseline toggles
+change a few traces in place (Dash ``Patch``) instead of rebuilding and re-sending the whole figure.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from forecaster.columns import BASELINE_NAMES, bound_column
+from dashboard.theme import COLORS, FONT, FORECAST_BAND_FILL, display_name
+from forecaster.columns import BASELINE_NAMES, LEVELS, bound_column, quantile_column
 from forecaster.columns import MODEL_NAME as MODEL
 
-METRIC_NAMES = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy")
-#: Scores of the forecasts with bands (LSTM, naive, GARCH); ``pinball`` and ``lag1_share`` are the LSTM's only.
-INTERVAL_METRICS = ("coverage_80", "coverage_95", "width_80", "width_95", "interval_score_80", "interval_score_95",
-                    "pinball", "lag1_share")
 #: What the Compare tab ranks tickers by: the LSTM's ratio to naive of each.
 COMPARE_MEASURES = {"rmse": "RMSE", "interval_score_80": "80% interval score",
                     "interval_score_95": "95% interval score"}
 CHART_TYPES = ("candles", "line")
-COLORS = {"actual": "#222222", MODEL: "#1f77b4", "naive": "#7f7f7f", "drift": "#ff7f0e",
-          "moving_average": "#2ca02c", "garch": "#9467bd", "forecast": "#d62728"}
 RANGE_BUTTONS = [
     {"count": 1, "label": "1M", "step": "month", "stepmode": "backward"},
     {"count": 6, "label": "6M", "step": "month", "stepmode": "backward"},
@@ -29,92 +28,170 @@ RANGE_BUTTONS = [
     {"count": 1, "label": "1Y", "step": "year", "stepmode": "backward"},
     {"label": "All", "step": "all"},
 ]
+#: The chart opens on this many months before the last day, so the forecast is in view.
+OPENING_MONTHS = 6
+#: Smallest half-width of the Compare tab's axis around 1: a 0.3% difference must not look like a chasm.
+COMPARE_MIN_SPAN = 0.02
+
+# Trace positions in the price figure (the Patch callbacks address traces by index).
+TRACE_CANDLES, TRACE_CLOSE, TRACE_VOLUME, TRACE_MODEL = 0, 1, 2, 3
+TRACE_BASELINE = {name: TRACE_MODEL + 1 + i for i, name in enumerate(BASELINE_NAMES)}
+TRACE_FORECAST = TRACE_MODEL + 1 + len(BASELINE_NAMES)  # then its 95% band, 80% band and median
+
+PRICE_FORMAT = ".2f"
+# The model is drawn first so that naive's dashed line stays visible above it.
+_BACKTEST_STYLE = {MODEL: {"width": 1.8}, "naive": {"width": 1.5, "dash": "dash"},
+                   "drift": {"width": 1.2, "dash": "dot"}, "moving_average": {"width": 1.2, "dash": "dot"},
+                   "garch": {"width": 1.2, "dash": "dashdot"}}
 
 
-def _ahead(step: int) -> str:
+def ahead(step: int) -> str:
+    """``1 day ahead``, ``3 days ahead``."""
     return f"{step} day{'s' if step > 1 else ''} ahead"
 
 
-def _actual_traces(figure: go.Figure, prices: pd.DataFrame | None, predictions: pd.DataFrame, chart: str) -> None:
-    """Actual adjusted prices (candles or a line) on row 1 and volume on row 2."""
+def backtest_name(name: str, step: int) -> str:
+    """Legend and hover name of a backtest series."""
+    return f"{display_name(name)}, {ahead(step)}"
+
+
+def backtest_series(predictions: pd.DataFrame, step: int) -> dict[int, dict[str, Any]]:
+    """The model's and every baseline's test-period forecasts at ``step``, keyed by trace position: what a
+    step change replaces in the price figure (a baseline this run lacks is an empty series)."""
+    rows = predictions[predictions["step"] == step].sort_values("target_date")
+    series = {TRACE_MODEL: {"x": rows["target_date"].to_numpy(), "y": rows[MODEL].to_numpy(dtype=float),
+                            "name": backtest_name(MODEL, step)}}
+    for name, index in TRACE_BASELINE.items():
+        present = name in rows
+        series[index] = {"x": rows["target_date"].to_numpy() if present else [],
+                         "y": rows[name].to_numpy(dtype=float) if present else [], "name": backtest_name(name, step)}
+    return series
+
+
+def visibility(chart: str, baselines: tuple[str, ...]) -> dict[int, bool]:
+    """``{trace index: visible}`` of the traces the chart type and baseline toggles switch."""
+    shown = {TRACE_CANDLES: chart == "candles", TRACE_CLOSE: chart != "candles"}
+    shown.update({index: name in baselines for name, index in TRACE_BASELINE.items()})
+    return shown
+
+
+def _price_traces(figure: go.Figure, prices: pd.DataFrame | None, predictions: pd.DataFrame) -> None:
+    """Candles and a close line of the adjusted prices (one of them visible), and volume below."""
     if prices is None or prices.empty:  # runs without a price snapshot: the backtest's actuals only
-        actual = predictions[predictions["step"] == predictions["step"].min()].sort_values("target_date")
-        figure.add_trace(go.Scattergl(x=actual["target_date"], y=actual["actual"], name="actual", mode="lines",
-                                      line={"color": COLORS["actual"]}), row=1, col=1)
+        first = predictions[predictions["step"] == predictions["step"].min()].sort_values("target_date")
+        prices = pd.DataFrame({"date": first["target_date"], "close": first["actual"]})
+        for column in ("open", "high", "low"):
+            prices[column] = prices["close"]
+        prices["volume"] = np.nan
+    figure.add_trace(go.Candlestick(
+        x=prices["date"], open=prices["open"], high=prices["high"], low=prices["low"], close=prices["close"],
+        name="actual price (adjusted OHLC)", yhoverformat=PRICE_FORMAT,
+        increasing={"line": {"color": COLORS["up"]}, "fillcolor": COLORS["up"]},
+        decreasing={"line": {"color": COLORS["down"]}, "fillcolor": COLORS["down"]}))
+    figure.add_trace(go.Scatter(x=prices["date"], y=prices["close"], name="actual price (adjusted close)",
+                                mode="lines", line={"color": COLORS["actual"], "width": 1.5},
+                                hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    figure.add_trace(go.Bar(x=prices["date"], y=prices["volume"], name="volume", yaxis="y2",
+                            marker={"color": COLORS["volume"], "line": {"width": 0}}, showlegend=False,
+                            hovertemplate="%{y:,.0f}"))
+
+
+def _backtest_traces(figure: go.Figure, predictions: pd.DataFrame, step: int) -> None:
+    for index, series in sorted(backtest_series(predictions, step).items()):
+        name = MODEL if index == TRACE_MODEL else BASELINE_NAMES[index - TRACE_MODEL - 1]
+        figure.add_trace(go.Scatter(x=series["x"], y=series["y"], name=series["name"], mode="lines",
+                                    line={"color": COLORS[name], **_BACKTEST_STYLE[name]},
+                                    hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+
+
+def forecast_median(forecast: pd.DataFrame) -> pd.Series:
+    """The forecast's median per row (the point forecast where a run has no quantiles)."""
+    median = quantile_column(0.5)
+    return forecast[median] if median in forecast else forecast[MODEL]
+
+
+def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame | None) -> None:
+    """The next trading days beyond the data: 95% and 80% bands and the median, starting at the last close."""
+    if forecast is None or forecast.empty:
+        for _ in range(len(LEVELS) + 1):
+            figure.add_trace(go.Scatter(x=[], y=[], showlegend=False))
         return
-    if chart == "candles":
-        figure.add_trace(go.Candlestick(x=prices["date"], open=prices["open"], high=prices["high"],
-                                        low=prices["low"], close=prices["close"], name="actual (adjusted OHLC)"),
-                         row=1, col=1)
-    else:
-        # WebGL traces keep long series responsive.
-        figure.add_trace(go.Scattergl(x=prices["date"], y=prices["close"], name="actual (adjusted close)",
-                                      mode="lines", line={"color": COLORS["actual"], "width": 1.5}), row=1, col=1)
-    figure.add_trace(go.Bar(x=prices["date"], y=prices["volume"], name="volume", marker={"color": "#b0b0b0"},
-                            showlegend=False), row=2, col=1)
-
-
-def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame) -> None:
-    """The forecast beyond the last day with its 95% and 80% bands, clearly marked."""
     rows = forecast.sort_values("step")
     origin_date, origin_price = rows["origin_date"].iloc[0], float(rows["origin_price"].iloc[0])
     x = [origin_date, *rows["target_date"]]
-    for level, opacity in (("95", 0.15), ("80", 0.3)):
+    for level in sorted(LEVELS, reverse=True):
         lower = [origin_price, *rows[bound_column(level, "lo")]]
         upper = [origin_price, *rows[bound_column(level, "hi")]]
         figure.add_trace(go.Scatter(x=x + x[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
-                                    line={"width": 0}, fillcolor=f"rgba(214,39,40,{opacity})",
-                                    name=f"forecast {level}% interval", hoverinfo="skip"), row=1, col=1)
-    figure.add_trace(go.Scatter(x=x, y=[origin_price, *rows[MODEL]], name=f"forecast (next {len(rows)} days)",
-                                mode="lines+markers", line={"color": COLORS["forecast"], "dash": "dash"}),
-                     row=1, col=1)
-    figure.add_vline(x=origin_date, line={"color": COLORS["forecast"], "dash": "dot", "width": 1}, row=1, col=1)
+                                    line={"width": 0}, fillcolor=FORECAST_BAND_FILL[level],
+                                    name=f"forecast {level}% band", hoverinfo="skip"))
+    figure.add_trace(go.Scatter(x=x, y=[origin_price, *forecast_median(rows)], mode="lines+markers",
+                                name=f"forecast median (next {len(rows)} days)",
+                                line={"color": COLORS["forecast"], "width": 2.5}, marker={"size": 6},
+                                hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    figure.add_vline(x=origin_date, line={"color": COLORS["forecast"], "dash": "dot", "width": 1})
     figure.add_annotation(x=origin_date, y=1, yref="y domain", text="forecast →", showarrow=False,
-                          xanchor="left", font={"color": COLORS["forecast"]})
+                          xanchor="right", yanchor="top", font={"color": COLORS["forecast"], "size": 12})
+
+
+@functools.lru_cache(maxsize=32)
+def _closed_days(start: str, end: str) -> tuple[str, ...]:
+    from forecaster.data.trading_days import closed_weekdays
+
+    return tuple(f"{d:%Y-%m-%d}" for d in closed_weekdays(pd.Timestamp(start), pd.Timestamp(end)))
+
+
+def _date_span(figure: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp]:
+    dates = [pd.Timestamp(v) for trace in figure.data if trace.x is not None and len(trace.x)
+             for v in (min(trace.x), max(trace.x))]
+    return min(dates), max(dates)
 
 
 def price_figure(prices: pd.DataFrame | None, predictions: pd.DataFrame, forecast: pd.DataFrame | None,
                  ticker: str, step: int, chart: str = "line", baselines: tuple[str, ...] = ()) -> go.Figure:
-    """Actual prices, the backtest for ``step``, chosen baselines and the forecast; volume below.
+    """Actual prices, the backtest at ``step``, the chosen baselines and the forecast on one date axis without
+    weekends and exchange holidays; volume in a strip below. Opens on the last six months.
 
     Example:
         >>> rows = pd.DataFrame({"ticker": ["A"] * 2, "step": [1, 1], "actual": [1.0, 2.0],
         ...                      "lstm": [1.1, 1.9], "naive": [0.9, 1.0],
         ...                      "target_date": pd.to_datetime(["2020-01-02", "2020-01-03"])})
-        >>> [trace.name for trace in price_figure(None, rows, None, "A", 1, baselines=("naive",)).data]
-        ['actual', 'LSTM (1 day ahead)', 'naive (1 day ahead)']
+        >>> figure = price_figure(None, rows, None, "A", 1, baselines=("naive",))
+        >>> [t.name for t in figure.data if t.visible is not False][:4]
+        ['actual price (adjusted close)', 'volume', 'LSTM, 1 day ahead', 'naive (tomorrow = today), 1 day ahead']
     """
-    backtest = predictions[predictions["step"] == step].sort_values("target_date")
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.03)
-    _actual_traces(figure, prices, backtest, chart)
-    figure.add_trace(go.Scattergl(x=backtest["target_date"], y=backtest[MODEL], name=f"LSTM ({_ahead(step)})",
-                                  mode="lines", line={"color": COLORS[MODEL]}), row=1, col=1)
-    for name in (b for b in baselines if b in backtest):
-        figure.add_trace(go.Scattergl(x=backtest["target_date"], y=backtest[name], name=f"{name} ({_ahead(step)})",
-                                      mode="lines", line={"color": COLORS[name], "dash": "dot"}), row=1, col=1)
-    if forecast is not None and not forecast.empty:
-        _forecast_traces(figure, forecast)
+    figure = go.Figure()
+    _price_traces(figure, prices, predictions)
+    _backtest_traces(figure, predictions, step)
+    _forecast_traces(figure, forecast)
+    for index, visible in visibility(chart, baselines).items():
+        figure.data[index].visible = visible
+    first, last = _date_span(figure)
+    start = max(first, last - pd.DateOffset(months=OPENING_MONTHS))
+    end = last + pd.Timedelta(hours=12)
     figure.update_layout(
-        title=f"{ticker}: adjusted prices, backtest forecasts and the forecast beyond the data",
-        hovermode="x unified", template="plotly_white", margin={"l": 60, "r": 20, "t": 60, "b": 30},
-        legend={"orientation": "h", "y": -0.12}, uirevision=ticker,
-        xaxis={"rangeselector": {"buttons": RANGE_BUTTONS}, "rangeslider": {"visible": False}},
-        xaxis2={"rangeslider": {"visible": True, "thickness": 0.06}, "type": "date"},
-        yaxis={"title": "adjusted price"}, yaxis2={"title": "volume"},
+        title={"text": f"{ticker}: adjusted prices, backtest forecasts and the forecast beyond the data",
+               "font": {"size": 16}},
+        hovermode="x unified", hoverlabel={"namelength": -1}, template="plotly_white", font={"family": FONT},
+        margin={"l": 60, "r": 20, "t": 50, "b": 10}, height=620,
+        legend={"orientation": "h", "y": -0.06, "x": 0, "yanchor": "top"}, uirevision=ticker,
+        xaxis={"rangeselector": {"buttons": RANGE_BUTTONS, "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+               "rangeslider": {"visible": False},  # candlesticks would add one; zoom and the buttons suffice
+               "rangebreaks": [{"bounds": ["sat", "mon"]},
+                               {"values": list(_closed_days(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"))}],
+               "type": "date", "range": [start, end], "minallowed": first, "maxallowed": end},
+        yaxis={"title": "adjusted price", "domain": [0.22, 1.0], "tickformat": ",.2f",
+               "range": visible_range(figure, start, end)},
+        yaxis2={"title": "volume", "domain": [0.0, 0.16], "showgrid": False, "rangemode": "tozero"},
     )
-    start = backtest["target_date"].min() - pd.Timedelta(days=90) if len(backtest) else None
-    end = forecast["target_date"].max() + pd.Timedelta(days=5) if forecast is not None and len(forecast) else None
-    if start is not None:
-        figure.update_xaxes(range=[start, end or backtest["target_date"].max()])
-        figure.update_yaxes(range=visible_range(figure, start, end or backtest["target_date"].max()), row=1, col=1)
     return figure
 
 
 def visible_range(figure: go.Figure, start: pd.Timestamp, end: pd.Timestamp) -> list[float] | None:
-    """The y-range of the price panel's traces between ``start`` and ``end``, padded by 5%."""
+    """The y-range of the price panel's visible traces between ``start`` and ``end``, padded by 5%."""
     low, high = np.inf, -np.inf
     for trace in figure.data:
-        if trace.yaxis not in (None, "y") or trace.visible in ("legendonly", False):
+        if trace.yaxis not in (None, "y") or trace.visible in ("legendonly", False) or trace.x is None:
             continue
         x = pd.to_datetime(pd.Series(trace.x))
         inside = ((x >= start) & (x <= end)).to_numpy()
@@ -133,65 +210,60 @@ def residual_figures(predictions: pd.DataFrame, ticker: str, step: int) -> tuple
     """Residuals (actual - forecast) of the LSTM and naive over time, and their distributions."""
     rows = predictions[predictions["step"] == step].sort_values("target_date")
     over_time, spread = go.Figure(), go.Figure()
-    for name, color in ((MODEL, COLORS[MODEL]), ("naive", COLORS["naive"])):
+    # Naive first and lighter, the model on top: two series that must not look alike.
+    for name, style in (("naive", {"color": "#adb5bd", "width": 1}), (MODEL, {"color": COLORS[MODEL], "width": 1.2})):
         residual = rows["actual"] - rows[name]
-        label = "LSTM" if name == MODEL else name
-        over_time.add_trace(go.Scattergl(x=rows["target_date"], y=residual, name=label, mode="lines",
-                                         line={"color": color, "width": 1}))
-        spread.add_trace(go.Histogram(x=residual, name=label, opacity=0.6, marker={"color": color}, nbinsx=40))
-    over_time.update_layout(title=f"{ticker}: residuals over time ({_ahead(step)})", template="plotly_white",
-                            yaxis_title="actual - forecast", margin={"t": 50, "b": 30})
-    spread.update_layout(title="distribution of residuals", barmode="overlay", template="plotly_white",
-                         xaxis_title="actual - forecast", margin={"t": 50, "b": 30})
+        over_time.add_trace(go.Scatter(x=rows["target_date"], y=residual, name=display_name(name), mode="lines",
+                                       line=style, hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+        spread.add_trace(go.Histogram(x=residual, name=display_name(name), nbinsx=40,
+                                      opacity=0.45 if name == "naive" else 0.75, marker={"color": style["color"]}))
+    common = {"template": "plotly_white", "font": {"family": FONT}, "margin": {"t": 50, "b": 30, "l": 60, "r": 10},
+              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+              "height": 320}
+    over_time.update_layout(title=f"Residuals over time ({ahead(step)})", yaxis_title="actual - forecast",
+                            hovermode="x unified", xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]}, **common)
+    spread.update_layout(title="Distribution of residuals", barmode="overlay", xaxis_title="actual - forecast",
+                         yaxis_title="days", **common)
     return over_time, spread
 
 
-def _ratio(by_model: dict[str, Any], measure: str) -> float | None:
-    """The LSTM's ``measure`` over naive's in one (ticker, step) entry."""
+def ratio_to_naive(by_model: dict[str, Any], measure: str, model: str = MODEL) -> float | None:
+    """``model``'s ``measure`` over naive's in one (ticker, step) entry of the report."""
     if measure == "rmse":
-        return by_model[MODEL]["rmse_ratio_vs_naive"]
-    ours, theirs = by_model[MODEL].get(measure), by_model.get("naive", {}).get(measure)
+        return by_model.get(model, {}).get("rmse_ratio_vs_naive")
+    ours, theirs = by_model.get(model, {}).get(measure), by_model.get("naive", {}).get(measure)
     return ours / theirs if ours is not None and theirs else None
 
 
 def compare_figure(report: dict[str, Any], step: int, measure: str = "rmse") -> go.Figure:
-    """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted: below 1 the model
-    helps."""
+    """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted, labelled, on an axis
+    symmetric around 1 (no narrower than +-2%): below 1 the model helps. A click on a ticker opens it."""
     ratios = sorted((ratio, ticker) for ticker, entry in report["tickers"].items()
                     if str(step) in entry["metrics"]
-                    and (ratio := _ratio(entry["metrics"][str(step)], measure)) is not None)
+                    and (ratio := ratio_to_naive(entry["metrics"][str(step)], measure)) is not None)
     values = [r for r, _ in ratios]
     names = [t for _, t in ratios]
-    colors = ["#2ca02c" if r < 1 else "#d62728" for r in values]
-    # Bars grow from 1 (no better, no worse than naive), so differences of a few percent show.
-    figure = go.Figure(go.Bar(x=[v - 1 for v in values], base=1, y=names, orientation="h", customdata=values,
-                              marker={"color": colors}, hovertemplate="%{y}: %{customdata:.4f}<extra></extra>"))
-    figure.add_vline(x=1.0, line={"color": "#222", "dash": "dash"})
+    colors = [COLORS["up"] if r < 1 else COLORS["down"] if r > 1 else COLORS["naive"] for r in values]
+    figure = go.Figure()
+    # Bars grow from 1 (no better, no worse than naive); a marker at each ratio shows ties at exactly 1.
+    figure.add_trace(go.Bar(x=[v - 1 for v in values], base=1, y=names, orientation="h", customdata=values,
+                            marker={"color": colors}, text=[f"{v:.3f}" for v in values], textposition="outside",
+                            cliponaxis=False, hovertemplate="%{y}: %{customdata:.3f} (click to open)<extra></extra>",
+                            name="ratio"))
+    figure.add_trace(go.Scatter(x=values, y=names, mode="markers", marker={"color": colors, "size": 9,
+                                                                          "symbol": "line-ns", "line": {"width": 2,
+                                                                          "color": colors}},
+                                hoverinfo="skip", showlegend=False))
+    figure.add_vline(x=1.0, line={"color": COLORS["actual"], "dash": "dash", "width": 1})
+    span = max(COMPARE_MIN_SPAN, max((abs(v - 1) for v in values), default=0) * 1.25)
     helped = sum(r < 1 for r in values)
     label = COMPARE_MEASURES.get(measure, measure)
     figure.update_layout(
-        title=f"LSTM {label} / naive {label}, {_ahead(step)}: below 1 on {helped} of {len(values)} tickers",
-        template="plotly_white", height=max(320, 16 * len(values) + 120), margin={"l": 80, "t": 60},
-        xaxis_title=f"{label} ratio to naive (lower is better)", yaxis={"autorange": "reversed"},
+        title=f"LSTM {label} / naive {label}, {ahead(step)}: below 1 on {helped} of {len(values)} tickers",
+        template="plotly_white", font={"family": FONT}, height=max(320, 26 * len(values) + 140),
+        margin={"l": 90, "t": 60, "r": 40}, showlegend=False,
+        xaxis={"title": f"{label} ratio to naive (below 1: the model's error is lower)", "range": [1 - span, 1 + span],
+               "tickformat": ".3f", "zeroline": False},
+        yaxis={"autorange": "reversed", "type": "category"},
     )
     return figure
-
-
-def metrics_rows(report: dict[str, Any], ticker: str) -> list[dict[str, Any]]:
-    """Table rows for one ticker: per step, the model beside each baseline; the lowest RMSE is marked."""
-    rows = []
-    for step, by_model in report["tickers"][ticker]["metrics"].items():
-        names = [n for n in (MODEL, *BASELINE_NAMES) if n in by_model]
-        best = min(names, key=lambda n: by_model[n]["rmse"])
-        for name in names:
-            entry = by_model[name]
-            rows.append({
-                "step": int(step), "forecast": name, "best": "★ lowest RMSE" if name == best else "",
-                **{metric: _rounded(entry.get(metric)) for metric in (*METRIC_NAMES, "rmse_ratio_vs_naive")},
-                **{metric: _rounded(entry.get(metric)) for metric in INTERVAL_METRICS},
-            })
-    return rows
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 4)

@@ -1,88 +1,192 @@
-"""Page layout, built per page load from the latest run (or an empty / error state)."""
+"""Page layout, built per page load for the run it is pinned to (or an empty / error state).
+
+Components come from dash-bootstrap-components (cards, alerts, a responsive grid); Bootstrap's style sheet is
+served from ``dashboard/assets`` so the page works without internet access.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
-from dashboard.figures import BASELINE_NAMES, COMPARE_MEASURES, INTERVAL_METRICS, METRIC_NAMES
-from dashboard.reader import RunView
+from dashboard.figures import COMPARE_MEASURES, ahead
+from dashboard.reader import RunSummary, RunView
+from dashboard.theme import COLORS, display_name
+from forecaster.columns import BASELINE_NAMES
 
 RUN_COMMAND = "python -m forecaster run --source sample"
-_ROW = {"display": "grid", "gridTemplateColumns": "2fr 1fr 1fr 2fr", "gap": "1em", "alignItems": "end"}
+#: How often an open page asks whether a newer run was published (milliseconds).
+POLL_MS = 15_000
 
 
-def empty_layout(data_dir: str) -> html.Div:
+def page(body: Any, header: Any = None) -> dbc.Container:
+    """The frame every state shares: a title bar and the body."""
+    return dbc.Container(fluid=True, className="px-4 pb-4", style={"maxWidth": "1680px"}, children=[
+        dbc.Navbar(dbc.Container(fluid=True, children=[
+            dbc.NavbarBrand("Stock forecaster", className="fw-semibold"), header or html.Span()]),
+            color="dark", dark=True, className="mb-3 rounded-bottom"),
+        body,
+    ])
+
+
+def empty_layout(data_dir: str) -> dbc.Container:
     """Shown before any run has been published."""
-    return html.Div(id="empty-state", className="message", children=[
-        html.H2("No forecasts yet"),
+    return page(dbc.Alert(id="empty-state", color="info", children=[
+        html.H4("No forecasts yet", className="alert-heading"),
         html.P(f"No published run was found in {data_dir}. Create one with:"),
-        html.Pre(f"{RUN_COMMAND} --data-dir {data_dir}"),
-        html.P("then reload this page."),
-    ])
+        html.Pre(f"{RUN_COMMAND} --data-dir {data_dir}", className="mb-2"),
+        html.P("then reload this page.", className="mb-0"),
+    ]))
 
 
-def error_layout(message: str) -> html.Div:
-    """Shown when the latest run's artifacts cannot be read."""
-    return html.Div(id="error-state", className="message", children=[
-        html.H2("The latest run cannot be read"),
+def error_layout(message: str) -> dbc.Container:
+    """Shown when the run a page asks for cannot be read."""
+    return page(dbc.Alert(id="error-state", color="danger", children=[
+        html.H4("The latest run cannot be read", className="alert-heading"),
         html.Pre(message, style={"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}),
-        html.P("Re-run the forecaster to publish a complete run."),
+        html.P(["Re-run the forecaster to publish a complete run, or ", html.A("open the latest run", href="/"),
+                "."], className="mb-0"),
+    ]))
+
+
+def _labelled(label: str, control: Any, width: dict[str, int]) -> dbc.Col:
+    return dbc.Col([dbc.Label(label, className="small text-muted mb-1"), control], **width)
+
+
+def _ticker_controls(view: RunView) -> dbc.Row:
+    steps = [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
+    return dbc.Row(className="g-3 align-items-end mb-3", children=[
+        _labelled("Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0], clearable=False,
+                                         searchable=True), {"md": 3, "lg": 2}),
+        _labelled("Forecast step", dcc.Dropdown(id="step", options=steps, value=1, clearable=False),
+                  {"md": 3, "lg": 2}),
+        _labelled("Chart", dbc.RadioItems(id="chart", inline=True, value="line", options=[
+            {"label": "line", "value": "line"}, {"label": "candles", "value": "candles"}]), {"md": 3, "lg": 2}),
+        _labelled("Baselines on the chart", dbc.Checklist(id="baselines", inline=True, value=["naive"], options=[
+            {"label": html.Span(display_name(b), style={"color": COLORS[b]}), "value": b} for b in BASELINE_NAMES]),
+            {"md": 12, "lg": 6}),
     ])
 
 
-def _ticker_tab(view: RunView) -> dcc.Tab:
-    steps = list(range(1, view.horizon + 1))
-    columns = ["step", "forecast", "best", *METRIC_NAMES, "rmse_ratio_vs_naive", *INTERVAL_METRICS]
-    controls = html.Div(style=_ROW, children=[
-        html.Label(["Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0],
-                                           clearable=False, searchable=True)]),
-        html.Label(["Step (trading days ahead)", dcc.Dropdown(id="step", options=steps, value=1, clearable=False)]),
-        html.Label(["Chart", dcc.RadioItems(id="chart", options=[{"label": " candles", "value": "candles"},
-                                                                  {"label": " line", "value": "line"}],
-                                            value="line", inline=True)]),
-        html.Label(["Baselines", dcc.Checklist(id="baselines", options=list(BASELINE_NAMES), value=["naive"],
-                                               inline=True)]),
+def _forecast_card() -> dbc.Card:
+    return dbc.Card(className="h-100 shadow-sm", children=[
+        dbc.CardHeader(html.Span("Forecast", className="fw-semibold", style={"color": COLORS["forecast"]})),
+        dbc.CardBody(id="forecast-panel"),
     ])
-    return dcc.Tab(label="Ticker", value="ticker", children=[
-        controls,
-        html.Div(id="ticker-message", style={"color": "#b00020", "margin": "0.5em 0"}),
-        dcc.Graph(id="price-graph", config={"displaylogo": False}, style={"height": "640px"}),
+
+
+def _ticker_tab(view: RunView) -> dbc.Tab:
+    return dbc.Tab(label="Ticker", tab_id="ticker", children=html.Div(className="pt-3", children=[
+        _ticker_controls(view),
+        html.Div(id="ticker-message", className="text-danger"),
+        dbc.Alert(id="verdict", color="secondary", className="py-2"),
+        dbc.Row(className="g-3 mb-3", children=[
+            dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="price-graph", config={"displaylogo": False},
+                                                    style={"height": "620px"}), className="p-1"),
+                             className="shadow-sm"), xl=8),
+            dbc.Col(_forecast_card(), xl=4),
+        ]),
         dcc.Store(id="y-rescaled"),
-        html.H3("Test-period metrics: the LSTM beside the baselines, same days"),
-        dash_table.DataTable(
-            id="metrics-table", columns=[{"name": c, "id": c} for c in columns],
-            style_cell={"fontFamily": "monospace", "padding": "4px"}, style_table={"overflowX": "auto"},
-            style_data_conditional=[{"if": {"filter_query": '{forecast} = "lstm"'}, "fontWeight": "bold"},
-                                    {"if": {"filter_query": '{best} != ""'}, "backgroundColor": "#e8f5e9"}]),
-        html.Div(style={"display": "grid", "gridTemplateColumns": "1fr 1fr", "gap": "1em"}, children=[
-            dcc.Graph(id="residual-time", config={"displaylogo": False}),
-            dcc.Graph(id="residual-hist", config={"displaylogo": False}),
+        dbc.Card(className="shadow-sm mb-3", children=[
+            dbc.CardHeader(dbc.Row(className="align-items-center", children=[
+                dbc.Col(html.Span("Test-period metrics: the LSTM beside the baselines, on the same days",
+                                  className="fw-semibold")),
+                dbc.Col(dbc.Switch(id="all-steps", label="all steps", value=False, className="mb-0"), width="auto"),
+            ])),
+            dbc.CardBody(html.Div(id="metrics-table", className="table-responsive")),
         ]),
-        html.H3("Model card"),
-        html.Pre(id="model-card", children=card_text(view), style={"whiteSpace": "pre-wrap"}),
-    ])
+        dbc.Row(className="g-3 mb-3", children=[
+            dbc.Col(dbc.Card(dcc.Graph(id="residual-time", config={"displaylogo": False}), className="shadow-sm"),
+                    lg=6),
+            dbc.Col(dbc.Card(dcc.Graph(id="residual-hist", config={"displaylogo": False}), className="shadow-sm"),
+                    lg=6),
+        ]),
+        dbc.Accordion(start_collapsed=True, children=[dbc.AccordionItem(
+            html.Pre(id="model-card", children=card_text(view), className="mb-0", style={"whiteSpace": "pre-wrap"}),
+            title="Model card: what this run was trained on, and how")]),
+    ]))
 
 
-def _compare_tab(view: RunView) -> dcc.Tab:
-    return dcc.Tab(label="Compare tickers", value="compare", children=[
-        html.Div(style={"display": "flex", "gap": "1em"}, children=[
-            html.Label(["Step (trading days ahead)", dcc.Dropdown(id="compare-step", value=1, clearable=False,
-                                                                  options=list(range(1, view.horizon + 1)))],
-                       style={"width": "300px"}),
-            html.Label(["Ratio to naive of", dcc.RadioItems(
+#: Columns of the Compare tab's table (numbers stay numbers, so the table sorts them as numbers).
+COMPARE_COLUMNS = [
+    {"name": "Ticker", "id": "ticker"},
+    {"name": "Last close", "id": "last_close", "type": "numeric"},
+    {"name": "Next day", "id": "next_date"},
+    {"name": "Median forecast", "id": "median", "type": "numeric"},
+    {"name": "Change %", "id": "change_pct", "type": "numeric"},
+    {"name": "80% band", "id": "band_80"},
+    {"name": "RMSE / naive", "id": "rmse_ratio", "type": "numeric"},
+    {"name": "80% band held", "id": "coverage_80", "type": "numeric",
+     "format": {"specifier": ".1%"}},
+    {"name": "95% band held", "id": "coverage_95", "type": "numeric",
+     "format": {"specifier": ".1%"}},
+    {"name": "80% interval score / naive", "id": "is_ratio_80", "type": "numeric"},
+]
+
+
+def _compare_tab(view: RunView) -> dbc.Tab:
+    steps = [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
+    return dbc.Tab(label="Compare tickers", tab_id="compare", children=html.Div(className="pt-3", children=[
+        dbc.Row(className="g-3 align-items-end mb-3", children=[
+            _labelled("Forecast step", dcc.Dropdown(id="compare-step", value=1, clearable=False, options=steps),
+                      {"md": 3, "lg": 2}),
+            _labelled("Ratio to naive of", dbc.RadioItems(
                 id="compare-measure", value="rmse", inline=True,
-                options=[{"label": f" {label} ", "value": key} for key, label in COMPARE_MEASURES.items()])]),
+                options=[{"label": label, "value": key} for key, label in COMPARE_MEASURES.items()]),
+                {"md": 9, "lg": 6}),
         ]),
-        dcc.Graph(id="compare-graph", config={"displaylogo": False}),
+        dbc.Row(className="g-3", children=[
+            dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="compare-graph", config={"displaylogo": False}),
+                                          className="p-1"), className="shadow-sm"), xxl=5),
+            dbc.Col(dbc.Card(className="shadow-sm", children=[
+                dbc.CardHeader("Every ticker: the next-day forecast and the test-period scores (click a header "
+                               "to sort)", className="fw-semibold"),
+                dbc.CardBody(dash_table.DataTable(
+                    id="compare-table", columns=COMPARE_COLUMNS, sort_action="native", page_size=50,
+                    style_table={"overflowX": "auto"}, style_as_list_view=True,
+                    style_header={"fontWeight": "600", "whiteSpace": "normal", "height": "auto"},
+                    style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px"},
+                    style_data_conditional=[
+                        {"if": {"filter_query": "{rmse_ratio} < 1", "column_id": "rmse_ratio"},
+                         "color": COLORS["up"], "fontWeight": "600"},
+                        {"if": {"filter_query": "{rmse_ratio} > 1", "column_id": "rmse_ratio"},
+                         "color": COLORS["down"]},
+                        {"if": {"filter_query": "{coverage_80} < 0.75 || {coverage_80} > 0.85",
+                                "column_id": "coverage_80"}, "backgroundColor": "#fff3cd"},
+                        {"if": {"filter_query": "{coverage_95} < 0.90", "column_id": "coverage_95"},
+                         "backgroundColor": "#fff3cd"},
+                    ])),
+            ]), xxl=7),
+        ]),
+    ]))
+
+
+def run_picker(history: list[RunSummary], run_id: str) -> html.Div:
+    """The run history as a picker; the page shows ``run_id``."""
+    options = [{"label": s.label + ("  (latest)" if i == 0 else ""), "value": s.run_id}
+               for i, s in enumerate(history)]
+    if run_id not in {o["value"] for o in options}:
+        options.append({"label": run_id, "value": run_id})
+    return html.Div(className="d-flex align-items-center gap-2", style={"minWidth": "min(720px, 70vw)"}, children=[
+        html.Span("Run", className="text-light small"),
+        dcc.Dropdown(id="run-picker", options=options, value=run_id, clearable=False, searchable=False,
+                     className="flex-grow-1", style={"fontSize": "0.85rem"}),
     ])
 
 
-def run_layout(view: RunView) -> html.Div:
-    """The main page for a run: one ticker in depth, and every ticker compared."""
-    return html.Div([
-        dcc.Tabs(id="tabs", value="ticker", children=[_ticker_tab(view), _compare_tab(view)]),
-        html.Footer(f"run {view.run_id}", style={"color": "#666", "marginTop": "1em"}),
+def run_layout(view: RunView, history: list[RunSummary]) -> dbc.Container:
+    """The main page for one run: one ticker in depth, and every ticker compared."""
+    body = html.Div([
+        dcc.Store(id="run-id", data=view.run_id),  # the run this page shows, passed to every callback
+        dcc.Location(id="url", refresh=True),
+        dcc.Interval(id="poll", interval=POLL_MS),
+        dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
+        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view)]),
+        html.Footer(f"run {view.run_id}", id="run-footer", className="text-muted small mt-3"),
     ])
+    return page(body, header=run_picker(history, view.run_id))
 
 
 def card_text(view: RunView) -> str:

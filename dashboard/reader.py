@@ -39,28 +39,106 @@ class RunView:
         return None if frame is None else frame[frame["ticker"] == ticker]
 
 
-class ArtifactReader:
-    """Reads the latest run under ``data_dir`` and keeps it until ``runs/LATEST`` or its forecast changes.
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of the run history: when, on what, and its headline numbers."""
 
-    A run is read whole and swapped in at once, so a page never mixes two runs.
+    run_id: str
+    created_at: str
+    tickers: tuple[str, ...]
+    rmse_ratio: float | None  # median over tickers of the LSTM's next-day RMSE over naive's
+    coverage_80: float | None  # median over tickers of the next-day 80% band's coverage
+
+    @property
+    def label(self) -> str:
+        """The run picker's text for this run."""
+        names = ", ".join(self.tickers[:4]) + (" ..." if len(self.tickers) > 4 else "")
+        parts = [self.created_at[:16].replace("T", " ") + " UTC", f"{len(self.tickers)} tickers ({names})"]
+        if self.rmse_ratio is not None:
+            parts.append(f"next-day RMSE / naive {self.rmse_ratio:.3f}")
+        if self.coverage_80 is not None:
+            parts.append(f"80% band held {self.coverage_80:.0%}")
+        return " · ".join(parts)
+
+
+class ArtifactReader:
+    """Reads published runs under ``data_dir``; each is read whole, once, and kept until its forecast changes.
+
+    A page is pinned to one run (``view(run_id)``), so a new run never mixes into a page showing an older one.
     Damaged files raise ``ArtifactError``.
     """
+
+    #: Runs kept in memory per process: the latest and a few that pages still show.
+    KEPT_RUNS = 4
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
         self._lock = threading.Lock()
-        self._view: RunView | None = None
+        self._views: dict[str, RunView] = {}
+        self._summaries: dict[str, RunSummary] = {}
+
+    def latest_id(self) -> str | None:
+        """The id of the published run, or None when there is none yet (cheap: one small file)."""
+        run_dir = artifacts.latest_run_dir(self.data_dir)
+        return None if run_dir is None else run_dir.name
 
     def latest(self) -> RunView | None:
         """The latest published run, or None when there is none yet."""
-        run_dir = artifacts.latest_run_dir(self.data_dir)
-        if run_dir is None:
-            return None
-        version = (run_dir.name, _mtime(run_dir / artifacts.FORECAST))
+        run_id = self.latest_id()
+        return None if run_id is None else self.view(run_id)
+
+    def view(self, run_id: str) -> RunView:
+        """The published run ``run_id``; ArtifactError if there is no such run (ids come from browsers)."""
+        run_dir = self._run_dir(run_id)
+        version = (run_id, _mtime(run_dir / artifacts.FORECAST))
         with self._lock:
-            if self._view is None or self._view.version != version:
-                self._view = _read_run(run_dir, version)
-            return self._view
+            view = self._views.pop(run_id, None)
+            if view is None or view.version != version:
+                view = _read_run(run_dir, version)
+            self._views[run_id] = view  # most recently used last
+            while len(self._views) > self.KEPT_RUNS:
+                self._views.pop(next(iter(self._views)))
+            return view
+
+    def version(self, run_id: str) -> tuple[str, float] | None:
+        """What identifies the content of ``run_id`` now (its forecast is refreshed in place), or None."""
+        if not _is_run_id(run_id):
+            return None
+        return run_id, _mtime(self.data_dir / artifacts.RUNS / run_id / artifacts.FORECAST)
+
+    def history(self) -> list[RunSummary]:
+        """Every complete run, newest first, with its headline numbers."""
+        summaries = []
+        for run_dir in artifacts.published_run_dirs(self.data_dir):
+            if run_dir.name not in self._summaries:
+                try:
+                    self._summaries[run_dir.name] = _summary(run_dir)
+                except ArtifactError:
+                    continue  # a damaged old run is left out of the list; opening it says why
+            summaries.append(self._summaries[run_dir.name])
+        return summaries
+
+    def _run_dir(self, run_id: str) -> Path:
+        run_dir = self.data_dir / artifacts.RUNS / str(run_id)
+        if not _is_run_id(run_id) or not (run_dir / artifacts.MODEL_CARD).is_file():
+            raise ArtifactError(f"no complete run {str(run_id)[:60]!r} in {self.data_dir / artifacts.RUNS}")
+        return run_dir
+
+
+def _is_run_id(run_id: object) -> bool:
+    # Run ids are folder names made by artifacts.new_run_dir: never a path, never hidden.
+    return (isinstance(run_id, str) and 0 < len(run_id) <= 64 and run_id.replace("-", "").isalnum()
+            and not run_id.startswith("-"))
+
+
+def _summary(run_dir: Path) -> RunSummary:
+    card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
+    summary = artifacts.read_json(run_dir / artifacts.REPORT).get("summary", {})
+    by_model = summary.get("median_coverage_by_model", {}).get("lstm", {}).get("1", {})
+    return RunSummary(run_id=run_dir.name, created_at=str(card.get("created_at", run_dir.name)),
+                      tickers=tuple(card.get("tickers", [])),
+                      rmse_ratio=summary.get("median_rmse_ratio_vs_naive", {}).get("1"),
+                      coverage_80=by_model.get("80") if isinstance(by_model, dict) else None)
 
 
 def _mtime(path: Path) -> float:

@@ -160,6 +160,20 @@ def publish_run(run_dir: Path) -> None:
     atomic_write(pointer, lambda tmp: tmp.write_text(run_dir.name + "\n", encoding="utf-8"))
 
 
+def published_run_dirs(data_dir: Path) -> list[Path]:
+    """Every complete run under ``data_dir``, newest first: the published one and those it replaced.
+
+    A run is complete once its model card, the last file a run writes, exists; a folder newer than
+    ``LATEST`` is still being written and is left out.
+    """
+    latest = latest_run_dir(data_dir)
+    if latest is None:
+        return []
+    runs = [d for d in latest.parent.iterdir() if d.is_dir() and not d.name.startswith(".")
+            and d.name <= latest.name and (d / MODEL_CARD).is_file()]
+    return sorted(runs, key=lambda d: d.name, reverse=True)
+
+
 def latest_run_dir(data_dir: Path, kind: str = RUNS) -> Path | None:
     """The newest published folder of ``kind``, or None when none has been published."""
     pointer = Path(data_dir) / kind / LATEST

@@ -25,3 +25,24 @@ def next_sessions(last_day: pd.Timestamp, count: int, exchange: str = DEFAULT_EX
                                                end=last_day + timedelta(days=count * 3 + 30))
     sessions = calendar.sessions[calendar.sessions > last_day]
     return [pd.Timestamp(d) for d in sessions[:count]]
+
+
+def closed_weekdays(start: pd.Timestamp, end: pd.Timestamp, exchange: str = DEFAULT_EXCHANGE) -> list[pd.Timestamp]:
+    """Weekdays from ``start`` to ``end`` on which ``exchange`` did not trade (holidays, closures): what a
+    chart's date axis leaves out, beside weekends.
+
+    Example:
+        >>> [f"{d:%Y-%m-%d}" for d in closed_weekdays(pd.Timestamp("2018-03-26"), pd.Timestamp("2018-04-06"))]
+        ['2018-03-30']
+    """
+    import exchange_calendars
+
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    # The library's default range starts 20 years back: ask for the whole stretch.
+    calendar = exchange_calendars.get_calendar(exchange, start=start, end=end)
+    first, last = max(start, calendar.first_session), min(end, calendar.last_session)
+    if first > last:
+        return []
+    sessions = calendar.sessions_in_range(first, last)
+    weekdays = pd.bdate_range(first, last)
+    return [pd.Timestamp(d) for d in weekdays.difference(sessions)]

@@ -1,0 +1,203 @@
+"""Pure functions from artifacts to what the page writes in words and tables: the verdict, the metrics, the
+forecast panel and the Compare table. No Dash, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from dashboard.figures import ahead, forecast_median, ratio_to_naive
+from forecaster.columns import BASELINE_NAMES, LEVELS, bound_column
+from forecaster.columns import MODEL_NAME as MODEL
+
+#: A band whose coverage is further than this from its nominal level (in percentage points) is flagged.
+COVERAGE_TOLERANCE_POINTS = 5.0
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the metrics table: how to show a report field."""
+
+    key: str
+    label: str
+    unit: str  # "price", "%" (a share shown in percent), "% " (already in percent), "ratio"
+    help: str = ""
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("rmse", "RMSE", "price", "Root mean squared error, in the ticker's price units. Lower is better."),
+    Metric("rmse_ratio_vs_naive", "RMSE / naive's RMSE", "ratio",
+           "Below 1: the forecast's error is lower than 'tomorrow = today' on the same days."),
+    Metric("mae", "MAE", "price", "Mean absolute error, in price units."),
+    Metric("mape", "MAPE", "pct", "Mean absolute percentage error."),
+    Metric("mase", "MASE", "ratio",
+           "Mean absolute scaled error on log prices: the mean absolute error over the average one-day move "
+           "in the training period. Naive reads about 1 at one day ahead; lower is better."),
+    Metric("directional_accuracy", "Direction right", "share",
+           "Share of days on which the forecast called the direction of the move from the last close right. "
+           "Naive never calls a direction."),
+    Metric("coverage_80", "80% band held", "share",
+           "Share of test days on which the actual price fell inside the 80% band. Should read about 80%."),
+    Metric("coverage_95", "95% band held", "share",
+           "Share of test days on which the actual price fell inside the 95% band. Should read about 95%."),
+    Metric("width_80", "80% band width", "price", "Mean width of the 80% band, in price units."),
+    Metric("width_95", "95% band width", "price", "Mean width of the 95% band, in price units."),
+    Metric("interval_score_80", "80% interval score", "price",
+           "Width of the 80% band plus a penalty of 2/0.2 = 10 times each miss (Gneiting & Raftery; M4's MSIS "
+           "before scaling), in price units. Rewards narrow bands only while they hold. Lower is better."),
+    Metric("interval_score_95", "95% interval score", "price",
+           "Width of the 95% band plus 2/0.05 = 40 times each miss, in price units. Lower is better."),
+    Metric("pinball", "Pinball loss", "price",
+           "Mean quantile (pinball) loss over the model's five quantiles, in price units. Lower is better."),
+    Metric("lag1_share", "Lag-1 share", "share",
+           "Share of forecasts closer to the last close than to the outcome. Near 100%: the model mostly "
+           "echoes today's price."),
+)
+
+
+def fmt(value: Any, unit: str) -> str:
+    """A number as a person reads it: percentages with %, prices and ratios with a few significant digits.
+
+    Example:
+        >>> fmt(0.7936, "share"), fmt(1.4559, "pct"), fmt(1.00352, "ratio"), fmt(1234.567, "price")
+        ('79.4%', '1.46%', '1.004', '1,234.57')
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    value = float(value)
+    if unit == "share":
+        return f"{value:.1%}"
+    if unit == "pct":
+        return f"{value:.2f}%"
+    if unit == "ratio":
+        return f"{value:.3f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def models_in(by_model: dict[str, Any]) -> list[str]:
+    """The model and the baselines present in one (ticker, step) entry, in the page's order."""
+    return [name for name in (MODEL, *BASELINE_NAMES) if name in by_model]
+
+
+def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The metrics of ``ticker`` with models as columns and metrics as rows, for each of ``steps``.
+
+    Returns the model keys (columns) and rows ``{"step", "metric", "help", "values": {model: text},
+    "best": model or None}``; ``best`` marks the lowest of an error measure.
+    """
+    metrics = report["tickers"][ticker]["metrics"]
+    first = metrics[str(steps[0])]
+    models = models_in(first)
+    rows = []
+    for step in steps:
+        by_model = metrics[str(step)]
+        for metric in METRICS:
+            raw = {m: by_model.get(m, {}).get(metric.key) for m in models}
+            if all(v is None for v in raw.values()):
+                continue
+            lower_is_better = metric.unit == "price" and not metric.key.startswith("width")
+            present = {m: v for m, v in raw.items() if v is not None}
+            rows.append({"step": step, "metric": metric.label, "help": metric.help, "key": metric.key,
+                         "values": {m: fmt(v, metric.unit) for m, v in raw.items()},
+                         "best": min(present, key=present.get) if lower_is_better and present else None})
+    return models, rows
+
+
+def verdict(report: dict[str, Any], ticker: str, step: int, days: int) -> tuple[str, str]:
+    """One sentence on ``ticker`` at ``step``: does the model beat 'tomorrow = today', and did its bands hold?
+
+    Returns the sentence and a level: ``good``, ``warn`` (a band off its nominal coverage by more than
+    ``COVERAGE_TOLERANCE_POINTS``) or ``bad`` (the model's error is higher than naive's).
+
+    Example:
+        >>> report = {"tickers": {"A": {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": 0.995,
+        ...     "coverage_80": 0.79, "coverage_95": 0.95}}}}}}
+        >>> text, level = verdict(report, "A", 1, 706)
+        >>> text
+        "Next-day error 0.5% lower than naive's (tomorrow = today) over 706 test days; the 80% band held 79% of \
+days, the 95% band 95%."
+        >>> level
+        'good'
+    """
+    entry = report["tickers"][ticker]["metrics"][str(step)][MODEL]
+    ratio = entry.get("rmse_ratio_vs_naive")
+    horizon = "Next-day" if step == 1 else f"{ahead(step).capitalize()}"
+    level = "good"
+    if ratio is None:
+        sentence = f"{horizon} error: no naive forecast to compare with"
+    elif round(ratio, 3) == 1:
+        sentence = f"{horizon} error the same as naive's (tomorrow = today) over {days} test days"
+    else:
+        direction = "lower" if ratio < 1 else "higher"
+        sentence = (f"{horizon} error {abs(1 - ratio):.1%} {direction} than naive's (tomorrow = today) "
+                    f"over {days} test days")
+        level = "good" if ratio < 1 else "bad"
+    coverage = [(lvl, c) for lvl in LEVELS if (c := entry.get(f"coverage_{lvl}")) is not None]
+    held = [f"the {lvl}% band held {c:.0%} of days" if i == 0 else f"the {lvl}% band {c:.0%}"
+            for i, (lvl, c) in enumerate(coverage)]
+    off = [lvl for lvl, c in coverage if coverage_is_off(c, lvl)]
+    if off and level == "good":
+        level = "warn"
+    text = sentence + ("; " + ", ".join(held) if held else "") + "."
+    if off:
+        text += " " + " and ".join(f"The {lvl}% band is more than {COVERAGE_TOLERANCE_POINTS:.0f} points off "
+                                   f"its nominal {lvl}%" for lvl in off) + "."
+    return text, level
+
+
+def forecast_rows(forecast: pd.DataFrame) -> list[dict[str, Any]]:
+    """The forecast panel: each next trading day with the median, both bands and the change from the last close.
+
+    Example:
+        >>> frame = pd.DataFrame({"step": [1], "target_date": pd.to_datetime(["2013-03-04"]),
+        ...     "origin_price": [100.0], "lstm": [101.0], "lstm_lo80": [98.0], "lstm_hi80": [103.0],
+        ...     "lstm_lo95": [96.0], "lstm_hi95": [105.0]})
+        >>> forecast_rows(frame)[0]["change"]
+        '+1.00%'
+    """
+    rows = forecast.sort_values("step")
+    median = forecast_median(rows)
+    out = []
+    for (_, row), mid in zip(rows.iterrows(), median, strict=True):
+        origin = float(row["origin_price"])
+        out.append({"step": int(row["step"]), "date": f"{row['target_date']:%a %Y-%m-%d}",
+                    "median": fmt(mid, "price"), "change": f"{mid / origin - 1:+.2%}",
+                    **{f"band_{lvl}": f"{fmt(row[bound_column(lvl, 'lo')], 'price')} – "
+                                      f"{fmt(row[bound_column(lvl, 'hi')], 'price')}" for lvl in LEVELS}})
+    return out
+
+
+def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: int) -> list[dict[str, Any]]:
+    """One row per ticker for the Compare table: the next-day forecast and the test-period scores at ``step``
+    (numbers, so the table sorts them as numbers)."""
+    rows = []
+    for ticker, entry in sorted(report["tickers"].items()):
+        by_model = entry["metrics"].get(str(step), {})
+        lstm = by_model.get(MODEL, {})
+        row: dict[str, Any] = {"ticker": ticker, "rmse_ratio": _round(ratio_to_naive(by_model, "rmse"), 4)}
+        for lvl in LEVELS:
+            row[f"coverage_{lvl}"] = _round(lstm.get(f"coverage_{lvl}"), 3)
+            row[f"is_ratio_{lvl}"] = _round(ratio_to_naive(by_model, f"interval_score_{lvl}"), 4)
+        if forecast is not None:
+            next_day = forecast[(forecast["ticker"] == ticker) & (forecast["step"] == 1)]
+            if len(next_day):
+                first = next_day.iloc[0]
+                mid = float(forecast_median(next_day).iloc[0])
+                row.update({"last_close": _round(first["origin_price"], 2),
+                            "last_date": f"{first['origin_date']:%Y-%m-%d}",
+                            "next_date": f"{first['target_date']:%Y-%m-%d}", "median": _round(mid, 2),
+                            "change_pct": _round(100 * (mid / float(first["origin_price"]) - 1), 2),
+                            "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})
+        rows.append(row)
+    return rows
+
+
+def _round(value: Any, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def coverage_is_off(value: float | None, level: int) -> bool:
+    """True when a coverage share is further than the tolerance from ``level`` percent."""
+    return value is not None and abs(value * 100 - level) > COVERAGE_TOLERANCE_POINTS

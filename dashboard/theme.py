@@ -1,0 +1,42 @@
+"""One colour language for every chart and table, and the page's style sheets (served from ``assets/``)."""
+
+from __future__ import annotations
+
+from forecaster.columns import MODEL_NAME as MODEL
+
+#: The same colour means the same thing everywhere: the model blue, naive grey, the forecast purple (never red
+#: or green, which are the candles' up and down days).
+COLORS = {
+    "actual": "#212529",
+    MODEL: "#1f77b4",
+    "naive": "#6c757d",
+    "drift": "#8c564b",
+    "moving_average": "#bcbd22",
+    "garch": "#17becf",
+    "forecast": "#7b2cbf",
+    "up": "#2e9e6b",
+    "down": "#d64545",
+    "volume": "#ced4da",
+}
+
+#: Bands of the forecast, lighter for the wider one.
+FORECAST_BAND_FILL = {95: "rgba(123,44,191,0.12)", 80: "rgba(123,44,191,0.28)"}
+
+#: Full names, as a person reads them (legends, hover labels, table headers).
+DISPLAY_NAMES = {MODEL: "LSTM", "naive": "naive (tomorrow = today)", "drift": "random walk with drift",
+                 "moving_average": "moving average", "garch": "GARCH(1,1)-t"}
+
+#: Bootstrap colours of a verdict: fine, worth a look, the model loses.
+VERDICT_COLORS = {"good": "success", "warn": "warning", "bad": "danger"}
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
+def display_name(name: str) -> str:
+    """The name a person reads for a model key.
+
+    Example:
+        >>> display_name("naive"), display_name("lstm")
+        ('naive (tomorrow = today)', 'LSTM')
+    """
+    return DISPLAY_NAMES.get(name, name.replace("_", " "))
