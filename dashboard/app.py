@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import flask
-from dash import Dash
+from dash import Dash, dcc, html
 
-from dashboard import callbacks, layout, response_cache
+from dashboard import callbacks, response_cache
 from dashboard.reader import ArtifactReader
-from forecaster.errors import ArtifactError
 
 
 def create_app(data_dir: str | Path) -> Dash:
@@ -32,18 +30,9 @@ def create_app(data_dir: str | Path) -> Dash:
     app = Dash(__name__, title="Stock forecaster", suppress_callback_exceptions=True,
                meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
 
-    def serve_layout() -> object:
-        # A function, so every page load sees the newest published run (or the one its address names).
-        requested = flask.request.args.get("run") if flask.has_request_context() else None
-        try:
-            run_id = requested or reader.latest_id()
-            if run_id is None:
-                return layout.empty_layout(str(data_dir))
-            return layout.run_layout(reader.view(run_id), reader.history())
-        except ArtifactError as exc:
-            return layout.error_layout(str(exc))
-
-    app.layout = serve_layout
-    callbacks.register(app, reader)
-    response_cache.install(app.server, reader)
+    # The address names the run (``?run=<id>``, else the latest); the page is built for it by a callback, so
+    # the run picker, the newer-run notice and a bookmarked address all go through one door.
+    app.layout = html.Div([dcc.Location(id="url", refresh=False), html.Div(id="page")])
+    callbacks.register(app, reader, str(data_dir))
+    app.server.extensions["response_cache"] = response_cache.install(app.server, reader)
     return app

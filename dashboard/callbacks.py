@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 from typing import Any
+from urllib.parse import parse_qs
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, Patch, State, html, no_update
+from dash import Dash, Input, Output, Patch, State, dcc, no_update
 
+from dashboard import layout
 from dashboard.figures import (
     CHART_TYPES,
     COMPARE_MEASURES,
@@ -31,21 +33,36 @@ from dashboard.theme import VERDICT_COLORS
 from forecaster.columns import BASELINE_NAMES
 from forecaster.errors import ArtifactError
 
-# Rescales the price panel's y-axis to the data inside the x-range after a zoom, a range
-# button or the range slider; runs in the browser, so no request reaches the server.
+# Fits the price panel's y-axis to the data inside the x-range after a zoom or a range button, and makes "All"
+# span exactly the first day to the last forecast day (Plotly's autorange pads it by months). Runs in the
+# browser, so no request reaches the server.
 RESCALE_Y = """
 function(relayout) {
     const none = window.dash_clientside.no_update;
     if (!relayout || !Object.keys(relayout).some(k => k.startsWith('xaxis'))) { return none; }
     const gd = document.querySelector('#price-graph .js-plotly-plot');
-    if (!gd || !gd.layout.xaxis || !gd.layout.xaxis.range || !gd._fullData) { return none; }
-    // Dates may carry nanoseconds ("...T00:00:00.000000000"), which Date() rejects: keep the seconds.
+    if (!gd || !gd._fullData) { return none; }
     const time = v => new Date(String(v).slice(0, 19)).getTime();
-    const x0 = time(gd.layout.xaxis.range[0]), x1 = time(gd.layout.xaxis.range[1]);
+    const onPrices = t => !(t.yaxis && t.yaxis !== 'y') && t.visible !== false && t.visible !== 'legendonly';
+    const update = {};
+    let x0, x1;
+    if (relayout['xaxis.autorange']) {
+        x0 = Infinity; x1 = -Infinity;
+        for (const t of gd._fullData) {
+            if (!onPrices(t)) { continue; }
+            for (const x of (t.x || [])) { const v = time(x); if (v < x0) { x0 = v; } if (v > x1) { x1 = v; } }
+        }
+        if (!isFinite(x0)) { return none; }
+        x1 += 12 * 3600e3;
+        update['xaxis.range'] = [new Date(x0).toISOString().slice(0, 10), new Date(x1).toISOString().slice(0, 13)];
+    } else {
+        if (!gd.layout.xaxis || !gd.layout.xaxis.range) { return none; }
+        x0 = time(gd.layout.xaxis.range[0]); x1 = time(gd.layout.xaxis.range[1]);
+    }
     let lo = Infinity, hi = -Infinity;
     // _fullData holds the decoded arrays (gd.data may hold Plotly's base64 "bdata" objects).
     for (const t of gd._fullData) {
-        if ((t.yaxis && t.yaxis !== 'y') || t.visible === 'legendonly' || t.visible === false) { continue; }
+        if (!onPrices(t)) { continue; }
         const xs = t.x || [];
         for (let i = 0; i < xs.length; i++) {
             const x = time(xs[i]);
@@ -58,8 +75,9 @@ function(relayout) {
     }
     if (!isFinite(lo)) { return none; }
     const pad = (hi - lo) * 0.05 || 1;
-    window.Plotly.relayout(gd, {'yaxis.range': [lo - pad, hi + pad]});
-    return [lo - pad, hi + pad];
+    update['yaxis.range'] = [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];  // prices never go below 0
+    window.Plotly.relayout(gd, update);
+    return update['yaxis.range'];
 }
 """
 
@@ -108,8 +126,19 @@ def _damaged(ticker: str, exc: Exception) -> str:
 DAMAGE = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
-def register(app: Dash, reader: ArtifactReader) -> None:
-    """Attach the callbacks to ``app``; they only read artifacts through ``reader``."""
+def register(app: Dash, reader: ArtifactReader, data_dir: str) -> None:
+    """Attach the callbacks to ``app``; they only read artifacts through ``reader`` (of ``data_dir``)."""
+
+    @app.callback(Output("page", "children"), Input("url", "search"))
+    def render_page(search: Any) -> Any:
+        requested = parse_qs(str(search or "").lstrip("?")).get("run", [None])[0]
+        try:
+            run_id = requested or reader.latest_id()
+            if run_id is None:
+                return layout.empty_layout(data_dir)
+            return layout.run_layout(reader.view(run_id), reader.history())
+        except ArtifactError as exc:
+            return layout.error_layout(str(exc))
 
     def view_of(run_id: Any) -> RunView | None:
         try:
@@ -204,17 +233,18 @@ def register(app: Dash, reader: ArtifactReader) -> None:
     app.clientside_callback(OPEN_TICKER, Output("tabs", "active_tab"), Output("ticker", "value"),
                             Input("compare-graph", "clickData"), prevent_initial_call=True)
 
-    @app.callback(Output("url", "href"), Input("run-picker", "value"), State("run-id", "data"),
+    @app.callback(Output("url", "search"), Input("run-picker", "value"), State("run-id", "data"),
                   prevent_initial_call=True)
     def open_run(picked: Any, run_id: Any) -> Any:
-        # Another run is another page (its own tickers, steps and numbers): load it, pinned by its address.
+        # Another run is another page (its own tickers, steps and numbers), pinned by its address.
         if picked == run_id or view_of(picked) is None:
             return no_update
-        return f"/?run={picked}"
+        return f"?run={picked}"
 
     @app.callback(Output("newer-run", "children"), Output("newer-run", "is_open"), Input("poll", "n_intervals"),
-                  State("run-id", "data"), prevent_initial_call=True)
-    def offer_newer_run(_: Any, run_id: Any) -> tuple[Any, bool]:
+                  Input("ticker", "value"), Input("tabs", "active_tab"), State("run-id", "data"),
+                  prevent_initial_call=True)
+    def offer_newer_run(_: Any, __: Any, ___: Any, run_id: Any) -> tuple[Any, bool]:
         try:
             latest = reader.latest_id()
         except ArtifactError:
@@ -222,6 +252,7 @@ def register(app: Dash, reader: ArtifactReader) -> None:
         if latest is None or latest == run_id or not isinstance(run_id, str) or latest < run_id:
             return no_update, False
         return [f"A newer run ({latest}) has been published. This page stays on run {run_id}. ",
-                html.A("Show the newer run", href=f"/?run={latest}", id="open-newer-run", className="alert-link")], True
+                dcc.Link("Show the newer run", href=f"/?run={latest}", id="open-newer-run",
+                         className="alert-link")], True
 
     app.clientside_callback(RESCALE_Y, Output("y-rescaled", "data"), Input("price-graph", "relayoutData"))

@@ -13,7 +13,7 @@ from dash import dash_table, dcc, html
 
 from dashboard.figures import COMPARE_MEASURES, ahead
 from dashboard.reader import RunSummary, RunView
-from dashboard.theme import COLORS, display_name
+from dashboard.theme import COLORS, FONT, display_name
 from forecaster.columns import BASELINE_NAMES
 
 RUN_COMMAND = "python -m forecaster run --source sample"
@@ -46,8 +46,8 @@ def error_layout(message: str) -> dbc.Container:
     return page(dbc.Alert(id="error-state", color="danger", children=[
         html.H4("The latest run cannot be read", className="alert-heading"),
         html.Pre(message, style={"whiteSpace": "pre-wrap", "overflowWrap": "anywhere"}),
-        html.P(["Re-run the forecaster to publish a complete run, or ", html.A("open the latest run", href="/"),
-                "."], className="mb-0"),
+        html.P(["Re-run the forecaster to publish a complete run, or ",
+                dcc.Link("open the latest run", href="/"), "."], className="mb-0"),
     ]))
 
 
@@ -112,17 +112,14 @@ def _ticker_tab(view: RunView) -> dbc.Tab:
 #: Columns of the Compare tab's table (numbers stay numbers, so the table sorts them as numbers).
 COMPARE_COLUMNS = [
     {"name": "Ticker", "id": "ticker"},
-    {"name": "Last close", "id": "last_close", "type": "numeric"},
-    {"name": "Next day", "id": "next_date"},
-    {"name": "Median forecast", "id": "median", "type": "numeric"},
-    {"name": "Change %", "id": "change_pct", "type": "numeric"},
-    {"name": "80% band", "id": "band_80"},
-    {"name": "RMSE / naive", "id": "rmse_ratio", "type": "numeric"},
-    {"name": "80% band held", "id": "coverage_80", "type": "numeric",
-     "format": {"specifier": ".1%"}},
-    {"name": "95% band held", "id": "coverage_95", "type": "numeric",
-     "format": {"specifier": ".1%"}},
-    {"name": "80% interval score / naive", "id": "is_ratio_80", "type": "numeric"},
+    {"name": "Last close", "id": "last_close", "type": "numeric", "format": {"specifier": ",.2f"}},
+    {"name": "Next-day median", "id": "median", "type": "numeric", "format": {"specifier": ",.2f"}},
+    {"name": "Change", "id": "change_pct", "type": "numeric", "format": {"specifier": "+.2f"}},
+    {"name": "Next-day 80% band", "id": "band_80"},
+    {"name": "RMSE / naive", "id": "rmse_ratio", "type": "numeric", "format": {"specifier": ".3f"}},
+    {"name": "80% band held", "id": "coverage_80", "type": "numeric", "format": {"specifier": ".1%"}},
+    {"name": "95% band held", "id": "coverage_95", "type": "numeric", "format": {"specifier": ".1%"}},
+    {"name": "80% interval score / naive", "id": "is_ratio_80", "type": "numeric", "format": {"specifier": ".3f"}},
 ]
 
 
@@ -139,15 +136,16 @@ def _compare_tab(view: RunView) -> dbc.Tab:
         ]),
         dbc.Row(className="g-3", children=[
             dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="compare-graph", config={"displaylogo": False}),
-                                          className="p-1"), className="shadow-sm"), xxl=5),
+                                          className="p-1"), className="shadow-sm"), xl=4),
             dbc.Col(dbc.Card(className="shadow-sm", children=[
-                dbc.CardHeader("Every ticker: the next-day forecast and the test-period scores (click a header "
-                               "to sort)", className="fw-semibold"),
+                dbc.CardHeader("Every ticker: the next-day forecast and the test-period scores at the chosen step "
+                               "(click a header to sort)", className="fw-semibold"),
                 dbc.CardBody(dash_table.DataTable(
                     id="compare-table", columns=COMPARE_COLUMNS, sort_action="native", page_size=50,
                     style_table={"overflowX": "auto"}, style_as_list_view=True,
-                    style_header={"fontWeight": "600", "whiteSpace": "normal", "height": "auto"},
-                    style_cell={"fontFamily": "inherit", "fontSize": "0.9rem", "padding": "4px 8px"},
+                    style_header={"fontWeight": "600", "whiteSpace": "normal", "height": "auto",
+                                  "fontFamily": FONT},
+                    style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "4px 8px"},
                     style_data_conditional=[
                         {"if": {"filter_query": "{rmse_ratio} < 1", "column_id": "rmse_ratio"},
                          "color": COLORS["up"], "fontWeight": "600"},
@@ -158,7 +156,7 @@ def _compare_tab(view: RunView) -> dbc.Tab:
                         {"if": {"filter_query": "{coverage_95} < 0.90", "column_id": "coverage_95"},
                          "backgroundColor": "#fff3cd"},
                     ])),
-            ]), xxl=7),
+            ]), xl=8),
         ]),
     ]))
 
@@ -180,7 +178,6 @@ def run_layout(view: RunView, history: list[RunSummary]) -> dbc.Container:
     """The main page for one run: one ticker in depth, and every ticker compared."""
     body = html.Div([
         dcc.Store(id="run-id", data=view.run_id),  # the run this page shows, passed to every callback
-        dcc.Location(id="url", refresh=True),
         dcc.Interval(id="poll", interval=POLL_MS),
         dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
         dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view)]),

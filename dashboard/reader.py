@@ -113,8 +113,8 @@ class ArtifactReader:
             if run_dir.name not in self._summaries:
                 try:
                     self._summaries[run_dir.name] = _summary(run_dir)
-                except ArtifactError:
-                    continue  # a damaged old run is left out of the list; opening it says why
+                except (ArtifactError, AttributeError, TypeError, ValueError):
+                    continue  # a damaged run is left out of the list; opening it says why
             summaries.append(self._summaries[run_dir.name])
         return summaries
 

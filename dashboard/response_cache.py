@@ -21,7 +21,7 @@ from dashboard.reader import ArtifactReader
 #: Serialised responses kept per worker process (bytes, raw and compressed together).
 CACHE_BYTES = 96 * 2**20
 #: Callbacks whose answer changes with time, not with their request: never stored.
-UNCACHED_OUTPUTS = ("url.href", "newer-run.")
+UNCACHED_OUTPUTS = ("url.search", "newer-run.")
 _CALLBACK_PATH = "/_dash-update-component"
 
 
@@ -71,8 +71,9 @@ def request_key(body: bytes, reader: ArtifactReader) -> str | None:
     return hashlib.sha256(body + repr(version).encode()).hexdigest()
 
 
-def install(server: flask.Flask, reader: ArtifactReader) -> None:
-    """Compress responses (brotli or gzip) and answer repeated callback requests from stored bytes."""
+def install(server: flask.Flask, reader: ArtifactReader) -> tuple[ByteLRU, ByteLRU]:
+    """Compress responses (brotli or gzip) and answer repeated callback requests from stored bytes; returns the
+    two stores (serialised, compressed)."""
     raw, compressed = ByteLRU(CACHE_BYTES // 2), ByteLRU(CACHE_BYTES // 2)
     server.config.update(COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_BR_LEVEL=4, COMPRESS_LEVEL=6,
                          COMPRESS_CACHE_BACKEND=lambda: compressed,
@@ -94,3 +95,5 @@ def install(server: flask.Flask, reader: ArtifactReader) -> None:
         if key is not None and response.status_code == 200 and not response.is_streamed and raw.get(key) is None:
             raw.set(key, response.get_data())
         return response
+
+    return raw, compressed

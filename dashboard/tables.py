@@ -186,7 +186,6 @@ def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: in
                 first = next_day.iloc[0]
                 mid = float(forecast_median(next_day).iloc[0])
                 row.update({"last_close": _round(first["origin_price"], 2),
-                            "last_date": f"{first['origin_date']:%Y-%m-%d}",
                             "next_date": f"{first['target_date']:%Y-%m-%d}", "median": _round(mid, 2),
                             "change_pct": _round(100 * (mid / float(first["origin_price"]) - 1), 2),
                             "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})

@@ -11,7 +11,7 @@ MODULES = ["forecaster.columns", "forecaster.config", "forecaster.artifacts", "f
            "forecaster.evaluate.metrics", "forecaster.evaluate.baselines", "forecaster.model.intervals",
            "forecaster.data.trading_days",
            "forecaster.data.sources", "forecaster.data.sources.schema", "forecaster.data.sources.yahoo",
-           "dashboard.figures", "dashboard.app"]
+           "dashboard.figures", "dashboard.tables", "dashboard.theme", "dashboard.app"]
 
 
 @pytest.mark.parametrize("name", MODULES)

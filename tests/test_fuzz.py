@@ -87,11 +87,12 @@ def _read_and_lay_out(data_dir: Path) -> None:
     from dashboard.layout import run_layout
     from dashboard.reader import ArtifactReader
 
+    reader = ArtifactReader(data_dir)
     try:
-        view = ArtifactReader(data_dir).latest()
+        view = reader.latest()
     except ArtifactError:
         return
-    run_layout(view)
+    run_layout(view, reader.history())
 
 
 @FUZZ

@@ -1,0 +1,66 @@
+"""Callback answers are compressed and, asked again of the same run, sent from stored bytes."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from dashboard.app import create_app
+from forecaster import artifacts
+from tests.dashboard.conftest import copy_run
+
+RUN_ID = "20990101T000000Z-aaaaaa"
+
+
+def _price_request(ticker: str) -> dict:
+    """The request a browser sends when the ticker picker changes (the price figure's callback)."""
+    return {"output": "price-graph.figure", "outputs": {"id": "price-graph", "property": "figure"},
+            "inputs": [{"id": "run-id", "property": "data", "value": RUN_ID},
+                       {"id": "ticker", "property": "value", "value": ticker}],
+            "state": [{"id": "step", "property": "value", "value": 1},
+                      {"id": "chart", "property": "value", "value": "line"},
+                      {"id": "baselines", "property": "value", "value": ["naive"]}],
+            "changedPropIds": ["ticker.value"]}
+
+
+def test_answers_are_compressed_and_stored_per_run_version(published_run, tmp_path):
+    _, result = published_run
+    run = copy_run(tmp_path, result.run_dir, RUN_ID)
+    app = create_app(tmp_path)
+    raw, compressed = app.server.extensions["response_cache"]
+    client = app.server.test_client()
+    client.get("/")  # the first request sets Dash's routes up
+    body = json.dumps(_price_request("AAPL"))
+    headers = {"Content-Type": "application/json", "Accept-Encoding": "br, gzip"}
+
+    first = client.post("/_dash-update-component", data=body, headers=headers)
+    assert first.status_code == 200 and first.headers["Content-Encoding"] == "br"
+    stored, stored_compressed = raw.size, compressed.size
+    assert stored > 100_000 and 0 < stored_compressed < stored / 2  # the figure, and its brotli form
+    second = client.post("/_dash-update-component", data=body, headers=headers)
+    assert second.data == first.data and (raw.size, compressed.size) == (stored, stored_compressed)
+    plain = client.post("/_dash-update-component", data=body, headers={"Content-Type": "application/json"})
+    assert "Content-Encoding" not in plain.headers and json.loads(plain.data)["response"]["price-graph"]["figure"]
+
+    # `forecast` refreshes a run's forecast in place: its answers are built afresh.
+    stamp = (run / artifacts.FORECAST).stat().st_mtime + 5
+    os.utime(run / artifacts.FORECAST, (stamp, stamp))
+    client.post("/_dash-update-component", data=body, headers=headers)
+    assert raw.size > stored
+
+
+def test_answers_that_change_with_time_are_never_stored(published_run, tmp_path):
+    _, result = published_run
+    copy_run(tmp_path, result.run_dir, RUN_ID)
+    app = create_app(tmp_path)
+    raw, _ = app.server.extensions["response_cache"]
+    client = app.server.test_client()
+    client.get("/")
+    poll = {"output": "..newer-run.children...newer-run.is_open..",
+            "outputs": [{"id": "newer-run", "property": "children"}, {"id": "newer-run", "property": "is_open"}],
+            "inputs": [{"id": "poll", "property": "n_intervals", "value": 1},
+                       {"id": "ticker", "property": "value", "value": "AAPL"},
+                       {"id": "tabs", "property": "active_tab", "value": "ticker"}],
+            "state": [{"id": "run-id", "property": "data", "value": RUN_ID}], "changedPropIds": ["poll.n_intervals"]}
+    client.post("/_dash-update-component", data=json.dumps(poll), headers={"Content-Type": "application/json"})
+    assert raw.size == 0
