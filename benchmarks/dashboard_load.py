@@ -1,18 +1,22 @@
 """Load on the dashboard's real callback endpoint: ticker switches over 5,000-day series.
 
     python benchmarks/dashboard_load.py [--clients 20] [--requests 25] [--workers N] [--chart line|candles]
-    python benchmarks/dashboard_load.py --clients 50 --duration 60 --workers 4 --mix    # issue 9's load test
+    python benchmarks/dashboard_load.py --clients 50 --duration 60 --mix       # the mixed load of issue 16
 
 Makes its own artifacts first (a real run, tiny model, on synthetic 5,000-day price series
 for a few tickers), starts the dashboard under gunicorn on a free 127.0.0.1 port, then
-drives ``--clients`` concurrent clients, each sending ``--requests`` POSTs (or as many as
-fit in ``--duration`` seconds) to ``/_dash-update-component`` that switch tickers (the
-callback that builds the chart, the metrics table and the residual views). With ``--mix``
-each request also picks a random step, chart type and set of baselines, and one in seven
-opens the compare view; the range buttons (1M ... All) are handled in the browser by Plotly
-and send nothing to the server. Prints ``p50_ms``, ``p95_ms``, ``errors`` and the gunicorn
-processes' resident memory (``rss_start_mb`` after warm-up, ``rss_end_mb`` after the load).
-Goal: p95 <= 200 ms with 20 clients, 0 errors, memory flat.
+drives ``--clients`` concurrent clients, each making ``--requests`` ticker switches (or as many
+as fit in ``--duration`` seconds). A ticker switch is what the browser sends when the picker
+changes: the price figure's request and the details' request (verdict, forecast panel, metrics,
+residuals); they are sent one after the other and timed together, so a switch's latency here is
+never lower than in a browser, which sends them at once. With ``--mix`` a client also changes the
+step (the figure's Patch and the details), and one action in seven opens the Compare view at a
+random step and measure. The chart type, the baselines and the range buttons are switched in the
+browser (clientside) and send nothing. Requests carry ``Accept-Encoding: br, gzip`` like a browser.
+Prints ``p50_ms``, ``p95_ms`` (per action), ``errors``, the bytes on the wire per action, and the
+gunicorn processes' resident memory (``rss_start_mb`` after warm-up, ``rss_end_mb`` after the load).
+Goals (issue 16): ticker switches at 20 clients p95 <= 100 ms; the mixed load at 50 clients for
+60 s p95 <= 400 ms, 0 errors, memory flat.
 """
 
 from __future__ import annotations
@@ -71,57 +75,106 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def callback_payload(ticker: str, chart: str) -> dict:
-    """The request the browser sends when the ticker picker changes."""
-    outputs = [("price-graph", "figure"), ("metrics-table", "data"), ("residual-time", "figure"),
-               ("residual-hist", "figure"), ("ticker-message", "children")]
-    inputs = [("ticker", ticker), ("step", 1), ("chart", chart), ("baselines", ["naive"])]
+def _request(output: str, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
+             state: list[tuple[str, str, object]], changed: str) -> dict:
+    """A callback request as the Dash renderer sends it."""
+    many = len(outputs) > 1
     return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        "inputs": [{"id": i, "property": "value", "value": v} for i, v in inputs],
-        "changedPropIds": ["ticker.value"], "state": [],
+        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".." if many else output,
+        "outputs": [{"id": i, "property": p} for i, p in outputs] if many else
+        {"id": outputs[0][0], "property": outputs[0][1]},
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "changedPropIds": [changed],
     }
 
 
-def compare_payload(step: int) -> dict:
-    """The request the browser sends when the compare view's step changes."""
-    return {"output": "compare-graph.figure", "outputs": {"id": "compare-graph", "property": "figure"},
-            "inputs": [{"id": "compare-step", "property": "value", "value": step}],
-            "changedPropIds": ["compare-step.value"], "state": []}
+DETAILS = [("verdict", "children"), ("verdict", "color"), ("forecast-panel", "children"),
+           ("metrics-table", "children"), ("residual-time", "figure"), ("residual-hist", "figure"),
+           ("ticker-message", "children")]
 
 
-def mixed_payload(rng: random.Random, i: int, offset: int, chart: str, horizon: int = 5) -> dict:
-    """A user clicking around: ticker, step, chart type, baselines; now and then the compare view."""
-    if rng.random() < 1 / 7:
-        return compare_payload(rng.randint(1, horizon))
-    payload = callback_payload(TICKERS[(offset + i) % len(TICKERS)], rng.choice(("line", "candles")))
-    payload["inputs"][1]["value"] = rng.randint(1, horizon)
-    payload["inputs"][3]["value"] = [b for b in ("naive", "drift", "moving_average") if rng.random() < 0.5]
-    return payload
+def switch_requests(run_id: str, ticker: str, step: int, chart: str) -> list[dict]:
+    """What the browser sends when the ticker picker changes: the figure, then the details."""
+    figure = _request("price-graph.figure", [("price-graph", "figure")],
+                      [("run-id", "data", run_id), ("ticker", "value", ticker)],
+                      [("step", "value", step), ("chart", "value", chart), ("baselines", "value", ["naive"])],
+                      "ticker.value")
+    details = _request("", DETAILS, [("run-id", "data", run_id), ("ticker", "value", ticker), ("step", "value", step),
+                                     ("all-steps", "value", False)], [], "ticker.value")
+    return [figure, details]
 
 
-def client(url: str, count: int, offset: int, chart: str, latencies: list[float], errors: list[str],
-           deadline: float | None = None, mix: bool = False) -> None:
+#: The step callback's output as Dash names it (a second writer of the figure: ``price-graph.figure@<hash>``),
+#: read from the server's ``/_dash-dependencies`` at start.
+STEP_OUTPUT = {"name": "price-graph.figure"}
+
+
+def find_step_output(base: str) -> str:
+    """The output name of the callback that patches the figure when the step changes."""
+    with urllib.request.urlopen(base + "/_dash-dependencies", timeout=10) as response:
+        for callback in json.loads(response.read()):
+            if callback["output"].startswith("price-graph.figure@") and \
+                    [i["id"] for i in callback["inputs"]] == ["step"]:
+                return callback["output"]
+    raise RuntimeError("the step callback was not found in /_dash-dependencies")
+
+
+def step_requests(run_id: str, ticker: str, step: int) -> list[dict]:
+    """What the browser sends when the step changes: the figure's Patch, then the details."""
+    name = STEP_OUTPUT["name"]
+    patch = _request(name, [("price-graph", name.split(".", 1)[1])], [("step", "value", step)],
+                     [("run-id", "data", run_id), ("ticker", "value", ticker)], "step.value")
+    details = _request("", DETAILS, [("run-id", "data", run_id), ("ticker", "value", ticker), ("step", "value", step),
+                                     ("all-steps", "value", False)], [], "step.value")
+    return [patch, details]
+
+
+def compare_requests(run_id: str, step: int, measure: str) -> list[dict]:
+    """What the browser sends when the Compare view's step or measure changes."""
+    return [_request("..compare-graph.figure...compare-table.data..",
+                     [("compare-graph", "figure"), ("compare-table", "data")],
+                     [("run-id", "data", run_id), ("compare-step", "value", step),
+                      ("compare-measure", "value", measure)], [], "compare-step.value")]
+
+
+def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix: bool, horizon: int = 5) -> list[dict]:
+    """The requests of a client's ``i``-th action: a ticker switch, or with ``mix`` a step change or the
+    Compare view now and then."""
+    ticker = TICKERS[(offset + i) % len(TICKERS)]
+    if not mix:
+        return switch_requests(run_id, ticker, 1, chart)
+    roll = rng.random()
+    if roll < 1 / 7:
+        return compare_requests(run_id, rng.randint(1, horizon),
+                                rng.choice(("rmse", "interval_score_80", "interval_score_95")))
+    if roll < 4 / 7:
+        return step_requests(run_id, ticker, rng.randint(1, horizon))
+    return switch_requests(run_id, ticker, rng.randint(1, horizon), rng.choice(("line", "candles")))
+
+
+def client(url: str, count: int, offset: int, run_id: str, chart: str, latencies: list[float], errors: list[str],
+           wire: list[int], deadline: float | None = None, mix: bool = False) -> None:
     rng = random.Random(offset)
     i = 0
     while (i < count) if deadline is None else (time.monotonic() < deadline):
-        payload = mixed_payload(rng, i, offset, chart) if mix else callback_payload(
-            TICKERS[(offset + i) % len(TICKERS)], chart)
+        requests = action(rng, i, offset, run_id, chart, mix)
         i += 1
-        expected = b'"compare-graph"' if payload["changedPropIds"] == ["compare-step.value"] else b'"price-graph"'
-        body = json.dumps(payload).encode()
-        request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
         started = time.perf_counter()
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read()
-                # A substring check, not a JSON parse: the load generator shares the machine's two cores.
-                if response.status != 200 or expected not in body:
-                    errors.append(f"status {response.status}")
-        except Exception as exc:  # every failure counts, whatever its kind
-            errors.append(repr(exc))
+        size = 0
+        for payload in requests:
+            request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={
+                "Content-Type": "application/json", "Accept-Encoding": "br, gzip"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    body = response.read()
+                    size += len(body)
+                    if response.status != 200 or not body:
+                        errors.append(f"status {response.status}")
+            except Exception as exc:  # every failure counts, whatever its kind
+                errors.append(repr(exc))
         latencies.append((time.perf_counter() - started) * 1000)
+        wire.append(size)
 
 
 def rss_mb(master_pid: int) -> float:
@@ -168,15 +221,21 @@ def main() -> int:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise RuntimeError(server.stderr.read().decode()) from None
                     time.sleep(0.3)
+            run_id = (data_dir / "runs" / "LATEST").read_text().strip()
+            STEP_OUTPUT["name"] = find_step_output(base)
             warm: list[float] = []
-            client(base + "/_dash-update-component", args.workers * len(TICKERS), 0, args.chart, warm, [])
+            # Warm-up: each worker reads the run once (the first request to a worker reads its files).
+            client(base + "/_dash-update-component", args.workers * len(TICKERS), 0, run_id, args.chart, warm, [], [])
+            cold_ms = warm[0]
             rss_start = rss_mb(server.pid)
             latencies: list[float] = []
             errors: list[str] = []
+            wire: list[int] = []
             started = time.perf_counter()
             deadline = None if args.duration is None else time.monotonic() + args.duration
             threads = [threading.Thread(target=client, args=(base + "/_dash-update-component", args.requests, k,
-                                                             args.chart, latencies, errors, deadline, args.mix))
+                                                             run_id, args.chart, latencies, errors, wire, deadline,
+                                                             args.mix))
                        for k in range(args.clients)]
             for thread in threads:
                 thread.start()
@@ -193,8 +252,10 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=20)
     chart = "mixed" if args.mix else args.chart
-    print(f"clients={args.clients} requests={len(latencies)} seconds={seconds:.0f} workers={args.workers} "
+    print(f"clients={args.clients} actions={len(latencies)} seconds={seconds:.0f} workers={args.workers} "
           f"days={DAYS} chart={chart} throughput_rps={len(latencies) / seconds:.1f}")
+    print(f"first_switch_ms={cold_ms:.0f} (a worker's first request: reads the run, builds the figure)")
+    print(f"kb_per_action={np.mean(wire) / 1024:.0f} (compressed, on the wire)")
     print(f"p50_ms={np.percentile(latencies, 50):.0f}")
     print(f"p95_ms={np.percentile(latencies, 95):.0f}")
     print(f"errors={len(errors)}")

@@ -223,9 +223,8 @@ def residual_figures(predictions: pd.DataFrame, ticker: str, step: int) -> tuple
                                        mode="lines", line=style, hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
         spread.add_trace(go.Histogram(x=residual, name=display_name(name), nbinsx=40,
                                       opacity=0.45 if name == "naive" else 0.75, marker={"color": style["color"]}))
-    common = {"template": "plotly_white", "font": {"family": FONT}, "margin": {"t": 50, "b": 30, "l": 60, "r": 10},
-              "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-              "height": 320}
+    common = {"template": "plotly_white", "font": {"family": FONT}, "margin": {"t": 50, "b": 40, "l": 60, "r": 10},
+              "legend": {"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0}, "height": 340}
     over_time.update_layout(title=f"Residuals over time ({ahead(step)})", yaxis_title="actual - forecast",
                             hovermode="x unified", xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]}, **common)
     spread.update_layout(title="Distribution of residuals", barmode="overlay", xaxis_title="actual - forecast",

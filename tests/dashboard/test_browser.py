@@ -121,6 +121,14 @@ def test_forecast_panel_verdict_and_metrics_show_the_runs_numbers(browser, two_t
         page.click("#all-steps")
         page.wait_for_function("() => document.querySelector('#metrics-table').innerText.includes('3 days ahead')")
         page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
+        chart, panel = page.locator("#price-graph").bounding_box(), page.locator("#forecast-panel").bounding_box()
+        assert panel["x"] > chart["x"] + chart["width"] - 5  # side by side at 1400 px
+        page.set_viewport_size({"width": 1024, "height": 1000})  # the narrowest width the page is made for
+        page.wait_for_timeout(500)
+        chart, panel = page.locator("#price-graph").bounding_box(), page.locator("#forecast-panel").bounding_box()
+        assert panel["y"] > chart["y"] + chart["height"] - 5 and chart["width"] > 900  # stacked, full width
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1024  # nothing runs off the side
+        page.screenshot(path=str(artifacts_dir / "dashboard-1024px.png"), full_page=True)
         page.close()
 
 
