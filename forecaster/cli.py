@@ -8,6 +8,7 @@ JAX's start-up chatter is hidden unless ``--verbose``.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -204,6 +205,33 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
     _add_spark_options(fc)
     fc.set_defaults(handler=_forecast)
 
+    refresh = _command(commands, "refresh", "the daily cycle: new prices, score issued forecasts, forecast, retrain",
+                       "Bring every cached ticker up to date (tickers fetched from Yahoo Finance are fetched again; "
+                       "those imported from CSV are not: give them new days with `import`), score the forecasts in "
+                       "the ledger whose days now have prices, then issue the next forecast from the latest model, "
+                       "retraining first when the model is older than --retrain-after trading days or its live 80% "
+                       "band covered less than 70% of the last 60 scored days. One refresh at a time per data "
+                       "directory. Prints one summary line. Exit codes: 0 ok, 1 a ticker or step failed, 2 bad "
+                       "arguments, 3 another refresh is running.")
+    refresh.add_argument("--tickers", nargs="+", metavar="T", help="cached tickers to refresh (default: all)")
+    refresh.add_argument("--retrain-after", type=positive_int, default=21, metavar="DAYS",
+                         help="retrain when the model's data ends more than DAYS trading days before the newest "
+                              "price (about a month)")
+    refresh.add_argument("--retries", type=int, default=3, help="retries per ticker of rate limits and dropped "
+                                                                "connections")
+    _add_spark_options(refresh)
+    refresh.set_defaults(handler=_refresh)
+
+    record = _command(commands, "track-record", "how the forecasts actually issued have done",
+                      "Per ticker and step, the live record of the forecasts issued beyond the data (by run, "
+                      "forecast and refresh) against what then happened: the RMSE ratio to naive on the same "
+                      "days, each band's coverage and the count of scored forecasts, over the last 30 and 90 "
+                      "trading days and all time. Separate from the backtest.")
+    record.add_argument("--tickers", nargs="+", metavar="T", help="only these tickers")
+    record.add_argument("--since", type=iso_date, default=None, help="only outcomes from this day, YYYY-MM-DD")
+    record.add_argument("--json", action="store_true", help="JSON for scripts instead of a table")
+    record.set_defaults(handler=_track_record)
+
     check = _command(commands, "check", "read everything readers can see in the data dir and report damage",
                      "Read every cached price file, the latest run (report, card, predictions, forecast, prices, "
                      "scaling and its models) and the latest preparation. Exit 1 if any is missing or damaged. "
@@ -299,6 +327,38 @@ def _check(args: argparse.Namespace) -> int:
               + ", ".join(found.unpublished))
     print("ok" if found.ok else f"{len(found.problems)} problems")
     return 0 if found.ok else 1
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from forecaster.jobs.refresh import EXIT_BUSY, RefreshBusy, refresh
+
+    try:
+        result = refresh(config.data_dir(args.data_dir), args.tickers, args.retrain_after, args.master, args.remote,
+                         args.retries)
+    except RefreshBusy as exc:
+        print(f"refresh BUSY: {exc}")
+        return EXIT_BUSY
+    for ticker, why in sorted(result.failed.items()):
+        print(f"FAILED {ticker}: {why}")
+    print(result.summary())
+    return result.exit_code
+
+
+def _track_record(args: argparse.Namespace) -> int:
+    from forecaster.evaluate.ledger import track_record
+
+    table = track_record(config.data_dir(args.data_dir), args.tickers, args.since)
+    if args.json:
+        print(json.dumps({"track_record": table.to_dict(orient="records")}, indent=2))
+        return 0
+    if table.empty:
+        print("no scored forecasts yet: forecasts are scored when prices for their days arrive "
+              "(`refresh`, `fetch` or `import`, then `refresh`)")
+        return 0
+    shown = table.rename(columns={"rmse_ratio_vs_naive": "RMSE/naive", "coverage_80": "80% held",
+                                  "coverage_95": "95% held"})
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
 
 
 def _writable(data_dir: Path | None) -> Path:

@@ -22,6 +22,7 @@ from forecaster.config import DEFAULT_MA_WINDOW
 from forecaster.data import cache
 from forecaster.data.sources.schema import validate_ticker
 from forecaster.errors import ArtifactError, DataError
+from forecaster.evaluate import ledger
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,9 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
     log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(frame["origin_date"].max()).date(),
              forecast_path)
-    return run_dir, frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
+    issued = frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
+    ledger.record(data_dir, run_dir, issued)
+    return run_dir, issued
 
 
 def _forecast(rows: pd.DataFrame, card: dict[str, Any], tickers: list[str], trained: Any, known: pd.DataFrame,

@@ -20,6 +20,7 @@ from forecaster import artifacts
 from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError
+from forecaster.evaluate import ledger
 from forecaster.jobs.prepare import check_before_spark
 
 __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
@@ -90,6 +91,7 @@ def run(opts: RunOptions) -> RunResult:
     if opts.report_path is not None:
         artifacts.write_json(Path(opts.report_path), result.report)
     log.info("published run %s", run_dir)
+    ledger.record(data_dir, run_dir, result.forecast)
     return result
 
 
