@@ -203,7 +203,7 @@ def _needs_forecast(data_dir: Path, run_dir: Path, card: dict) -> bool:
     issued = artifacts.read_parquet(path).groupby("ticker")["origin_date"].max()
     for ticker in card["tickers"]:
         last = pd.Timestamp(cache.read_meta(cache.prices_path(data_dir, ticker))["last_date"])
-        if ticker not in issued or pd.Timestamp(issued[ticker]) < last:
+        if ticker not in issued or pd.Timestamp(issued[ticker]) != last:
             return True
     in_ledger = ledger.read_issued(data_dir)
     in_ledger = in_ledger[in_ledger["model_card_hash"] == ledger.card_hash(run_dir)]
