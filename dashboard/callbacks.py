@@ -25,6 +25,7 @@ from dashboard.figures import (
     compare_figure,
     price_figure,
     residual_figures,
+    track_figure,
 )
 from dashboard.panels import forecast_panel, metrics_component
 from dashboard.reader import ArtifactReader, RunView
@@ -32,6 +33,7 @@ from dashboard.tables import compare_rows, verdict
 from dashboard.theme import VERDICT_COLORS
 from forecaster.columns import BASELINE_NAMES
 from forecaster.errors import ArtifactError
+from forecaster.evaluate import ledger
 
 # Fits the price panel's y-axis to the data inside the x-range after a zoom or a range button, and makes "All"
 # span exactly the first day to the last forecast day (Plotly's autorange pads it by months). Runs in the
@@ -229,6 +231,27 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str) -> None:
                     compare_rows(view.report, view.forecast, step))
         except DAMAGE:
             return go.Figure(), []  # entries damaged: the Ticker tab names them, ticker by ticker
+
+    @app.callback(Output("track-ticker", "options"), Output("track-ticker", "value"), Output("track-graph", "figure"),
+                  Output("track-table", "data"), Output("track-message", "children"),
+                  Input("tabs", "active_tab"), Input("track-ticker", "value"), prevent_initial_call=True)
+    def show_track(tab: Any, ticker: Any) -> tuple[Any, ...]:
+        # The ledger is live (refresh adds to it): read at each look, not pinned to the page's run.
+        if tab != "track":
+            return (no_update,) * 5
+        try:
+            issued, scored = ledger.read_issued(reader.data_dir), ledger.read_scored(reader.data_dir)
+        except ArtifactError as exc:
+            return [], None, go.Figure(), [], f"The ledger cannot be read: {exc}"
+        tickers = sorted(issued["ticker"].unique())
+        if not tickers:
+            return [], None, go.Figure(), [], ("No forecasts issued yet: `run`, `forecast` and `refresh` add them "
+                                               "to the ledger.")
+        ticker = ticker if ticker in tickers else tickers[0]
+        record = ledger.track_record(reader.data_dir, [ticker])
+        message = "" if len(record) else (f"None of {ticker}'s forecasts has met its day yet: they are scored when "
+                                          "`refresh` finds its prices.")
+        return (tickers, ticker, track_figure(issued, scored, ticker), record.to_dict(orient="records"), message)
 
     app.clientside_callback(OPEN_TICKER, Output("tabs", "active_tab"), Output("ticker", "value"),
                             Input("compare-graph", "clickData"), prevent_initial_call=True)

@@ -273,3 +273,31 @@ def compare_figure(report: dict[str, Any], step: int, measure: str = "rmse") -> 
         yaxis={"autorange": "reversed", "type": "category"},
     )
     return figure
+
+
+def track_figure(issued: pd.DataFrame, scored: pd.DataFrame, ticker: str, step: int = 1) -> go.Figure:
+    """The live record of one ticker: the forecasts issued ``step`` days ahead (median and 80% band) against the
+    prices that then came, and the forecasts still waiting for their day."""
+    figure = go.Figure()
+    mine = issued[(issued["ticker"] == ticker) & (issued["step"] == step)].sort_values("target_date")
+    done = scored[(scored["ticker"] == ticker) & (scored["step"] == step)].sort_values("target_date")
+    dates = day_strings(mine["target_date"])
+    figure.add_trace(go.Scatter(
+        x=dates, y=mine["median"], mode="markers", name=f"forecast median, {ahead(step)}",
+        marker={"color": COLORS["forecast"], "size": 8},
+        error_y={"type": "data", "symmetric": False, "array": (mine[bound_column(80, "hi")] - mine["median"]),
+                 "arrayminus": (mine["median"] - mine[bound_column(80, "lo")]), "color": FORECAST_BAND_FILL[80],
+                 "thickness": 6, "width": 0},
+        hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    figure.add_trace(go.Scatter(
+        x=day_strings(done["target_date"]), y=done["actual"], mode="lines+markers", name="what happened",
+        line={"color": COLORS["actual"], "width": 1.5}, marker={"size": 5},
+        hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    figure.update_layout(
+        title={"text": f"{ticker}: forecasts as issued ({ahead(step)}, median and 80% band) and the outcomes",
+               "font": {"size": 15}},
+        template="plotly_white", font={"family": FONT}, hovermode="x unified", hoverlabel={"namelength": -1},
+        height=420, margin={"l": 60, "r": 20, "t": 50, "b": 40},
+        legend={"orientation": "h", "y": -0.15, "x": 0}, yaxis={"title": "adjusted price", "tickformat": ",.2f"},
+        xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]})
+    return figure

@@ -161,6 +161,40 @@ def _compare_tab(view: RunView) -> dbc.Tab:
     ]))
 
 
+TRACK_COLUMNS = [
+    {"name": "Step", "id": "step"}, {"name": "Window", "id": "window"},
+    {"name": "Scored forecasts", "id": "scored", "type": "numeric"},
+    {"name": "RMSE / naive", "id": "rmse_ratio_vs_naive", "type": "numeric", "format": {"specifier": ".3f"}},
+    {"name": "80% band held", "id": "coverage_80", "type": "numeric", "format": {"specifier": ".1%"}},
+    {"name": "95% band held", "id": "coverage_95", "type": "numeric", "format": {"specifier": ".1%"}},
+    {"name": "From", "id": "first_day"}, {"name": "To", "id": "last_day"},
+]
+
+
+def _track_tab() -> dbc.Tab:
+    return dbc.Tab(label="Track record", tab_id="track", children=html.Div(className="pt-3", children=[
+        html.P("The forecasts actually issued beyond the data (by run, forecast and refresh), scored as their days' "
+               "prices arrived: the live record, across runs, separate from the backtest.", className="text-muted"),
+        dbc.Row(className="g-3 align-items-end mb-3", children=[
+            _labelled("Ticker", dcc.Dropdown(id="track-ticker", clearable=False), {"md": 3, "lg": 2}),
+        ]),
+        html.Div(id="track-message"),
+        dbc.Row(className="g-3", children=[
+            dbc.Col(dbc.Card(dcc.Graph(id="track-graph", config={"displaylogo": False}), className="shadow-sm"),
+                    xl=7),
+            dbc.Col(dbc.Card(className="shadow-sm", children=[
+                dbc.CardHeader("Live scores: the last 30 and 90 trading days with outcomes, and all time",
+                               className="fw-semibold"),
+                dbc.CardBody(dash_table.DataTable(
+                    id="track-table", columns=TRACK_COLUMNS, style_as_list_view=True,
+                    style_table={"overflowX": "auto"},
+                    style_header={"fontWeight": "600", "fontFamily": FONT, "whiteSpace": "normal", "height": "auto"},
+                    style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "4px 8px"})),
+            ]), xl=5),
+        ]),
+    ]))
+
+
 def run_picker(history: list[RunSummary], run_id: str) -> html.Div:
     """The run history as a picker; the page shows ``run_id``."""
     options = [{"label": s.label + ("  (latest)" if i == 0 else ""), "value": s.run_id}
@@ -180,7 +214,7 @@ def run_layout(view: RunView, history: list[RunSummary]) -> dbc.Container:
         dcc.Store(id="run-id", data=view.run_id),  # the run this page shows, passed to every callback
         dcc.Interval(id="poll", interval=POLL_MS),
         dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
-        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view)]),
+        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view), _track_tab()]),
         html.Footer(f"run {view.run_id}", id="run-footer", className="text-muted small mt-3"),
     ])
     return page(body, header=run_picker(history, view.run_id))

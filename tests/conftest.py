@@ -98,3 +98,37 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("FORECASTER_TEST_ARTIFACTS", Path(__file__).parent / "artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: Month ends of the replay (2018-03-30 was Good Friday: the last March session is the 29th).
+MONTH_ENDS = ("2018-01-31", "2018-02-28", "2018-03-29", "2018-04-30")
+
+
+def cut_csv(csv, last_day: str, folder: Path) -> Path:
+    """``csv`` (AAPL.csv's rows) up to ``last_day``, written as ``folder/AAPL.csv``."""
+    path = folder / "AAPL.csv"
+    csv[csv["Date"] <= last_day].to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def replay(spark, shared_data, tmp_path_factory):
+    """AAPL cut at 2017-12-29, a run, then one more month at a time to 2018-04-30 with a refresh after each."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from forecaster.data.ingest import import_csv
+    from forecaster.jobs.refresh import refresh
+    from forecaster.jobs.run import RunOptions, run
+
+    data_dir = tmp_path_factory.mktemp("replay")
+    csv = pd.read_csv(AAPL_CSV)
+    import_csv([cut_csv(csv, "2017-12-29", data_dir)], data_dir, progress=False)
+    run(RunOptions(source="cache", tickers=["AAPL"], model=replace(TINY_MODEL, members=1), data_dir=data_dir,
+                   verbose=0))
+    results = []
+    for month_end in MONTH_ENDS:
+        import_csv([cut_csv(csv, month_end, data_dir)], data_dir, progress=False)
+        results.append(refresh(data_dir, retrain_after=1000))
+    return data_dir, csv, results

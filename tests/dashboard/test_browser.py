@@ -257,3 +257,26 @@ def _page_text(browser, data_dir, selector: str, screenshot) -> str:
         page.screenshot(path=str(screenshot))
         page.close()
     return text
+
+
+def test_track_record_tab_shows_the_live_scores_of_issued_forecasts(browser, replay, artifacts_dir):
+    from forecaster.evaluate import ledger
+
+    data_dir, _, _ = replay
+    record = ledger.track_record(data_dir, ["AAPL"])
+    every = record[(record["step"] == 1) & (record["window"] == "all")].iloc[0]
+    with serve(data_dir) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        _wait_for_ticker(page, "AAPL")
+        page.click("text=Track record")
+        page.wait_for_function("() => document.querySelector('#track-table').innerText.includes('all')",
+                               timeout=30_000)
+        rows = page.inner_text("#track-table")
+        assert f"{every['coverage_80']:.1%}" in rows and f"{every['rmse_ratio_vs_naive']:.3f}" in rows
+        traces = page.evaluate("() => document.querySelector('#track-graph .js-plotly-plot').data"
+                               ".map(t => [t.name, t.x.length])")
+        assert traces == [["forecast median, 1 day ahead", 5], ["what happened", 4]]  # the last still waits
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+        page.screenshot(path=str(artifacts_dir / "dashboard-track-record.png"), full_page=True)
+        page.close()

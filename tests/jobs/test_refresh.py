@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,33 +22,8 @@ from forecaster.data import cache
 from forecaster.data.ingest import import_csv
 from forecaster.evaluate import ledger
 from forecaster.jobs.refresh import RefreshBusy, exclusive, refresh
-from tests.conftest import AAPL_CSV, TINY_MODEL
-
-#: Month ends of the replay (2018-03-30 was Good Friday: the last March session is the 29th).
-MONTH_ENDS = ("2018-01-31", "2018-02-28", "2018-03-29", "2018-04-30")
-
-
-def _cut(csv: pd.DataFrame, last_day: str, folder: Path) -> Path:
-    path = folder / "AAPL.csv"
-    csv[csv["Date"] <= last_day].to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def replay(spark, shared_data, tmp_path_factory):
-    """AAPL cut at 2017-12-29, a run, then one more month at a time to 2018-04-30 with a refresh after each."""
-    from forecaster.jobs.run import RunOptions, run
-
-    data_dir = tmp_path_factory.mktemp("replay")
-    csv = pd.read_csv(AAPL_CSV)
-    import_csv([_cut(csv, "2017-12-29", data_dir)], data_dir, progress=False)
-    run(RunOptions(source="cache", tickers=["AAPL"], model=replace(TINY_MODEL, members=1), data_dir=data_dir,
-                   verbose=0))
-    results = []
-    for month_end in MONTH_ENDS:
-        import_csv([_cut(csv, month_end, data_dir)], data_dir, progress=False)
-        results.append(refresh(data_dir, retrain_after=1000))
-    return data_dir, csv, results
+from tests.conftest import MONTH_ENDS, TINY_MODEL
+from tests.conftest import cut_csv as _cut
 
 
 def test_refresh_scores_what_was_issued_as_a_hand_computation_does(replay):
