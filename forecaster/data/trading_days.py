@@ -34,12 +34,14 @@ def closed_weekdays(start: pd.Timestamp, end: pd.Timestamp, exchange: str = DEFA
     Example:
         >>> [f"{d:%Y-%m-%d}" for d in closed_weekdays(pd.Timestamp("2018-03-26"), pd.Timestamp("2018-04-06"))]
         ['2018-03-30']
+        >>> closed_weekdays(pd.Timestamp("2018-02-07"), pd.Timestamp("2018-02-07"))
+        []
     """
     import exchange_calendars
 
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     # The library's default range starts 20 years back: ask for the whole stretch.
-    calendar = exchange_calendars.get_calendar(exchange, start=start, end=end)
+    calendar = exchange_calendars.get_calendar(exchange, start=start, end=end + timedelta(days=7))  # end > start
     first, last = max(start, calendar.first_session), min(end, calendar.last_session)
     if first > last:
         return []
