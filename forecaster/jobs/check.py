@@ -14,6 +14,7 @@ from pathlib import Path
 from forecaster import artifacts
 from forecaster.data import cache
 from forecaster.errors import ForecasterError
+from forecaster.evaluate import ledger
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Check:
 
 
 def check_data_dir(data_dir: Path, load_models: bool = True) -> Check:
-    """Read every cache file, the latest run (with its models unless ``load_models`` is off) and the
+    """Read every cache file, every ledger file, the latest run (with its models unless ``load_models`` is off) and the
     latest preparation; return what was damaged.
 
     Example:
@@ -44,6 +45,8 @@ def check_data_dir(data_dir: Path, load_models: bool = True) -> Check:
     for ticker in cache.cached_tickers(data_dir):
         result.cache_files += 1
         _try(result, lambda t=ticker: cache.read_ticker(data_dir, t))
+    for path in ledger.files(data_dir):  # the forecasts as issued and their scores
+        _try(result, lambda p=path: artifacts.read_parquet(p))
     run_dir = _try(result, lambda: artifacts.latest_run_dir(data_dir))
     if run_dir is not None:
         result.run = run_dir.name
