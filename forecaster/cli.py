@@ -122,6 +122,9 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                             help="days of the moving-average baseline (at most --lookback)")
     out = run.add_argument_group("output")
     out.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write the report JSON here")
+    out.add_argument("--mlflow", default=None, metavar="URI",
+                     help="also log the run (settings, per-step metrics, model card, report, model) to this MLflow "
+                          "tracking URI (default: $MLFLOW_TRACKING_URI; needs pip install -r requirements-mlflow.txt)")
     out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
     run.set_defaults(handler=_run)
 
@@ -361,6 +364,22 @@ def _track_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mlflow_uri(explicit: str | None) -> str | None:
+    """``--mlflow``, else ``MLFLOW_TRACKING_URI`` when MLflow's client is installed (set for other tools without
+    it, the variable is not this run's business: a warning, not an error)."""
+    if explicit:
+        return explicit
+    from_env = os.environ.get("MLFLOW_TRACKING_URI")
+    if from_env:
+        try:
+            import mlflow  # noqa: F401
+        except ImportError:
+            log.warning("MLFLOW_TRACKING_URI is set but MLflow's client is not installed: this run is not logged "
+                        "(pip install -r requirements-mlflow.txt)")
+            return None
+    return from_env or None
+
+
 def _writable(data_dir: Path | None) -> Path:
     from forecaster.artifacts import ensure_writable
 
@@ -386,7 +405,7 @@ def _run(args: argparse.Namespace) -> int:
         test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
         master=args.master, remote=args.remote, report_path=args.report, verbose=0 if args.quiet else 2,
         features=tuple(args.features), missing=args.missing, per_ticker=args.per_ticker, folds=args.folds,
-        ma_window=args.ma_window,
+        ma_window=args.ma_window, mlflow_uri=_mlflow_uri(args.mlflow),
     )
     result = run(opts)
     print(format_report(result.report))

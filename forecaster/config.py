@@ -124,6 +124,7 @@ class RunOptions:
     per_ticker: bool = False  # one model per ticker instead of one global model
     folds: int = 1  # walk-forward folds over the test period (each retrains on all history before it)
     ma_window: int = DEFAULT_MA_WINDOW  # days of the moving-average baseline (at most the lookback)
+    mlflow_uri: str | None = None  # log the run to this MLflow tracking URI (needs requirements-mlflow.txt)
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

@@ -21,6 +21,7 @@ from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError
 from forecaster.evaluate import ledger
+from forecaster.jobs import tracking
 from forecaster.jobs.prepare import check_before_spark
 
 __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
@@ -82,6 +83,8 @@ def run(opts: RunOptions) -> RunResult:
         raise ConfigError(f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
                           "the baseline may only use the days the model sees")
     data_dir = artifacts.ensure_writable(opts.data_dir)
+    if opts.mlflow_uri:
+        tracking.require_mlflow()  # before any work
     price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows)
     check_before_spark(price_paths, opts)
     with artifacts.unpublished(data_dir) as run_dir:
@@ -92,6 +95,8 @@ def run(opts: RunOptions) -> RunResult:
         artifacts.write_json(Path(opts.report_path), result.report)
     log.info("published run %s", run_dir)
     ledger.record(data_dir, run_dir, result.forecast)
+    if opts.mlflow_uri:
+        tracking.log_run(opts.mlflow_uri, run_dir, result.report, artifacts.read_json(run_dir / artifacts.MODEL_CARD))
     return result
 
 
