@@ -8,11 +8,12 @@ baselines switch traces on and off in the browser (a clientside ``Patch``), with
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, Patch, State, dcc, no_update
+from dash import Dash, Input, Output, Patch, State, callback_context, dcc, no_update
 
 from dashboard import layout
 from dashboard.figures import (
@@ -27,6 +28,7 @@ from dashboard.figures import (
     residual_figures,
     track_figure,
 )
+from dashboard.jobs import JOBS, JobSettings, run_job
 from dashboard.panels import forecast_panel, metrics_component
 from dashboard.reader import ArtifactReader, RunView
 from dashboard.tables import compare_rows, verdict
@@ -128,8 +130,10 @@ def _damaged(ticker: str, exc: Exception) -> str:
 DAMAGE = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
-def register(app: Dash, reader: ArtifactReader, data_dir: str) -> None:
-    """Attach the callbacks to ``app``; they only read artifacts through ``reader`` (of ``data_dir``)."""
+def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings | None = None) -> None:
+    """Attach the callbacks to ``app``; they only read artifacts through ``reader`` (of ``data_dir``), but for the
+    jobs (``jobs``), which run in background callbacks, never inside a request."""
+    jobs = jobs or JobSettings()
 
     @app.callback(Output("page", "children"), Input("url", "search"))
     def render_page(search: Any) -> Any:
@@ -138,7 +142,7 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str) -> None:
             run_id = requested or reader.latest_id()
             if run_id is None:
                 return layout.empty_layout(data_dir)
-            return layout.run_layout(reader.view(run_id), reader.history())
+            return layout.run_layout(reader.view(run_id), reader.history(), jobs)
         except ArtifactError as exc:
             return layout.error_layout(str(exc))
 
@@ -279,3 +283,29 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str) -> None:
                          className="alert-link")], True
 
     app.clientside_callback(RESCALE_Y, Output("y-rescaled", "data"), Input("price-graph", "relayoutData"))
+    if jobs.enabled:
+        _register_jobs(app, jobs, reader.data_dir)
+
+
+def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:
+    """One background callback for the three job buttons: while a job runs, the buttons are off and Cancel on."""
+    buttons = list(JOBS)
+
+    @app.callback(
+        Output("job-result", "children"), Output("job-result", "color"), Output("job-result", "is_open"),
+        [Input(button, "n_clicks") for button in buttons], State("job-tickers", "value"), State("job-token", "value"),
+        background=True, prevent_initial_call=True,
+        running=[*[(Output(b, "disabled"), True, False) for b in buttons],
+                 (Output("job-cancel", "disabled"), False, True)],
+        cancel=[Input("job-cancel", "n_clicks")],
+        progress=[Output("job-progress", "value"), Output("job-status", "children"), Output("job-log", "children")],
+        progress_default=[0, "", ""],
+    )
+    def start_job(set_progress: Any, *args: Any) -> tuple[str, str, bool]:
+        tickers, token = args[-2], args[-1]
+        job = callback_context.triggered_id
+        refused = jobs.refuses(token)
+        if refused or job not in JOBS:
+            return f"Not started: {refused or 'unknown job'}.", "danger", True
+        message, colour = run_job(set_progress, job, data_dir, tickers)
+        return message, colour, True

@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import dash_table, dcc, html
 
 from dashboard.figures import COMPARE_MEASURES, ahead
+from dashboard.jobs import JobSettings
 from dashboard.reader import RunSummary, RunView
 from dashboard.theme import COLORS, FONT, display_name
 from forecaster.columns import BASELINE_NAMES
@@ -195,6 +196,36 @@ def _track_tab() -> dbc.Tab:
     ]))
 
 
+def _jobs_tab(jobs: JobSettings) -> dbc.Tab:
+    if not jobs.enabled:
+        body: list = [dbc.Alert(jobs.why_off.capitalize() + ".", color="secondary", id="jobs-off")]
+    else:
+        body = [
+            html.P("Jobs run in the background, one at a time per data directory (a refresh started by cron "
+                   "counts), and publish their results like the command line does: a page shows a new run when "
+                   "it is complete.", className="text-muted"),
+            dbc.Row(className="g-3 align-items-end mb-3", children=[
+                *([_labelled("Job token", dbc.Input(id="job-token", type="password", placeholder="token"),
+                             {"md": 3})] if jobs.token else [dcc.Input(id="job-token", type="hidden", value="")]),
+                _labelled("Tickers to add (Yahoo Finance symbols)",
+                          dbc.Input(id="job-tickers", placeholder="e.g. NVDA BRK-B ^GSPC"), {"md": 3}),
+                dbc.Col(width="auto", children=dbc.ButtonGroup([
+                    dbc.Button("Add tickers", id="job-add", color="primary"),
+                    dbc.Button("Refresh prices", id="job-refresh", color="primary", outline=True),
+                    dbc.Button("Retrain", id="job-retrain", color="primary", outline=True),
+                ])),
+                dbc.Col(dbc.Button("Cancel", id="job-cancel", color="danger", outline=True, disabled=True),
+                        width="auto"),
+            ]),
+            dbc.Progress(id="job-progress", value=0, striped=True, animated=True, className="mb-2",
+                         style={"height": "1.4rem"}),
+            html.Div(id="job-status", className="small text-muted mb-2"),
+            html.Pre(id="job-log", className="small bg-light p-2 rounded", style={"minHeight": "4em"}),
+            dbc.Alert(id="job-result", is_open=False, className="mt-2"),
+        ]
+    return dbc.Tab(label="Jobs", tab_id="jobs", children=html.Div(className="pt-3", children=body))
+
+
 def run_picker(history: list[RunSummary], run_id: str) -> html.Div:
     """The run history as a picker; the page shows ``run_id``."""
     options = [{"label": s.label + ("  (latest)" if i == 0 else ""), "value": s.run_id}
@@ -208,13 +239,14 @@ def run_picker(history: list[RunSummary], run_id: str) -> html.Div:
     ])
 
 
-def run_layout(view: RunView, history: list[RunSummary]) -> dbc.Container:
-    """The main page for one run: one ticker in depth, and every ticker compared."""
+def run_layout(view: RunView, history: list[RunSummary], jobs: JobSettings | None = None) -> dbc.Container:
+    """The main page for one run: one ticker in depth, every ticker compared, the live record, and jobs."""
     body = html.Div([
         dcc.Store(id="run-id", data=view.run_id),  # the run this page shows, passed to every callback
         dcc.Interval(id="poll", interval=POLL_MS),
         dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
-        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view), _track_tab()]),
+        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view), _track_tab(),
+                                                          _jobs_tab(jobs or JobSettings())]),
         html.Footer(f"run {view.run_id}", id="run-footer", className="text-muted small mt-3"),
     ])
     return page(body, header=run_picker(history, view.run_id))

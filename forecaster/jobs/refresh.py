@@ -91,8 +91,8 @@ def exclusive(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise RefreshBusy(f"another refresh is running on {data_dir} (pid {handle.read().strip() or '?'}); "
-                              "this one did nothing") from None
+            raise RefreshBusy(f"another job (a refresh, a retrain or tickers being added) is running on {data_dir} "
+                              f"(pid {handle.read().strip() or '?'}); this one did nothing") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -129,7 +129,7 @@ def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int
             from forecaster.jobs.run import run
 
             log.info("retraining: %s", result.retrained)
-            done = run(_options_of(card, data_dir, master, remote))  # records its forecast in the ledger
+            done = run(retrain_options(card, data_dir, master, remote))  # records its forecast in the ledger
             result.issued = len(done.forecast)
             result.forecast_from = f"{pd.Timestamp(done.forecast['origin_date'].max()):%Y-%m-%d}"
         elif _needs_forecast(data_dir, run_dir, card):
@@ -210,7 +210,8 @@ def _needs_forecast(data_dir: Path, run_dir: Path, card: dict) -> bool:
     return not set(card["tickers"]) <= set(in_ledger["ticker"])
 
 
-def _options_of(card: dict, data_dir: Path, master: str | None, remote: str | None) -> RunOptions:
+def retrain_options(card: dict, data_dir: Path, master: str | None = None,
+                    remote: str | None = None) -> RunOptions:
     """The latest run's settings, on the cache, with the default test period up to the newest day."""
     hyper = {k: v for k, v in card.get("hyper_parameters", {}).items() if k in ModelConfig.__dataclass_fields__}
     return RunOptions(source="cache", tickers=list(card["tickers"]), model=ModelConfig(**hyper),
