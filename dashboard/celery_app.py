@@ -2,7 +2,7 @@
 
     export FORECASTER_DATA_DIR=data FORECASTER_REDIS_URL=redis://127.0.0.1:6379/0
     export FORECASTER_ALLOW_JOBS=1 FORECASTER_JOB_TOKEN=...
-    .venv/bin/celery -A dashboard.celery_app worker --concurrency 1 --loglevel INFO    # runs the jobs
+    .venv/bin/celery -A dashboard.celery_app:celery worker --concurrency 1 --loglevel INFO    # runs the jobs
     .venv/bin/gunicorn -w 4 -b 127.0.0.1:8050 dashboard.wsgi:server                   # serves the pages
 
 The worker builds the same app, so that it knows the job callbacks; one worker process is enough (jobs run one at a
@@ -21,4 +21,4 @@ from forecaster import config
 REDIS_URL = os.environ.get("FORECASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 celery = Celery(__name__, broker=REDIS_URL, backend=REDIS_URL)
-app = create_app(config.data_dir(), JobSettings.from_environment(), CeleryManager(celery))
+dash_app = create_app(config.data_dir(), JobSettings.from_environment(), CeleryManager(celery))

@@ -11,7 +11,7 @@ from dashboard.jobs import JobSettings
 from forecaster import config
 
 if os.environ.get("FORECASTER_REDIS_URL"):
-    from dashboard.celery_app import app
+    from dashboard.celery_app import dash_app as app
 else:
     from dashboard.app import create_app
 

@@ -1,0 +1,176 @@
+"""Jobs started from the page: progress and result, one at a time, cancel; who may start them; Celery and Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from dashboard.jobs import JobSettings
+from forecaster import artifacts
+from forecaster.config import PROJECT_ROOT
+from tests.dashboard.conftest import serve
+
+
+@pytest.fixture()
+def job_data(replay, tmp_path) -> Path:
+    """A copy of the replay's data folder (AAPL cached, a run, a ledger) for jobs to change."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(replay[0], data_dir)
+    return data_dir
+
+
+def _jobs_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.wait_for_selector("#price-graph .js-plotly-plot", timeout=30_000)
+    page.click("text=Jobs")
+    page.wait_for_selector("#job-refresh")
+    return page
+
+
+def _result(page, timeout: float = 120_000) -> str:
+    page.wait_for_selector("#job-result", state="visible", timeout=timeout)
+    return page.inner_text("#job-result")
+
+
+def test_a_job_shows_progress_and_result_and_a_second_is_refused(browser, job_data, artifacts_dir):
+    before = artifacts.latest_run_dir(job_data).name
+    with serve(job_data) as url:
+        first, second = _jobs_page(browser, url), _jobs_page(browser, url)
+        first.click("#job-retrain")
+        first.wait_for_function("() => document.querySelector('#job-status').innerText.startsWith('Retrain:')")
+        assert first.is_disabled("#job-refresh") and first.is_enabled("#job-cancel")
+        first.wait_for_function("() => document.querySelector('#job-log').innerText.includes('Spark')",
+                                timeout=60_000)
+        assert int(first.get_attribute("#job-progress .progress-bar", "aria-valuenow")) > 0  # the bar moves
+        first.screenshot(path=str(artifacts_dir / "dashboard-job-running.png"))
+        second.click("#job-refresh")  # another person, same data directory
+        refused = _result(second, 60_000)
+        assert "another job" in refused and "is running" in refused
+        assert "alert-danger" in second.get_attribute("#job-result", "class")
+        done = _result(first)
+        assert "retrained: run" in done and "alert-success" in first.get_attribute("#job-result", "class")
+        first.screenshot(path=str(artifacts_dir / "dashboard-job-done.png"))
+        assert artifacts.latest_run_dir(job_data).name != before  # published like any run
+        first.close()
+        second.close()
+
+
+def test_cancel_stops_a_job_and_publishes_nothing(browser, job_data):
+    before = artifacts.latest_run_dir(job_data).name
+    with serve(job_data) as url:
+        page = _jobs_page(browser, url)
+        page.click("#job-retrain")
+        page.wait_for_function("() => document.querySelector('#job-log').innerText.includes('Spark')",
+                               timeout=60_000)
+        page.click("#job-cancel")
+        page.wait_for_function("() => !document.querySelector('#job-refresh').disabled", timeout=30_000)
+        time.sleep(3)
+        assert artifacts.latest_run_dir(job_data).name == before
+        page.click("#job-refresh")  # the lock went with the cancelled job
+        assert "Refresh prices: refresh ok" in _result(page)
+        page.close()
+
+
+def test_errors_show_in_the_page(browser, job_data):
+    with serve(job_data) as url:
+        page = _jobs_page(browser, url)
+        page.fill("#job-tickers", "../etc")
+        page.click("#job-add")
+        assert "Add tickers: " in _result(page) and "ticker" in page.inner_text("#job-result").lower()
+        page.fill("#job-tickers", "NVDA")
+        page.click("#job-add")
+        page.wait_for_function("() => document.querySelector('#job-result').innerText.includes('NVDA')",
+                               timeout=60_000)
+        assert "could not reach Yahoo Finance" in page.inner_text("#job-result")  # this machine is offline
+        page.close()
+
+
+def test_who_may_start_jobs():
+    assert JobSettings.for_host("127.0.0.1", False, None).refuses(None) is None
+    exposed = JobSettings.for_host("0.0.0.0", False, "secret")
+    assert not exposed.enabled and "--allow-jobs" in exposed.refuses("secret")
+    allowed = JobSettings.for_host("0.0.0.0", True, "secret")
+    assert allowed.refuses("secret") is None and allowed.refuses("guess") == "wrong or missing job token"
+    assert allowed.refuses(None) == "wrong or missing job token"
+    done = subprocess.run([sys.executable, "-m", "dashboard", "--host", "0.0.0.0", "--allow-jobs"],
+                          capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT,
+                          env={k: v for k, v in os.environ.items() if k != "FORECASTER_JOB_TOKEN"})
+    assert done.returncode == 2 and "--allow-jobs needs a token" in done.stderr
+
+
+def test_a_token_is_asked_for_and_checked(browser, job_data):
+    with _process([sys.executable, "-m", "dashboard", "--data-dir", str(job_data), "--port", str(port := _port()),
+                   "--job-token", "s3cret"], f"http://127.0.0.1:{port}/"):
+        page = _jobs_page(browser, f"http://127.0.0.1:{port}/")
+        page.click("#job-refresh")
+        assert "Not started: wrong or missing job token" in _result(page)
+        page.fill("#job-token", "s3cret")
+        page.click("#job-refresh")
+        page.wait_for_function("() => document.querySelector('#job-result').innerText.includes('refresh ok')",
+                               timeout=120_000)
+        page.close()
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def _process(command: list[str], ready_url: str | None = None, env: dict | None = None, cwd: Path = PROJECT_ROOT):
+    """A server process, stopped (with its children) at the end; waits until ``ready_url`` answers."""
+    process = subprocess.Popen(command, env=env or {**os.environ}, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while ready_url:
+            try:
+                urllib.request.urlopen(ready_url, timeout=2)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{command[:3]} did not start: {process.stdout.read().decode()[-3000:]}") \
+                        from None
+                time.sleep(0.3)
+        yield process
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_jobs_on_celery_and_redis_behind_several_gunicorn_workers(browser, job_data, tmp_path, artifacts_dir):
+    redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(redis_server).exists():
+        pytest.fail("redis-server is not installed: apt-get install redis-server")
+    redis_port, web_port = _port(), _port()
+    env = {**os.environ, "FORECASTER_DATA_DIR": str(job_data), "FORECASTER_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+           "FORECASTER_ALLOW_JOBS": "1", "FORECASTER_JOB_TOKEN": "s3cret"}
+    bin_dir = Path(sys.executable).parent
+    with _process([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--dir", str(tmp_path)]), \
+            _process([str(bin_dir / "celery"), "-A", "dashboard.celery_app:celery", "worker", "--concurrency", "1",
+                      "--loglevel", "INFO"], env=env), \
+            _process([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{web_port}", "--timeout", "120",
+                      "dashboard.wsgi:server"], f"http://127.0.0.1:{web_port}/", env=env):
+        page = _jobs_page(browser, f"http://127.0.0.1:{web_port}/")
+        page.fill("#job-token", "s3cret")
+        page.click("#job-retrain")
+        page.wait_for_function("() => document.querySelector('#job-log').innerText.includes('Spark')",
+                               timeout=120_000)
+        assert page.is_disabled("#job-refresh")
+        done = _result(page, 180_000)
+        assert "retrained: run" in done, done
+        page.screenshot(path=str(artifacts_dir / "dashboard-job-celery.png"))
+        page.close()
