@@ -292,6 +292,7 @@ def _fetch(args: argparse.Namespace) -> int:
     report = fetch(args.tickers, data_dir, start=args.start, end=args.end, period=args.period,
                    retries=args.retries, progress=not args.no_progress)
     print(report.format())
+    _score_ledger(data_dir)
     return 0 if report.ok else 1
 
 
@@ -302,7 +303,18 @@ def _import(args: argparse.Namespace) -> int:
     report = import_csv(args.csv, data_dir, ticker=args.ticker, tickers=args.tickers, on_bad_rows=args.on_bad_rows,
                         progress=not args.no_progress)
     print(report.format())
+    _score_ledger(data_dir)
     return 0 if report.ok else 1
+
+
+def _score_ledger(data_dir: Path) -> None:
+    """New prices may be the outcomes of issued forecasts: score them now (nothing to do without a ledger)."""
+    from forecaster.evaluate import ledger
+
+    if ledger.ledger_dir(data_dir).is_dir():
+        scored = ledger.score(data_dir)
+        if scored:
+            print(f"{scored} issued forecasts met their day and were scored (see `track-record`)")
 
 
 def _data(args: argparse.Namespace) -> int:

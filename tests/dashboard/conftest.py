@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -16,38 +17,46 @@ from pathlib import Path
 import pytest
 
 from forecaster import artifacts
+from forecaster.config import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 @contextmanager
-def serve(data_dir: Path) -> Iterator[str]:
-    """The real ``python -m dashboard`` process on a free loopback port; yields its address."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "dashboard", "--data-dir", str(data_dir), "--port", str(port)],
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+def running(command: list[str], ready_url: str | None = None, env: dict | None = None) -> Iterator[subprocess.Popen]:
+    """A server process (and its children), stopped at the end; waits until ``ready_url`` answers, if given."""
+    process = subprocess.Popen(command, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while True:
+        while ready_url:
             try:
-                urllib.request.urlopen(url, timeout=2)
+                urllib.request.urlopen(ready_url, timeout=2)
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"dashboard did not start: {process.stdout.read().decode()}") from None
+                    output = process.stdout.read().decode()[-3000:]
+                    raise RuntimeError(f"{command[:3]} did not start: {output}") from None
                 time.sleep(0.3)
-        yield url
+        yield process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+@contextmanager
+def serve(data_dir: Path, *options: str) -> Iterator[str]:
+    """The real ``python -m dashboard`` process on a free loopback port; yields its address."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with running([sys.executable, "-m", "dashboard", "--data-dir", str(data_dir), "--port", str(port), *options], url):
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ import pytest
 from dashboard.jobs import JobSettings
 from forecaster import artifacts
 from forecaster.config import PROJECT_ROOT
-from tests.dashboard.conftest import serve
+from tests.dashboard.conftest import free_port, running, serve
 
 
 @pytest.fixture()
@@ -109,9 +106,8 @@ def test_who_may_start_jobs():
 
 
 def test_a_token_is_asked_for_and_checked(browser, job_data):
-    with _process([sys.executable, "-m", "dashboard", "--data-dir", str(job_data), "--port", str(port := _port()),
-                   "--job-token", "s3cret"], f"http://127.0.0.1:{port}/"):
-        page = _jobs_page(browser, f"http://127.0.0.1:{port}/")
+    with serve(job_data, "--job-token", "s3cret") as url:
+        page = _jobs_page(browser, url)
         page.click("#job-refresh")
         assert "Not started: wrong or missing job token" in _result(page)
         page.fill("#job-token", "s3cret")
@@ -121,48 +117,20 @@ def test_a_token_is_asked_for_and_checked(browser, job_data):
         page.close()
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def _process(command: list[str], ready_url: str | None = None, env: dict | None = None, cwd: Path = PROJECT_ROOT):
-    """A server process, stopped (with its children) at the end; waits until ``ready_url`` answers."""
-    process = subprocess.Popen(command, env=env or {**os.environ}, cwd=cwd, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while ready_url:
-            try:
-                urllib.request.urlopen(ready_url, timeout=2)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[:3]} did not start: {process.stdout.read().decode()[-3000:]}") \
-                        from None
-                time.sleep(0.3)
-        yield process
-    finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=20)
-
-
 @pytest.mark.slow
 def test_jobs_on_celery_and_redis_behind_several_gunicorn_workers(browser, job_data, tmp_path, artifacts_dir):
     redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(redis_server).exists():
         pytest.fail("redis-server is not installed: apt-get install redis-server")
-    redis_port, web_port = _port(), _port()
+    redis_port, web_port = free_port(), free_port()
     env = {**os.environ, "FORECASTER_DATA_DIR": str(job_data), "FORECASTER_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
            "FORECASTER_ALLOW_JOBS": "1", "FORECASTER_JOB_TOKEN": "s3cret"}
     bin_dir = Path(sys.executable).parent
-    with _process([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+    with running([redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                    "--dir", str(tmp_path)]), \
-            _process([str(bin_dir / "celery"), "-A", "dashboard.celery_app:celery", "worker", "--concurrency", "1",
+            running([str(bin_dir / "celery"), "-A", "dashboard.celery_app:celery", "worker", "--concurrency", "1",
                       "--loglevel", "INFO"], env=env), \
-            _process([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{web_port}", "--timeout", "120",
+            running([sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{web_port}", "--timeout", "120",
                       "dashboard.wsgi:server"], f"http://127.0.0.1:{web_port}/", env=env):
         page = _jobs_page(browser, f"http://127.0.0.1:{web_port}/")
         page.fill("#job-token", "s3cret")

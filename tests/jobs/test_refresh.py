@@ -131,3 +131,17 @@ def test_a_refresh_killed_at_random_moments_loses_and_doubles_nothing(replay, tm
     issued = ledger.read_issued(work)
     assert pd.Timestamp(days[-1]) in set(issued["origin_date"])  # the rerun forecast from the newest day
     print(f"\n{kills} refreshes killed at random moments of a {took:.1f} s refresh; ledger and cache intact")
+
+
+def test_prices_brought_by_import_score_the_ledger_at_once(replay, tmp_path):
+    data_dir, csv, _ = replay
+    work = tmp_path / "data"
+    shutil.copytree(data_dir, work)
+    shutil.rmtree(ledger.ledger_dir(work) / ledger.SCORED)  # as if the outcomes had not been seen yet
+    whole = _cut(csv, "2018-04-30", tmp_path)
+    done = subprocess.run([sys.executable, "-m", "forecaster", "import", "--csv", str(whole),
+                           "--data-dir", str(work), "--no-progress"], capture_output=True, text=True,
+                          cwd=PROJECT_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{4 * TINY_MODEL.horizon} issued forecasts met their day and were scored" in done.stdout
+    assert len(ledger.read_scored(work)) == 4 * TINY_MODEL.horizon
