@@ -59,22 +59,33 @@ def summary_metrics(report: dict[str, Any]) -> dict[str, float]:
 
 
 def log_run(uri: str, run_dir: Path, report: dict[str, Any], card: dict[str, Any]) -> str | None:
-    """Log a published run to MLflow at ``uri``; returns MLflow's run id, or None (with a warning) on failure."""
-    import mlflow
+    """Log a published run to MLflow at ``uri``; returns MLflow's run id, or None (with a warning) on failure.
+
+    Uses a client of its own: MLflow's module-level ``set_tracking_uri`` would also set ``MLFLOW_TRACKING_URI`` for
+    this process and every process it starts.
+    """
+    import time
+
+    from mlflow.entities import Metric, Param, RunStatus
+    from mlflow.tracking import MlflowClient
 
     try:
-        mlflow.set_tracking_uri(uri)
-        mlflow.set_experiment(EXPERIMENT)
-        with mlflow.start_run(run_name=run_dir.name) as active:
-            mlflow.set_tags({"forecaster.run_id": run_dir.name, "forecaster.source": str(card.get("source"))})
-            mlflow.log_params(_params(card))
-            mlflow.log_metrics(summary_metrics(report))
-            mlflow.log_dict(card, artifacts.MODEL_CARD)
-            mlflow.log_dict(report, artifacts.REPORT)
-            for model in sorted(run_dir.glob("*.keras")) + sorted(run_dir.glob("models/*.keras")):
-                mlflow.log_artifact(str(model), artifact_path="model")
-        log.info("logged run %s to MLflow at %s (MLflow run %s)", run_dir.name, uri, active.info.run_id)
-        return active.info.run_id
+        client = MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(EXPERIMENT)
+        experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
+        active = client.create_run(experiment_id, run_name=run_dir.name, tags={
+            "forecaster.run_id": run_dir.name, "forecaster.source": str(card.get("source"))})
+        run_id = active.info.run_id
+        now = int(time.time() * 1000)
+        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in _params(card).items()],
+                         metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(report).items()])
+        client.log_dict(run_id, card, artifacts.MODEL_CARD)
+        client.log_dict(run_id, report, artifacts.REPORT)
+        for model in sorted(run_dir.glob("*.keras")) + sorted(run_dir.glob("models/*.keras")):
+            client.log_artifact(run_id, str(model), artifact_path="model")
+        client.set_terminated(run_id, RunStatus.to_string(RunStatus.FINISHED))
+        log.info("logged run %s to MLflow at %s (MLflow run %s)", run_dir.name, uri, run_id)
+        return run_id
     except Exception as exc:  # the run is published; tracking is a copy of it
         log.warning("run %s was not logged to MLflow at %s: %s", run_dir.name, uri, exc)
         return None

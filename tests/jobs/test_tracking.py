@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from forecaster import artifacts
@@ -35,8 +37,11 @@ def test_an_unreachable_tracking_server_leaves_the_run_published(sample_run, cap
     pytest.importorskip("mlflow", reason="pip install -r requirements-mlflow.txt")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # MLflow retries for minutes by default
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     _, result = sample_run
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     assert tracking.log_run("http://127.0.0.1:9", result.run_dir, result.report, card) is None
     assert "was not logged to MLflow" in caplog.text
     assert (result.run_dir / artifacts.REPORT).is_file()
+    # Nothing leaks into the environment of later commands (MLflow's set_tracking_uri would set this).
+    assert "MLFLOW_TRACKING_URI" not in os.environ
