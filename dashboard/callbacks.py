@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, Patch, State, callback_context, dcc, no_update
+from dash import Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
 
 from dashboard import layout
 from dashboard.figures import (
@@ -299,7 +299,7 @@ def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:
                  (Output("job-cancel", "disabled"), False, True)],
         cancel=[Input("job-cancel", "n_clicks")],
         progress=[Output("job-progress", "value"), Output("job-status", "children"), Output("job-log", "children")],
-        progress_default=[0, "", ""],
+        progress_default=[100, "", ""],  # when a job has ended; the log's last lines go with its result
     )
     def start_job(set_progress: Any, *args: Any) -> tuple[str, str, bool]:
         tickers, token = args[-2], args[-1]
@@ -307,5 +307,5 @@ def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:
         refused = jobs.refuses(token)
         if refused or job not in JOBS:
             return f"Not started: {refused or 'unknown job'}.", "danger", True
-        message, colour = run_job(set_progress, job, data_dir, tickers)
-        return message, colour, True
+        message, colour, tail = run_job(set_progress, job, data_dir, tickers)
+        return [html.Div(message), html.Pre(tail, className="small mb-0 mt-2")] if tail else message, colour, True

@@ -125,12 +125,13 @@ def _work(job: str, data_dir: Path, tickers: list[str]) -> str:
         return f"retrained: run {done.run_dir.name} published"
 
 
-def run_job(set_progress: Callable[[tuple], None], job: str, data_dir: Path, tickers_text: Any) -> tuple[str, str]:
-    """Run ``job`` while reporting progress and the log tail; returns (message, Bootstrap colour)."""
+def run_job(set_progress: Callable[[tuple], None], job: str, data_dir: Path,
+            tickers_text: Any) -> tuple[str, str, str]:
+    """Run ``job`` while reporting progress and the log tail; returns (message, Bootstrap colour, last log lines)."""
     try:
         tickers = parse_tickers(tickers_text) if job == "job-add" else []
     except ForecasterError as exc:
-        return f"{JOBS[job]}: {exc}", "danger"
+        return f"{JOBS[job]}: {exc}", "danger", ""
     tail = _Tail()
     logger = logging.getLogger("forecaster")
     logger.addHandler(tail)
@@ -155,7 +156,7 @@ def run_job(set_progress: Callable[[tuple], None], job: str, data_dir: Path, tic
             worker.join(0.5)
     finally:
         logger.removeHandler(tail)
-    set_progress((100, f"{JOBS[job]}: done in {time.monotonic() - started:.0f} s", "\n".join(tail.lines)))
+    lines = "\n".join(list(tail.lines)[-5:])
     if "error" in outcome:
-        return f"{JOBS[job]} failed: {outcome['error']}", "danger"
-    return f"{JOBS[job]}: {outcome['summary']}", "success"
+        return f"{JOBS[job]} failed: {outcome['error']}", "danger", lines
+    return f"{JOBS[job]}: {outcome['summary']}", "success", lines
