@@ -200,3 +200,18 @@ def _round(value: Any, digits: int) -> float | None:
 def coverage_is_off(value: float | None, level: int) -> bool:
     """True when a coverage share is further than the tolerance from ``level`` percent."""
     return value is not None and abs(value * 100 - level) > COVERAGE_TOLERANCE_POINTS
+
+
+def metrics_frame(report: dict[str, Any], ticker: str, steps: list[int] | None = None) -> pd.DataFrame:
+    """The metrics table as a DataFrame (for notebooks): rows (step, metric), a column per model, as the page
+    writes them.
+
+    Example:
+        >>> metrics_frame(result.report, "AAPL").loc[1]  # doctest: +SKIP
+    """
+    steps = steps or sorted(int(s) for s in report["tickers"][ticker]["metrics"])
+    models, rows = metrics_table(report, ticker, steps)
+    from dashboard.theme import display_name
+
+    return pd.DataFrame([{"step": r["step"], "metric": r["metric"], **{display_name(m): r["values"][m] for m in models}}
+                         for r in rows]).set_index(["step", "metric"])

@@ -90,7 +90,7 @@ class _Served:
 @pytest.mark.parametrize("argv, host, loud", [([], "127.0.0.1", False), (["--host", "0.0.0.0"], "0.0.0.0", True)])
 def test_dashboard_binds_loopback_without_debugger_unless_asked(monkeypatch, caplog, tmp_path, argv, host, loud):
     served = _Served()
-    monkeypatch.setattr("dashboard.app.create_app", lambda data_dir: served)
+    monkeypatch.setattr("dashboard.app.create_app", lambda data_dir, *jobs: served)
     with caplog.at_level(logging.WARNING, logger="dashboard"):
         assert dashboard_main.main(["--data-dir", str(tmp_path), *argv]) == 0
     assert served.options == {"host": host, "port": 8050, "debug": False}
