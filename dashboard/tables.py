@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.figures import ahead, forecast_median, ratio_to_naive
+from dashboard.theme import display_name
 from forecaster.columns import BASELINE_NAMES, LEVELS, bound_column
 from forecaster.columns import MODEL_NAME as MODEL
 
@@ -211,7 +212,5 @@ def metrics_frame(report: dict[str, Any], ticker: str, steps: list[int] | None =
     """
     steps = steps or sorted(int(s) for s in report["tickers"][ticker]["metrics"])
     models, rows = metrics_table(report, ticker, steps)
-    from dashboard.theme import display_name
-
     return pd.DataFrame([{"step": r["step"], "metric": r["metric"], **{display_name(m): r["values"][m] for m in models}}
                          for r in rows]).set_index(["step", "metric"])

@@ -168,9 +168,9 @@ def _bring_up_to_date(data_dir: Path, tickers: list[str], result: RefreshResult,
         log.info("%s not fetched: %s", ticker, why)
 
 
-def _newest_day(data_dir: Path, tickers: list[str]) -> pd.Timestamp:
-    days = [pd.Timestamp(cache.read_meta(cache.prices_path(data_dir, t))["last_date"]) for t in tickers]
-    return max(days)
+def _last_day(data_dir: Path, ticker: str) -> pd.Timestamp:
+    """A ticker's last cached day, from its file's metadata (the rows are not read)."""
+    return pd.Timestamp(cache.read_meta(cache.prices_path(data_dir, ticker))["last_date"])
 
 
 def _model_age(data_dir: Path, card: dict) -> int:
@@ -178,7 +178,7 @@ def _model_age(data_dir: Path, card: dict) -> int:
     from forecaster.data.trading_days import closed_weekdays
 
     trained_to = max(pd.Timestamp(end) for _, end in card["data_range"].values())
-    newest = _newest_day(data_dir, list(card["tickers"]))
+    newest = max(_last_day(data_dir, t) for t in card["tickers"])
     if newest <= trained_to:
         return 0
     weekdays = pd.bdate_range(trained_to + pd.Timedelta(days=1), newest)
@@ -202,8 +202,7 @@ def _needs_forecast(data_dir: Path, run_dir: Path, card: dict) -> bool:
         return True
     issued = artifacts.read_parquet(path).groupby("ticker")["origin_date"].max()
     for ticker in card["tickers"]:
-        last = pd.Timestamp(cache.read_meta(cache.prices_path(data_dir, ticker))["last_date"])
-        if ticker not in issued or pd.Timestamp(issued[ticker]) != last:
+        if ticker not in issued or pd.Timestamp(issued[ticker]) != _last_day(data_dir, ticker):
             return True
     in_ledger = ledger.read_issued(data_dir)
     in_ledger = in_ledger[in_ledger["model_card_hash"] == ledger.card_hash(run_dir)]
