@@ -185,8 +185,9 @@ def test_compare_tab_labels_sorts_and_opens_a_ticker(browser, two_ticker_run, ar
         table = page.inner_text("#compare-table")
         assert "Next-day median" in table and "IBM" in table and "MSFT" in table
         page.click("#compare-table th:has-text('RMSE / naive') .column-header--sort")
-        first = page.inner_text("#compare-table tbody tr:nth-child(2) td:first-child")
-        assert first == min(ratios, key=ratios.get)
+        first_row = "#compare-table tbody tr:nth-child(2) td:first-child"
+        page.wait_for_function(f"t => document.querySelector('{first_row}').innerText === t",
+                               arg=min(ratios, key=ratios.get), timeout=10_000)
         page.screenshot(path=str(artifacts_dir / "dashboard-compare.png"), full_page=True)
         # A click on a ticker's bar opens it on the Ticker tab.
         target = max(ratios, key=ratios.get)
@@ -292,6 +293,8 @@ def test_track_record_tab_shows_the_live_scores_of_issued_forecasts(browser, rep
                                timeout=30_000)
         rows = page.inner_text("#track-table")
         assert f"{every['coverage_80']:.1%}" in rows and f"{every['rmse_ratio_vs_naive']:.3f}" in rows
+        page.wait_for_function("() => { const g = document.querySelector('#track-graph .js-plotly-plot');"
+                               " return g && g.data && g.data.length > 0; }", timeout=10_000)
         traces = page.evaluate("() => document.querySelector('#track-graph .js-plotly-plot').data"
                                ".map(t => [t.name, t.x.length])")
         assert traces == [["forecast median, 1 day ahead", 5], ["what happened", 4]]  # the last still waits
