@@ -217,9 +217,10 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
                        "directory. Prints one summary line. Exit codes: 0 ok, 1 a ticker or step failed, 2 bad "
                        "arguments, 3 another refresh is running.")
     refresh.add_argument("--tickers", nargs="+", metavar="T", help="cached tickers to refresh (default: all)")
-    refresh.add_argument("--retrain-after", type=positive_int, default=21, metavar="DAYS",
+    refresh.add_argument("--retrain-after", type=positive_int, default=None, metavar="DAYS",
                          help="retrain when the model's data ends more than DAYS trading days before the newest "
-                              "price (about a month)")
+                              f"price (default: $FORECASTER_RETRAIN_AFTER or {config.DEFAULT_RETRAIN_AFTER}, about "
+                              "a month)")
     refresh.add_argument("--retries", type=int, default=3, help="retries per ticker of rate limits and dropped "
                                                                 "connections")
     _add_spark_options(refresh)

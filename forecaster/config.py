@@ -163,6 +163,30 @@ def _file_uri_path(uri: str, scheme: str) -> str:
     return url2pathname(parts.path)
 
 
+#: ``refresh`` retrains when the model's data ends more than this many trading days (about a month) before the
+#: newest price: long enough that a daily refresh does not retrain daily, short enough that a model never misses
+#: a quarter.
+DEFAULT_RETRAIN_AFTER = 21
+
+
+def retrain_after(override: int | None = None) -> int:
+    """Trading days a model may fall behind the newest price before ``refresh`` retrains it: the argument, else
+    ``FORECASTER_RETRAIN_AFTER`` (also what the dashboard's "Refresh prices" job uses), else 21.
+
+    Example:
+        >>> retrain_after(5), retrain_after() == int(os.environ.get("FORECASTER_RETRAIN_AFTER", 21))
+        (5, True)
+    """
+    if override is not None:
+        return override
+    text = os.environ.get("FORECASTER_RETRAIN_AFTER", "").strip()
+    if not text:
+        return DEFAULT_RETRAIN_AFTER
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"FORECASTER_RETRAIN_AFTER={text!r}: give a whole number of trading days, 1 or more")
+    return int(text)
+
+
 def spark_master(override: str | None = None) -> str:
     """The Spark master URL: the argument, else ``FORECASTER_SPARK_MASTER``, else ``local[*]``."""
     return override or os.environ.get("FORECASTER_SPARK_MASTER") or DEFAULT_SPARK_MASTER

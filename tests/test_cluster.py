@@ -68,13 +68,17 @@ def _assert_same(a: dict, b: dict) -> None:
         assert b[key] == pytest.approx(value, rel=REL_TOLERANCE, abs=1e-12), key
 
 
-def test_master_and_remote_give_the_metrics_of_local_mode(cluster, sp_data, tmp_path):
-    _run(sp_data, tmp_path / "local.json")
-    _run(sp_data, tmp_path / "master.json", "--master", cluster.master_url)
+@pytest.fixture(scope="module")
+def local_metrics(sp_data, tmp_path_factory) -> dict[tuple, float]:
+    """The metrics of the same run in local mode: what every cluster mode must reproduce."""
+    report = tmp_path_factory.mktemp("local") / "local.json"
+    _run(sp_data, report)
+    return _metrics(report)
+
+
+def test_remote_gives_the_metrics_of_local_mode(cluster, sp_data, local_metrics, tmp_path):
     _run(sp_data, tmp_path / "remote.json", "--remote", cluster.connect_url)
-    local = _metrics(tmp_path / "local.json")
-    _assert_same(local, _metrics(tmp_path / "master.json"))
-    _assert_same(local, _metrics(tmp_path / "remote.json"))
+    _assert_same(local_metrics, _metrics(tmp_path / "remote.json"))
 
 
 def test_per_ticker_models_train_on_the_executors_through_spark_connect(cluster, sp_data, tmp_path):
@@ -121,15 +125,17 @@ DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "jupyterlab", "IP
 EXCLUDE_FROM_PACK = [option for name in DRIVER_ONLY for option in ("--exclude", f"lib/python*/site-packages/{name}/*")]
 
 
-def test_spark_submit_with_the_environment_shipped_to_the_executors(cluster, tmp_path):
+def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mode(cluster, sp_data, local_metrics,
+                                                                                   tmp_path):
     """The README's recipe: venv-pack this environment, ship it with --archives, and point the executors'
-    Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it)."""
+    Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it), and
+    the run on the cluster gives the metrics of local mode (the ``--master`` option itself is the worker-kill
+    test's)."""
     # .tar.gz: Spark's unpacking of a plain .tar refuses the venv's symlink to its base Python. Level 0: the
     # test need not wait for compression. Spark's jars and the browser driver are of no use to a Python worker.
     packed = tmp_path / "forecaster-env.tar.gz"
     subprocess.run([str(Path(sys.prefix) / "bin" / "venv-pack"), "-p", sys.prefix, "-o", str(packed), "-q",
                     "--compress-level", "0", *EXCLUDE_FROM_PACK], check=True, timeout=600)
-    data_dir = tmp_path / "data"
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_")}
     env.update(PYTHONPATH=str(config.PROJECT_ROOT), PYSPARK_DRIVER_PYTHON=sys.executable)
     # One executor: it is what proves the archive is unpacked and used; a second would unpack 1.5 GB again.
@@ -137,12 +143,11 @@ def test_spark_submit_with_the_environment_shipped_to_the_executors(cluster, tmp
                "--conf", "spark.cores.max=1", "--archives", f"{packed}#env",
                "--conf", "spark.pyspark.python=./env/bin/python",
                "--conf", f"spark.pyspark.driver.python={sys.executable}",
-               str(config.PROJECT_ROOT / "forecaster" / "__main__.py"), "run", "--source", "sample",
-               "--tickers", "AAPL", "IBM", "--per-ticker", "--data-dir", str(data_dir), *TINY]
+               str(config.PROJECT_ROOT / "forecaster" / "__main__.py"), "run", "--source", "cache",
+               "--data-dir", str(sp_data), "--report", str(tmp_path / "submitted.json"), *TINY]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-4000:]
-    run_dir = artifacts.latest_run_dir(data_dir)
-    assert sorted(artifacts.read_json(run_dir / artifacts.MODEL_CARD)["models"]) == ["AAPL", "IBM"]
+    _assert_same(local_metrics, _metrics(tmp_path / "submitted.json"))
     # The tasks ran on the cluster's executors (not in a local[*] driver) with ./env/bin/python - the archive
     # unpacked in each executor's working folder; with no such file, every Python task would have failed.
     assert list(cluster.dir.glob("work-*/app-*/*/env/bin/python"))

@@ -1,4 +1,5 @@
-"""Where the data directory is: paths and file:// URIs; other URIs are refused, named, before anything is written."""
+"""Configuration: where the data directory is (paths and file:// URIs; other URIs are refused, named, before
+anything is written), and settings read from the environment."""
 
 from __future__ import annotations
 
@@ -57,3 +58,14 @@ def test_other_uris_are_refused_with_what_to_do(uri, tmp_path):
                               env={**os.environ, "PYTHONPATH": str(config.PROJECT_ROOT)})
         assert done.returncode == 2 and "is not supported" in done.stderr, done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_retrain_after_comes_from_the_argument_then_the_environment(monkeypatch):
+    monkeypatch.delenv("FORECASTER_RETRAIN_AFTER", raising=False)
+    assert config.retrain_after() == config.DEFAULT_RETRAIN_AFTER == 21
+    monkeypatch.setenv("FORECASTER_RETRAIN_AFTER", "60")
+    assert config.retrain_after() == 60 and config.retrain_after(5) == 5
+    for bad in ("0", "a month", "-3"):
+        monkeypatch.setenv("FORECASTER_RETRAIN_AFTER", bad)
+        with pytest.raises(ConfigError, match="FORECASTER_RETRAIN_AFTER"):
+            config.retrain_after()

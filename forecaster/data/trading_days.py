@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
+from typing import Any
 
 import pandas as pd
 
 #: NYSE: the exchange of the bundled and shared US data.
 DEFAULT_EXCHANGE = "XNYS"
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar(exchange: str, first_year: int, last_year: int) -> Any:
+    import exchange_calendars
+
+    return exchange_calendars.get_calendar(exchange, start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+
+
+def calendar_for(start: pd.Timestamp, end: pd.Timestamp, exchange: str = DEFAULT_EXCHANGE) -> Any:
+    """An ``exchange_calendars`` calendar of ``exchange`` that covers ``start`` .. ``end``.
+
+    Building one costs 0.2-0.3 s, so the span is widened to whole decades before and a year after: one
+    calendar then serves every chart and forecast of a process (the dashboard's ticker switches among them).
+
+    Example:
+        >>> calendar_for(pd.Timestamp("2012-05-01"), pd.Timestamp("2013-03-01")).first_session.year
+        2010
+    """
+    return _calendar(exchange, pd.Timestamp(start).year // 10 * 10, pd.Timestamp(end).year + 1)
 
 
 def next_sessions(last_day: pd.Timestamp, count: int, exchange: str = DEFAULT_EXCHANGE) -> list[pd.Timestamp]:
@@ -17,12 +39,8 @@ def next_sessions(last_day: pd.Timestamp, count: int, exchange: str = DEFAULT_EX
         >>> [f"{d:%Y-%m-%d}" for d in next_sessions(pd.Timestamp("2018-03-29"), 2)]  # Good Friday is closed
         ['2018-04-02', '2018-04-03']
     """
-    import exchange_calendars
-
     last_day = pd.Timestamp(last_day).normalize()
-    # Ask only for the stretch needed: the library's default range starts 20 years back.
-    calendar = exchange_calendars.get_calendar(exchange, start=last_day - timedelta(days=10),
-                                               end=last_day + timedelta(days=count * 3 + 30))
+    calendar = calendar_for(last_day - timedelta(days=10), last_day + timedelta(days=count * 3 + 30), exchange)
     sessions = calendar.sessions[calendar.sessions > last_day]
     return [pd.Timestamp(d) for d in sessions[:count]]
 
@@ -37,11 +55,8 @@ def closed_weekdays(start: pd.Timestamp, end: pd.Timestamp, exchange: str = DEFA
         >>> closed_weekdays(pd.Timestamp("2018-02-07"), pd.Timestamp("2018-02-07"))
         []
     """
-    import exchange_calendars
-
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
-    # The library's default range starts 20 years back: ask for the whole stretch.
-    calendar = exchange_calendars.get_calendar(exchange, start=start, end=end + timedelta(days=7))  # end > start
+    calendar = calendar_for(start, end, exchange)
     first, last = max(start, calendar.first_session), min(end, calendar.last_session)
     if first > last:
         return []

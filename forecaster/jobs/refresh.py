@@ -5,7 +5,8 @@ model retrained when it is due.
    from CSV files or the sample are not fetched (they get new days by ``import``) and the summary says so;
 2. the ledger's forecasts whose days now have prices are scored;
 3. retrain (a new ``run`` on the cache, with the latest run's settings) when the model's data ends more than
-   ``retrain_after`` trading days before the newest cached day, or when the live 80% band covered more than
+   ``retrain_after`` trading days (``config.retrain_after``: 21 unless ``FORECASTER_RETRAIN_AFTER`` says otherwise)
+   before the newest cached day, or when the live 80% band covered more than
    ``COVERAGE_DROP`` below its nominal level over the last ``COVERAGE_DAYS`` scored days; otherwise
 4. forecast the next trading days from the latest model, unless that forecast was already issued.
 
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forecaster import artifacts
+from forecaster import artifacts, config
 from forecaster.config import DEFAULT_MA_WINDOW, ModelConfig, RunOptions
 from forecaster.data import cache
 from forecaster.errors import ForecasterError
@@ -34,9 +35,6 @@ from forecaster.evaluate import ledger
 
 log = logging.getLogger(__name__)
 
-#: Retrain when the model's data ends more than this many trading days (about a month) before the newest price:
-#: long enough that a daily refresh does not retrain daily, short enough that a model never misses a quarter.
-DEFAULT_RETRAIN_AFTER = 21
 #: Retrain when the live 80% band's coverage over the last COVERAGE_DAYS scored next days falls this far below 80%.
 COVERAGE_DROP = 0.10
 COVERAGE_DAYS = 60
@@ -103,7 +101,7 @@ def exclusive(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int = DEFAULT_RETRAIN_AFTER,
+def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int | None = None,
             master: str | None = None, remote: str | None = None, retries: int = 3) -> RefreshResult:
     """One turn of the daily cycle (see the module's text). Raises RefreshBusy if another refresh is running.
 
@@ -124,7 +122,7 @@ def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int
                                   "`python -m forecaster run --source cache`")
         card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
         result.model_age = _model_age(data_dir, card)
-        result.retrained = _retrain_reason(data_dir, result.model_age, retrain_after)
+        result.retrained = _retrain_reason(data_dir, result.model_age, config.retrain_after(retrain_after))
         if result.retrained:
             from forecaster.jobs.run import run
 

@@ -51,11 +51,13 @@ def running(command: list[str], ready_url: str | None = None, env: dict | None =
 
 
 @contextmanager
-def serve(data_dir: Path, *options: str) -> Iterator[str]:
-    """The real ``python -m dashboard`` process on a free loopback port; yields its address."""
+def serve(data_dir: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """The real ``python -m dashboard`` process on a free loopback port (``env`` added to this process's
+    environment); yields its address."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with running([sys.executable, "-m", "dashboard", "--data-dir", str(data_dir), "--port", str(port), *options], url):
+    command = [sys.executable, "-m", "dashboard", "--data-dir", str(data_dir), "--port", str(port), *options]
+    with running(command, url, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}):
         yield url
 
 
