@@ -110,6 +110,7 @@ def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int
         'refresh ok in 2.1 s: 4 fetched (4 new days); 12 forecasts scored; 20 issued from 2026-11-27; ...'
     """
     started = time.perf_counter()
+    retrain_after = config.retrain_after(retrain_after)  # a bad setting stops the refresh before it does anything
     data_dir = artifacts.ensure_writable(data_dir)
     result = RefreshResult()
     with exclusive(data_dir):
@@ -122,7 +123,7 @@ def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int
                                   "`python -m forecaster run --source cache`")
         card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
         result.model_age = _model_age(data_dir, card)
-        result.retrained = _retrain_reason(data_dir, result.model_age, config.retrain_after(retrain_after))
+        result.retrained = _retrain_reason(data_dir, result.model_age, retrain_after)
         if result.retrained:
             from forecaster.jobs.run import run
 

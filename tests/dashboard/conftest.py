@@ -57,7 +57,7 @@ def serve(data_dir: Path, *options: str, env: dict[str, str] | None = None) -> I
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     command = [sys.executable, "-m", "dashboard", "--data-dir", str(data_dir), "--port", str(port), *options]
-    with running(command, url, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}):
+    with running(command, url, env={**os.environ, "PYTHONUNBUFFERED": "1", **env} if env else None):
         yield url
 
 
