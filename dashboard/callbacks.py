@@ -39,18 +39,22 @@ from forecaster.evaluate import ledger
 
 # Fits the price panel's y-axis to the data inside the x-range after a zoom or a range button, and makes "All"
 # span exactly the first day to the last forecast day (Plotly's autorange pads it by months). Runs in the
-# browser, so no request reaches the server.
+# browser, so no request reaches the server. It reads the x-range the chart has now, not the event's keys: Dash
+# hands a callback only the latest relayoutData, and on a busy machine the first draw's {"autosize": true} can
+# arrive after a click's x-range and hide it. Only a change of the y-axes alone (its own, or a person's y-zoom)
+# is left as it is; an update that changes nothing is not sent.
 RESCALE_Y = """
 function(relayout) {
     const none = window.dash_clientside.no_update;
-    if (!relayout || !Object.keys(relayout).some(k => k.startsWith('xaxis'))) { return none; }
+    if (!relayout || Object.keys(relayout).every(k => k.startsWith('yaxis'))) { return none; }
     const gd = document.querySelector('#price-graph .js-plotly-plot');
     if (!gd || !gd._fullData) { return none; }
     const time = v => new Date(String(v).slice(0, 19)).getTime();
     const onPrices = t => !(t.yaxis && t.yaxis !== 'y') && t.visible !== false && t.visible !== 'legendonly';
     const update = {};
     let x0, x1;
-    if (relayout['xaxis.autorange']) {
+    if (!gd.layout.xaxis) { return none; }
+    if (gd.layout.xaxis.autorange === true) {
         x0 = Infinity; x1 = -Infinity;
         for (const t of gd._fullData) {
             if (!onPrices(t)) { continue; }
@@ -60,7 +64,7 @@ function(relayout) {
         x1 += 12 * 3600e3;
         update['xaxis.range'] = [new Date(x0).toISOString().slice(0, 10), new Date(x1).toISOString().slice(0, 13)];
     } else {
-        if (!gd.layout.xaxis || !gd.layout.xaxis.range) { return none; }
+        if (!gd.layout.xaxis.range) { return none; }
         x0 = time(gd.layout.xaxis.range[0]); x1 = time(gd.layout.xaxis.range[1]);
     }
     let lo = Infinity, hi = -Infinity;
@@ -80,6 +84,10 @@ function(relayout) {
     if (!isFinite(lo)) { return none; }
     const pad = (hi - lo) * 0.05 || 1;
     update['yaxis.range'] = [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];  // prices never go below 0
+    const now = gd.layout.yaxis && gd.layout.yaxis.range;
+    const same = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
+    if (!update['xaxis.range'] && now && same(now[0], update['yaxis.range'][0])
+        && same(now[1], update['yaxis.range'][1])) { return none; }
     window.Plotly.relayout(gd, update);
     return update['yaxis.range'];
 }
