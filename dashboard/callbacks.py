@@ -304,7 +304,9 @@ def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:
         [Input(button, "n_clicks") for button in buttons], State("job-tickers", "value"), State("job-token", "value"),
         background=True, prevent_initial_call=True,
         running=[*[(Output(b, "disabled"), True, False) for b in buttons],
-                 (Output("job-cancel", "disabled"), False, True)],
+                 (Output("job-cancel", "disabled"), False, True),
+                 # Stripes that move say "working": only while a job runs, never on a finished one.
+                 (Output("job-progress", "animated"), True, False), (Output("job-progress", "striped"), True, False)],
         cancel=[Input("job-cancel", "n_clicks")],
         progress=[Output("job-progress", "value"), Output("job-status", "children"), Output("job-log", "children")],
         progress_default=[100, "", ""],  # when a job has ended; the log's last lines go with its result

@@ -217,7 +217,7 @@ def _jobs_tab(jobs: JobSettings) -> dbc.Tab:
                 dbc.Col(dbc.Button("Cancel", id="job-cancel", color="danger", outline=True, disabled=True),
                         width="auto"),
             ]),
-            dbc.Progress(id="job-progress", value=0, striped=True, animated=True, className="mb-2",
+            dbc.Progress(id="job-progress", value=0, striped=False, animated=False, className="mb-2",
                          style={"height": "1.4rem"}),
             html.Div(id="job-status", className="small text-muted mb-2"),
             html.Pre(id="job-log", className="small bg-light p-2 rounded", style={"minHeight": "4em"}),

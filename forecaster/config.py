@@ -9,6 +9,8 @@ a notebook folder or a cluster job:
 - ``FORECASTER_SPARK_DRIVER_MEMORY``: driver memory in local mode (default ``4g``).
 - ``FORECASTER_SPARK_JAVA_OPTIONS``: JVM options of the local-mode driver (default: C1 JIT only, for start-up).
 - ``FORECASTER_VERBOSE``: show Spark's and JAX's own start-up messages (``--verbose`` sets it).
+- ``FORECASTER_COMPILE_CACHE``: where JAX keeps the network's compiled code between runs (default
+  ``~/.cache/forecaster/jax``; ``off`` turns it off).
 
 Everything a job needs is one ``RunOptions``; the model's hyper-parameters are one ``ModelConfig``.
 """
@@ -215,6 +217,26 @@ def spark_java_options() -> str:
 def verbose() -> bool:
     """Whether ``FORECASTER_VERBOSE`` (set by ``--verbose``) asks for every library's own messages."""
     return os.environ.get("FORECASTER_VERBOSE", "") not in ("", "0")
+
+
+def user_cache_dir() -> Path:
+    """The folder of this user's caches that only speed things up (``$XDG_CACHE_HOME/forecaster``, else
+    ``~/.cache/forecaster``): deleting it loses nothing."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forecaster"
+
+
+#: Values of a cache setting that turn the cache off.
+OFF = ("off", "0", "no", "false")
+
+
+def compile_cache_dir() -> Path | None:
+    """Where JAX keeps compiled XLA code between processes: ``FORECASTER_COMPILE_CACHE``, else
+    ``user_cache_dir()/jax``; None when set to ``off``. A run compiles the same small network in every new
+    process (the CLI, each Spark Python worker); with the cache the sample run took 14-15 s instead of 20 s."""
+    chosen = os.environ.get("FORECASTER_COMPILE_CACHE", "")
+    if chosen.lower() in OFF:
+        return None
+    return Path(chosen) if chosen else user_cache_dir() / "jax"
 
 
 def spark_driver_memory() -> str:

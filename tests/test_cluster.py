@@ -81,18 +81,31 @@ def test_remote_gives_the_metrics_of_local_mode(cluster, sp_data, local_metrics,
     _assert_same(local_metrics, _metrics(tmp_path / "remote.json"))
 
 
-def test_per_ticker_models_train_on_the_executors_through_spark_connect(cluster, sp_data, tmp_path):
-    _run(sp_data, tmp_path / "report.json", "--per-ticker", "--tickers", *FEW, "--remote", cluster.connect_url)
+def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cluster, sp_data, tmp_path):
+    """``--per-ticker`` with ``--master``: one model per ticker trained on the executors, and a worker killed
+    once the first model is written (training runs on both workers then) does not lose the job: Spark runs its
+    tasks again on the other. Then ``forecast`` through Spark Connect scores with those models and reproduces
+    the run's own forecast."""
+    command = ["-m", "forecaster", "run", "--source", "cache", "--data-dir", str(sp_data), *TINY, "--per-ticker",
+               "--tickers", *FEW, "--master", cluster.master_url]
+    watched = Watched(command, new_file(sp_data, "runs/*/models/*.keras"))
+    watched.wait_for_marker(600)
+    cluster.kill_worker(0)
+    code, output = watched.finish(600)
+    cluster.start_worker(0)
+    assert code == 0, output[-4000:]
     run_dir = artifacts.latest_run_dir(sp_data)
     card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
     assert card["per_ticker"] and card["failed_tickers"] == {}
     assert card["models"] == {t: f"models/{t}.keras" for t in sorted(FEW)}
+    models = [p.stem for p in (run_dir / "models").glob("*.keras") if not p.name.startswith(".")]
+    assert sorted(models) == sorted(FEW)
     for ticker in FEW:
-        assert (run_dir / "models" / f"{ticker}.keras").is_file()
         assert artifacts.read_json(run_dir / "models" / f"{ticker}.json")["ticker"] == ticker
     scores = artifacts.read_parquet(run_dir / "scores")  # scored on the executors, each by its own model
     assert sorted(scores["ticker"].unique()) == sorted(FEW)
-    assert check_data_dir(sp_data).ok
+    found = check_data_dir(sp_data)
+    assert found.ok, found.problems
     before = artifacts.read_parquet(run_dir / artifacts.FORECAST)
     done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(sp_data),
                            "--remote", cluster.connect_url], capture_output=True, text=True, timeout=600)
@@ -101,23 +114,6 @@ def test_per_ticker_models_train_on_the_executors_through_spark_connect(cluster,
     pd.testing.assert_frame_equal(before, after)  # the same windows and models: the run's own forecast
 
 
-def test_a_worker_killed_mid_job_does_not_lose_the_job(cluster, sp_data, tmp_path):
-    command = ["-m", "forecaster", "run", "--source", "cache", "--data-dir", str(sp_data), *TINY, "--per-ticker",
-               "--tickers", *FEW, "--master", cluster.master_url]
-    watched = Watched(command, new_file(sp_data, "runs/*/models/*.keras"))
-    watched.wait_for_marker(600)  # the first model is written: training runs on both workers
-    cluster.kill_worker(0)
-    code, output = watched.finish(600)
-    cluster.start_worker(0)
-    assert code == 0, output[-4000:]
-    run_dir = artifacts.latest_run_dir(sp_data)
-    models = [p.stem for p in (run_dir / "models").glob("*.keras") if not p.name.startswith(".")]
-    assert sorted(models) == sorted(FEW)
-    found = check_data_dir(sp_data)
-    assert found.ok, found.problems
-
-
-# What the README's recipe leaves out of the packed environment.
 #: What the README's recipe leaves out: Spark's jars (the cluster has its own) and what only the driver, the
 #: dashboard, the notebooks or the tests use.
 DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "jupyterlab", "IPython", "jedi", "babel", "debugpy",
@@ -129,7 +125,7 @@ def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mo
                                                                                    tmp_path):
     """The README's recipe: venv-pack this environment, ship it with --archives, and point the executors'
     Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it), and
-    the run on the cluster gives the metrics of local mode (the ``--master`` option itself is the worker-kill
+    the run on the cluster gives the metrics of local mode (the ``--master`` option itself is the per-ticker
     test's)."""
     # .tar.gz: Spark's unpacking of a plain .tar refuses the venv's symlink to its base Python. Level 0: the
     # test need not wait for compression. Spark's jars and the browser driver are of no use to a Python worker.

@@ -69,3 +69,13 @@ def test_retrain_after_comes_from_the_argument_then_the_environment(monkeypatch)
         monkeypatch.setenv("FORECASTER_RETRAIN_AFTER", bad)
         with pytest.raises(ConfigError, match="FORECASTER_RETRAIN_AFTER"):
             config.retrain_after()
+
+
+def test_the_compile_cache_is_in_the_users_cache_unless_set_or_off(tmp_path, monkeypatch):
+    monkeypatch.delenv("FORECASTER_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert config.compile_cache_dir() == tmp_path / "forecaster" / "jax"
+    monkeypatch.setenv("FORECASTER_COMPILE_CACHE", str(tmp_path / "elsewhere"))
+    assert config.compile_cache_dir() == tmp_path / "elsewhere"
+    monkeypatch.setenv("FORECASTER_COMPILE_CACHE", "off")
+    assert config.compile_cache_dir() is None

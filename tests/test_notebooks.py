@@ -33,7 +33,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, shared_data):
     # The kernel inherits these: a private data dir, one epoch, a few tickers, no dashboard server.
     monkeypatch.setenv("FORECASTER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("NOTEBOOK_EPOCHS", "1")
-    monkeypatch.setenv("NOTEBOOK_TICKERS", "4")
+    monkeypatch.setenv("NOTEBOOK_TICKERS", "2")
     monkeypatch.setenv("NOTEBOOK_OPEN_DASHBOARD", "0")
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",

@@ -20,12 +20,37 @@ import keras
 import numpy as np
 
 import forecaster  # noqa: F401  (sets the default Keras backend before keras is imported)
+from forecaster import config
 from forecaster.artifacts import atomic_write
 from forecaster.columns import QUANTILES
 from forecaster.config import ModelConfig
 from forecaster.errors import ArtifactError
 
 log = logging.getLogger(__name__)
+
+
+def use_compile_cache() -> Path | None:
+    """Keep JAX's compiled code in ``config.compile_cache_dir()`` so that the next process running the same
+    network (the next command, each Spark Python worker) loads it instead of compiling it again. Every
+    compilation is kept, however quick: the network's are a few tenths of a second each, dozens per run. A
+    no-op for the other Keras backends, when turned off, or when the folder cannot be made; returns the folder.
+    JAX reads the setting at its first compilation, so this runs when this module is imported."""
+    folder = config.compile_cache_dir()
+    if folder is None or keras.backend.backend() != "jax":
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.debug("no compilation cache: %s", exc)
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder
+
+
+use_compile_cache()
 
 MEDIAN = QUANTILES.index(0.5)
 #: An epoch improves a member only when its validation loss falls by more than this share: on daily returns the

@@ -24,6 +24,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from forecaster import config
+
 log = logging.getLogger(__name__)
 
 ARCHIVE_ENV = "FORECASTER_SPARK_CLASS_ARCHIVE"
@@ -70,15 +72,14 @@ def _key() -> str | None:
 def archive_path() -> Path | None:
     """Where the archive of this Java and pyspark is (or would be); None when disabled or without Java."""
     chosen = os.environ.get(ARCHIVE_ENV, "")
-    if chosen.lower() in ("off", "0", "no", "false"):
+    if chosen.lower() in config.OFF:
         return None
     if chosen:
         return Path(chosen)
     key = _key()
     if key is None:
         return None
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forecaster"
-    return cache / f"spark-classes-{key}.jsa"
+    return config.user_cache_dir() / f"spark-classes-{key}.jsa"
 
 
 def java_options() -> str:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from forecaster.columns import QUANTILES
@@ -49,3 +53,23 @@ def test_each_member_keeps_the_weights_of_its_own_best_epoch():
     for layer, best in zip(member_1, snapshots[0], strict=True):
         for weights, expected in zip(layer.get_weights(), best, strict=True):
             np.testing.assert_array_equal(weights, expected)
+
+
+#: A new process that builds the network and forecasts with it: what every command and Spark worker does.
+_FORECAST_IN_A_NEW_PROCESS = """
+import numpy as np
+from forecaster.config import ModelConfig
+from forecaster.model import network
+_, model = network.build_model(3, ModelConfig(lookback=6, horizon=2, units=4, members=1))
+model.predict(np.zeros((4, 6, 3), np.float32), verbose=0)
+"""
+
+
+def test_a_second_process_finds_the_network_compiled_by_the_first(tmp_path):
+    folder = tmp_path / "compiled"
+    env = {**os.environ, "FORECASTER_COMPILE_CACHE": str(folder)}
+    subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120)
+    first = sorted(p.name for p in folder.iterdir())
+    assert first  # every compilation is kept, however quick
+    subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120)
+    assert sorted(p.name for p in folder.iterdir()) == first  # all found: nothing compiled again
