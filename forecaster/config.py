@@ -232,7 +232,8 @@ OFF = ("off", "0", "no", "false")
 def compile_cache_dir() -> Path | None:
     """Where JAX keeps compiled XLA code between processes: ``FORECASTER_COMPILE_CACHE``, else
     ``user_cache_dir()/jax``; None when set to ``off``. A run compiles the same small network in every new
-    process (the CLI, each Spark Python worker); with the cache the sample run took 14-15 s instead of 20 s."""
+    process (the CLI, each Spark Python worker); with the cache, the sample run took 21.9 s instead of 27.5 s
+    (``benchmarks/cli_times.py --compare compile-cache``)."""
     chosen = os.environ.get("FORECASTER_COMPILE_CACHE", "")
     if chosen.lower() in OFF:
         return None
