@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -225,8 +226,13 @@ def user_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "forecaster"
 
 
-#: Values of a cache setting that turn the cache off.
-OFF = ("off", "0", "no", "false")
+def cache_path(variable: str, default: Callable[[], Path | None]) -> Path | None:
+    """A cache's location from the environment variable ``variable``: a path, ``off`` (or 0, no, false) for
+    none, or unset for ``default()`` (called only then: a default may cost something to work out)."""
+    chosen = os.environ.get(variable, "")
+    if chosen.lower() in ("off", "0", "no", "false"):
+        return None
+    return Path(chosen) if chosen else default()
 
 
 def compile_cache_dir() -> Path | None:
@@ -234,10 +240,7 @@ def compile_cache_dir() -> Path | None:
     ``user_cache_dir()/jax``; None when set to ``off``. A run compiles the same small network in every new
     process (the CLI, each Spark Python worker); with the cache, the sample run took 21.9 s instead of 27.5 s
     (``benchmarks/cli_times.py --compare compile-cache``)."""
-    chosen = os.environ.get("FORECASTER_COMPILE_CACHE", "")
-    if chosen.lower() in OFF:
-        return None
-    return Path(chosen) if chosen else user_cache_dir() / "jax"
+    return cache_path("FORECASTER_COMPILE_CACHE", lambda: user_cache_dir() / "jax")
 
 
 def spark_driver_memory() -> str:

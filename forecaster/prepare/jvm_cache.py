@@ -71,15 +71,11 @@ def _key() -> str | None:
 
 def archive_path() -> Path | None:
     """Where the archive of this Java and pyspark is (or would be); None when disabled or without Java."""
-    chosen = os.environ.get(ARCHIVE_ENV, "")
-    if chosen.lower() in config.OFF:
-        return None
-    if chosen:
-        return Path(chosen)
-    key = _key()
-    if key is None:
-        return None
-    return config.user_cache_dir() / f"spark-classes-{key}.jsa"
+    def beside_the_other_caches() -> Path | None:
+        key = _key()
+        return None if key is None else config.user_cache_dir() / f"spark-classes-{key}.jsa"
+
+    return config.cache_path(ARCHIVE_ENV, beside_the_other_caches)
 
 
 def java_options() -> str:
