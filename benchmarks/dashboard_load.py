@@ -7,12 +7,14 @@ Makes its own artifacts first (a real run, tiny model, on synthetic 5,000-day pr
 for a few tickers), starts the dashboard under gunicorn on a free 127.0.0.1 port, then
 drives ``--clients`` concurrent clients, each making ``--requests`` ticker switches (or as many
 as fit in ``--duration`` seconds). A ticker switch is what the browser sends when the picker
-changes: the price figure's request and the details' request (verdict, forecast panel, metrics,
-residuals); they are sent one after the other and timed together, so a switch's latency here is
-never lower than in a browser, which sends them at once. With ``--mix`` a client also changes the
-step (the figure's Patch and the details), and one action in seven opens the Compare view at a
-random step and measure. The chart type, the baselines and the range buttons are switched in the
-browser (clientside) and send nothing. Requests carry ``Accept-Encoding: br, gzip`` like a browser.
+changes: the price figure's request and the details' request (verdict, forecast panel), sent one
+after the other and timed together, so a switch's latency here is never lower than in a browser,
+which sends them at once; then the request for what is below the fold (metrics grid and residual
+charts), which the browser sends once the chart is drawn, timed apart (``below_the_fold_*``). With
+``--mix`` a client also changes the step (the figure's Patch and the details, then below the fold),
+and one action in seven opens the Compare view at a random step and measure. The chart type, the
+baselines and the range buttons are switched in the browser (clientside) and send nothing. Requests
+carry ``Accept-Encoding: br, gzip`` like a browser.
 Prints ``p50_ms``, ``p95_ms`` (per action), ``errors``, the bytes on the wire per action, and the
 gunicorn processes' resident memory (``rss_start_mb`` after warm-up, ``rss_end_mb`` after the load).
 Goals (issue 16): ticker switches at 20 clients p95 <= 100 ms; the mixed load at 50 clients for
@@ -75,70 +77,80 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _request(output: str, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
-             state: list[tuple[str, str, object]], changed: str) -> dict:
-    """A callback request as the Dash renderer sends it."""
-    many = len(outputs) > 1
+#: The server's callbacks as the browser knows them (``/_dash-dependencies``), read once at start.
+DEPENDENCIES: list[dict] = []
+
+
+def load_dependencies(base: str) -> None:
+    """Read the callbacks' exact output names and arguments from the server (outputs written by two callbacks
+    carry a hash: ``price-graph.figure@<hash>``)."""
+    with urllib.request.urlopen(base + "/_dash-dependencies", timeout=10) as response:
+        DEPENDENCIES[:] = [c for c in json.loads(response.read()) if not c.get("clientside_function")]
+
+
+def _request(first_output: str, inputs: list[str], values: dict[str, object], changed: str) -> dict:
+    """The request the Dash renderer sends for the server callback whose outputs start with ``first_output`` and
+    whose inputs are ``inputs`` (``id.property``), its arguments taken from ``values``."""
+    for callback in DEPENDENCIES:
+        names = [f"{i['id']}.{i['property']}" for i in callback["inputs"]]
+        if callback["output"].lstrip(".").startswith(first_output) and names == inputs:
+            break
+    else:
+        raise RuntimeError(f"no callback {first_output} <- {inputs} in /_dash-dependencies")
+    outputs = [part.split("@")[0].rsplit(".", 1) for part in callback["output"].strip(".").split("...")]
+    many = callback["output"].startswith("..")
+
+    def argument(item: dict) -> dict:
+        key = f"{item['id']}.{item['property']}"
+        return {"id": item["id"], "property": item["property"], "value": values.get(key)}
+
     return {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".." if many else output,
-        "outputs": [{"id": i, "property": p} for i, p in outputs] if many else
-        {"id": outputs[0][0], "property": outputs[0][1]},
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+        "output": callback["output"],
+        "outputs": [{"id": i, "property": p} for i, p in outputs] if many else {"id": outputs[0][0],
+                                                                             "property": outputs[0][1]},
+        "inputs": [argument(i) for i in callback["inputs"]],
+        "state": [argument(i) for i in callback["state"]],
         "changedPropIds": [changed],
     }
 
 
-DETAILS = [("verdict", "children"), ("verdict", "color"), ("forecast-panel", "children"),
-           ("metrics-table", "children"), ("residual-time", "figure"), ("residual-hist", "figure"),
-           ("ticker-message", "children")]
+def _page_values(run_id: str, ticker: str, step: int, chart: str) -> dict[str, object]:
+    return {"run-id.data": run_id, "ticker.value": ticker, "step.value": step, "chart.value": chart,
+            "baselines.value": ["naive"], "range-label.data": "6M", "all-steps.value": False,
+            "after-draw.data": {"run": run_id, "ticker": ticker, "step": step}, "below-built.data": True}
 
 
-def switch_requests(run_id: str, ticker: str, step: int, chart: str) -> list[dict]:
-    """What the browser sends when the ticker picker changes: the figure, then the details."""
-    figure = _request("price-graph.figure", [("price-graph", "figure")],
-                      [("run-id", "data", run_id), ("ticker", "value", ticker)],
-                      [("step", "value", step), ("chart", "value", chart), ("baselines", "value", ["naive"])],
-                      "ticker.value")
-    details = _request("", DETAILS, [("run-id", "data", run_id), ("ticker", "value", ticker), ("step", "value", step),
-                                     ("all-steps", "value", False)], [], "ticker.value")
-    return [figure, details]
+#: An action's requests: those a person waits for (sent together by the browser), then those sent after the chart
+#: is drawn (below the fold), timed apart.
+Action = tuple[list[dict], list[dict]]
 
 
-#: The step callback's output as Dash names it (a second writer of the figure: ``price-graph.figure@<hash>``),
-#: read from the server's ``/_dash-dependencies`` at start.
-STEP_OUTPUT = {"name": "price-graph.figure"}
+def switch_requests(run_id: str, ticker: str, step: int, chart: str) -> Action:
+    """What the browser sends when the ticker picker changes: the figure and the details at once, then (once the
+    chart is drawn) what is below the fold."""
+    values = _page_values(run_id, ticker, step, chart)
+    return ([_request("price-graph.figure", ["ticker.value"], values, "ticker.value"),
+             _request("verdict.children", ["ticker.value", "step.value"], values, "ticker.value")],
+            [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")])
 
 
-def find_step_output(base: str) -> str:
-    """The output name of the callback that patches the figure when the step changes."""
-    with urllib.request.urlopen(base + "/_dash-dependencies", timeout=10) as response:
-        for callback in json.loads(response.read()):
-            if callback["output"].startswith("price-graph.figure@") and \
-                    [i["id"] for i in callback["inputs"]] == ["step"]:
-                return callback["output"]
-    raise RuntimeError("the step callback was not found in /_dash-dependencies")
+def step_requests(run_id: str, ticker: str, step: int) -> Action:
+    """What the browser sends when the step changes: the figure's Patch and the details, then what is below."""
+    values = _page_values(run_id, ticker, step, "line")
+    return ([_request("price-graph.figure@", ["step.value"], values, "step.value"),
+             _request("verdict.children", ["ticker.value", "step.value"], values, "step.value")],
+            [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")])
 
 
-def step_requests(run_id: str, ticker: str, step: int) -> list[dict]:
-    """What the browser sends when the step changes: the figure's Patch, then the details."""
-    name = STEP_OUTPUT["name"]
-    patch = _request(name, [("price-graph", name.split(".", 1)[1])], [("step", "value", step)],
-                     [("run-id", "data", run_id), ("ticker", "value", ticker)], "step.value")
-    details = _request("", DETAILS, [("run-id", "data", run_id), ("ticker", "value", ticker), ("step", "value", step),
-                                     ("all-steps", "value", False)], [], "step.value")
-    return [patch, details]
-
-
-def compare_requests(run_id: str, step: int, measure: str) -> list[dict]:
+def compare_requests(run_id: str, step: int, measure: str) -> Action:
     """What the browser sends when the Compare view's step or measure changes."""
-    return [_request("..compare-graph.figure...compare-table.data..",
-                     [("compare-graph", "figure"), ("compare-table", "data")],
-                     [("run-id", "data", run_id), ("compare-step", "value", step),
-                      ("compare-measure", "value", measure)], [], "compare-step.value")]
+    values = {"tabs.active_tab": "compare", "compare-step.value": step, "compare-measure.value": measure,
+              "run-id.data": run_id}
+    return ([_request("compare-body.children", ["tabs.active_tab", "compare-step.value", "compare-measure.value"],
+                      values, "compare-step.value")], [])
 
 
-def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix: bool, horizon: int = 5) -> list[dict]:
+def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix: bool, horizon: int = 5) -> Action:
     """The requests of a client's ``i``-th action: a ticker switch, or with ``mix`` a step change or the
     Compare view now and then."""
     ticker = TICKERS[(offset + i) % len(TICKERS)]
@@ -153,27 +165,38 @@ def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix
     return switch_requests(run_id, ticker, rng.randint(1, horizon), rng.choice(("line", "candles")))
 
 
+def _send(url: str, requests: list[dict], errors: list[str]) -> tuple[float, int]:
+    """Sends ``requests`` one after the other; returns the milliseconds they took together and the bytes."""
+    started, size = time.perf_counter(), 0
+    for payload in requests:
+        request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={
+            "Content-Type": "application/json", "Accept-Encoding": "br, gzip"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+                size += len(body)
+                if response.status != 200 or not body:
+                    errors.append(f"status {response.status}")
+        except Exception as exc:  # every failure counts, whatever its kind
+            errors.append(repr(exc))
+    return (time.perf_counter() - started) * 1000, size
+
+
 def client(url: str, count: int, offset: int, run_id: str, chart: str, latencies: list[float], errors: list[str],
-           wire: list[int], deadline: float | None = None, mix: bool = False) -> None:
+           wire: list[int], deadline: float | None = None, mix: bool = False,
+           below: list[float] | None = None) -> None:
     rng = random.Random(offset)
     i = 0
     while (i < count) if deadline is None else (time.monotonic() < deadline):
-        requests = action(rng, i, offset, run_id, chart, mix)
+        shown, after = action(rng, i, offset, run_id, chart, mix)
         i += 1
-        started = time.perf_counter()
-        size = 0
-        for payload in requests:
-            request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={
-                "Content-Type": "application/json", "Accept-Encoding": "br, gzip"})
-            try:
-                with urllib.request.urlopen(request, timeout=30) as response:
-                    body = response.read()
-                    size += len(body)
-                    if response.status != 200 or not body:
-                        errors.append(f"status {response.status}")
-            except Exception as exc:  # every failure counts, whatever its kind
-                errors.append(repr(exc))
-        latencies.append((time.perf_counter() - started) * 1000)
+        took, size = _send(url, shown, errors)
+        latencies.append(took)
+        if after:
+            took_after, size_after = _send(url, after, errors)
+            size += size_after
+            if below is not None:
+                below.append(took_after)
         wire.append(size)
 
 
@@ -222,20 +245,21 @@ def main() -> int:
                         raise RuntimeError(server.stderr.read().decode()) from None
                     time.sleep(0.3)
             run_id = (data_dir / "runs" / "LATEST").read_text().strip()
-            STEP_OUTPUT["name"] = find_step_output(base)
+            load_dependencies(base)
             warm: list[float] = []
             # Warm-up: each worker reads the run once (the first request to a worker reads its files).
             client(base + "/_dash-update-component", args.workers * len(TICKERS), 0, run_id, args.chart, warm, [], [])
             cold_ms = warm[0]
             rss_start = rss_mb(server.pid)
             latencies: list[float] = []
+            below: list[float] = []
             errors: list[str] = []
             wire: list[int] = []
             started = time.perf_counter()
             deadline = None if args.duration is None else time.monotonic() + args.duration
             threads = [threading.Thread(target=client, args=(base + "/_dash-update-component", args.requests, k,
                                                              run_id, args.chart, latencies, errors, wire, deadline,
-                                                             args.mix))
+                                                             args.mix, below))
                        for k in range(args.clients)]
             for thread in threads:
                 thread.start()
@@ -258,6 +282,10 @@ def main() -> int:
     print(f"kb_per_action={np.mean(wire) / 1024:.0f} (compressed, on the wire)")
     print(f"p50_ms={np.percentile(latencies, 50):.0f}")
     print(f"p95_ms={np.percentile(latencies, 95):.0f}")
+    if below:
+        print(f"below_the_fold_p50_ms={np.percentile(below, 50):.0f} "
+              f"below_the_fold_p95_ms={np.percentile(below, 95):.0f} (sent after the chart is drawn; not part of the "
+              "latency above)")
     print(f"errors={len(errors)}")
     print(f"rss_start_mb={rss_start:.0f} rss_end_mb={rss_end:.0f}")
     print("rss_every_10s_mb=" + ",".join(f"{mb:.0f}" for mb in samples + [rss_end]))

@@ -1,24 +1,30 @@
 """Callbacks: browser input -> validated choices -> views of the run the page is pinned to. Nothing is trained here.
 
-Every callback takes the page's run id (``run-id`` store) and reads that run, so a page never mixes two runs.
-A ticker switch sends the figure once; a step change sends only the backtest series (``Patch``); chart type and
-baselines switch traces on and off in the browser (a clientside ``Patch``), with no request at all.
+The page arrives whole: the address (``dashboard.address``) names the run and the view, and the page's callback
+builds that view - the price figure, verdict, forecast panel and metrics - into the page it sends, so no
+callback waits on another before the chart is drawn. After that, every callback takes the page's run id
+(``run-id`` store) and reads that run, so a page never mixes two runs. A ticker switch sends the figure once; a
+step change sends only the backtest series (``Patch``); chart type and baselines switch traces on and off in the
+browser (a clientside ``Patch``), with no request at all; what is below the fold (the metrics grid, the residual
+charts) is asked for once the price chart is drawn. The clientside functions live in ``assets/forecaster.js``.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
 
-from dashboard import layout
+from dashboard import address as addresses
+from dashboard import grids, layout
+from dashboard.address import COMPARE_MEASURES
 from dashboard.figures import (
     CHART_TYPES,
-    COMPARE_MEASURES,
     TRACE_BASELINE,
     TRACE_CANDLES,
     TRACE_CLOSE,
@@ -29,69 +35,14 @@ from dashboard.figures import (
     track_figure,
 )
 from dashboard.jobs import JOBS, JobSettings, run_job
-from dashboard.panels import forecast_panel, metrics_component
+from dashboard.layout import TickerContent
+from dashboard.panels import forecast_panel
 from dashboard.reader import ArtifactReader, RunView
-from dashboard.tables import compare_rows, verdict
+from dashboard.tables import compare_rows, metrics_table, verdict
 from dashboard.theme import VERDICT_COLORS
 from forecaster.columns import BASELINE_NAMES
 from forecaster.errors import ArtifactError
 from forecaster.evaluate import ledger
-
-# Fits the price panel's y-axis to the data inside the x-range after a zoom or a range button, and makes "All"
-# span exactly the first day to the last forecast day (Plotly's autorange pads it by months). Runs in the
-# browser, so no request reaches the server. It reads the x-range the chart has now, not the event's keys: Dash
-# hands a callback only the latest relayoutData, and on a busy machine the first draw's {"autosize": true} can
-# arrive after a click's x-range and hide it. Only a change of the y-axes alone (its own, or a person's y-zoom)
-# is left as it is; an update that changes nothing is not sent.
-RESCALE_Y = """
-function(relayout) {
-    const none = window.dash_clientside.no_update;
-    if (!relayout || Object.keys(relayout).every(k => k.startsWith('yaxis'))) { return none; }
-    const gd = document.querySelector('#price-graph .js-plotly-plot');
-    if (!gd || !gd._fullData) { return none; }
-    const time = v => new Date(String(v).slice(0, 19)).getTime();
-    const onPrices = t => !(t.yaxis && t.yaxis !== 'y') && t.visible !== false && t.visible !== 'legendonly';
-    const update = {};
-    let x0, x1;
-    if (!gd.layout.xaxis) { return none; }
-    if (gd.layout.xaxis.autorange === true) {
-        x0 = Infinity; x1 = -Infinity;
-        for (const t of gd._fullData) {
-            if (!onPrices(t)) { continue; }
-            for (const x of (t.x || [])) { const v = time(x); if (v < x0) { x0 = v; } if (v > x1) { x1 = v; } }
-        }
-        if (!isFinite(x0)) { return none; }
-        x1 += 12 * 3600e3;
-        update['xaxis.range'] = [new Date(x0).toISOString().slice(0, 10), new Date(x1).toISOString().slice(0, 13)];
-    } else {
-        if (!gd.layout.xaxis.range) { return none; }
-        x0 = time(gd.layout.xaxis.range[0]); x1 = time(gd.layout.xaxis.range[1]);
-    }
-    let lo = Infinity, hi = -Infinity;
-    // _fullData holds the decoded arrays (gd.data may hold Plotly's base64 "bdata" objects).
-    for (const t of gd._fullData) {
-        if (!onPrices(t)) { continue; }
-        const xs = t.x || [];
-        for (let i = 0; i < xs.length; i++) {
-            const x = time(xs[i]);
-            if (x < x0 || x > x1) { continue; }
-            const low = t.type === 'candlestick' ? t.low[i] : t.y[i];
-            const high = t.type === 'candlestick' ? t.high[i] : t.y[i];
-            if (low != null && !isNaN(low)) { lo = Math.min(lo, low); }
-            if (high != null && !isNaN(high)) { hi = Math.max(hi, high); }
-        }
-    }
-    if (!isFinite(lo)) { return none; }
-    const pad = (hi - lo) * 0.05 || 1;
-    update['yaxis.range'] = [lo >= 0 ? Math.max(0, lo - pad) : lo - pad, hi + pad];  // prices never go below 0
-    const now = gd.layout.yaxis && gd.layout.yaxis.range;
-    const same = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a));
-    if (!update['xaxis.range'] && now && same(now[0], update['yaxis.range'][0])
-        && same(now[1], update['yaxis.range'][1])) { return none; }
-    window.Plotly.relayout(gd, update);
-    return update['yaxis.range'];
-}
-"""
 
 # Chart type and baselines only switch traces on and off: a Patch built in the browser, no request.
 TOGGLE_TRACES = f"""
@@ -108,17 +59,11 @@ function(chart, baselines) {{
 }}
 """
 
-# A click on a Compare bar opens that ticker on the Ticker tab.
-OPEN_TICKER = """
-function(click) {
-    const none = window.dash_clientside.no_update;
-    if (!click || !click.points || !click.points.length) { return [none, none]; }
-    return ['ticker', click.points[0].y];
-}
-"""
-
 #: Built views kept per worker: switching back to a ticker costs no building.
 VIEW_CACHE_SIZE = 64
+#: What the page shows before anyone chooses: a line chart with naive beside the model.
+DEFAULT_CHART, DEFAULT_BASELINES = "line", ("naive",)
+DAMAGE = (KeyError, ValueError, TypeError, IndexError, AttributeError)
 
 
 def _step(view: RunView, step: Any) -> int:
@@ -130,29 +75,90 @@ def _ticker(view: RunView, ticker: Any) -> str | None:
     return ticker if isinstance(ticker, str) and ticker in view.tickers else None
 
 
+def _window(label: Any) -> str:
+    return label if isinstance(label, str) and addresses.parse(f"?range={label}").range == label else \
+        addresses.DEFAULT_RANGE
+
+
 def _damaged(ticker: str, exc: Exception) -> str:
     return (f"The artifacts of {ticker} are damaged ({type(exc).__name__}: {exc}); other tickers are unaffected. "
             "Re-run the forecaster to repair them.")
 
 
-DAMAGE = (KeyError, ValueError, TypeError, IndexError, AttributeError)
+class Views:
+    """What the callbacks show, built from a reader's runs and kept per worker (keyed by the run's version, so
+    a refreshed forecast builds afresh)."""
 
+    def __init__(self, reader: ArtifactReader) -> None:
+        self.reader = reader
+        self.figure = functools.lru_cache(maxsize=VIEW_CACHE_SIZE)(self._figure)
+        self.details = functools.lru_cache(maxsize=VIEW_CACHE_SIZE)(self._details)
+        self.below = functools.lru_cache(maxsize=VIEW_CACHE_SIZE)(self._below)
 
-def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings | None = None) -> None:
-    """Attach the callbacks to ``app``; they only read artifacts through ``reader`` (of ``data_dir``), but for the
-    jobs (``jobs``), which run in background callbacks, never inside a request."""
-    jobs = jobs or JobSettings()
+    def _figure(self, version: tuple[str, float], ticker: str, step: int, chart: str, baselines: tuple[str, ...],
+                window: str) -> go.Figure:
+        view = self.reader.view(version[0])
+        return price_figure(view.rows(view.prices, ticker), view.rows(view.predictions, ticker),
+                            view.rows(view.forecast, ticker), ticker, step, chart, baselines, window)
 
-    @app.callback(Output("page", "children"), Input("url", "search"))
-    def render_page(search: Any) -> Any:
-        requested = parse_qs(str(search or "").lstrip("?")).get("run", [None])[0]
+    def _details(self, version: tuple[str, float], ticker: str, step: int) -> tuple[str, str, list[Any]]:
+        view = self.reader.view(version[0])
+        days = int((view.rows(view.predictions, ticker)["step"] == step).sum())
+        text, level = verdict(view.report, ticker, step, days)
+        return text, VERDICT_COLORS[level], forecast_panel(view.rows(view.forecast, ticker), ticker)
+
+    def _below(self, version: tuple[str, float], ticker: str, step: int, all_steps: bool) -> tuple[Any, ...]:
+        """The metrics grid's columns, rows and file name, and the two residual figures."""
+        view = self.reader.view(version[0])
+        models, rows = metrics_table(view.report, ticker, list(range(1, view.horizon + 1)) if all_steps else [step])
+        over_time, spread = residual_figures(view.rows(view.predictions, ticker), ticker, step)
+        return (grids.metrics_columns(models, all_steps), grids.metrics_rows(models, rows),
+                {"fileName": layout.metrics_file(view.run_id, ticker)}, over_time, spread)
+
+    def ticker_content(self, view: RunView, ticker: str, step: int, window: str) -> TickerContent:
+        """The Ticker tab of a page that opens on ``ticker`` at ``step`` over ``window``, above the fold."""
         try:
-            run_id = requested or reader.latest_id()
-            if run_id is None:
-                return layout.empty_layout(data_dir)
-            return layout.run_layout(reader.view(run_id), reader.history(), jobs)
+            figure = self.figure(view.version, ticker, step, DEFAULT_CHART, DEFAULT_BASELINES, window)
+            return TickerContent(figure, *self.details(view.version, ticker, step))
+        except DAMAGE as exc:
+            # One ticker's damaged entries must not take the page down: say so, keep the rest working.
+            return TickerContent(go.Figure(), "", "secondary", [], _damaged(ticker, exc))
+
+    def compare(self, view: RunView, step: int, measure: str) -> tuple[go.Figure, list[dict[str, Any]]]:
+        """The Compare tab: every ticker's ratio to naive at ``step``, and the grid's rows."""
+        try:
+            return (compare_figure(view.report, step, measure if measure in COMPARE_MEASURES else "rmse"),
+                    compare_rows(view.report, view.forecast, step))
+        except DAMAGE:
+            return go.Figure(), []  # entries damaged: the Ticker tab names them, ticker by ticker
+
+    def track(self, ticker: Any) -> tuple[Any, ...]:
+        """The Track record tab for ``ticker`` (or the first): options, the chosen ticker, its chart, every
+        ticker's live scores, and a message. The ledger is live (refresh adds to it): read at each look."""
+        data_dir = self.reader.data_dir
+        try:
+            issued, scored = ledger.read_issued(data_dir), ledger.read_scored(data_dir)
         except ArtifactError as exc:
-            return layout.error_layout(str(exc))
+            return [], None, go.Figure(), [], f"The ledger cannot be read: {exc}"
+        tickers = sorted(issued["ticker"].unique())
+        if not tickers:
+            return [], None, go.Figure(), [], ("No forecasts issued yet: `run`, `forecast` and `refresh` add them "
+                                               "to the ledger.")
+        ticker = ticker if ticker in tickers else tickers[0]
+        record = ledger.track_record(data_dir)
+        record.insert(0, "id", record["ticker"] + "|" + record["step"].astype(str) + "|" + record["window"])
+        message = "" if (record["ticker"] == ticker).any() else (
+            f"None of {ticker}'s forecasts has met its day yet: they are scored when `refresh` finds its prices.")
+        return tickers, ticker, track_figure(issued, scored, ticker), record.to_dict(orient="records"), message
+
+
+def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings | None = None
+             ) -> Callable[[str], Any]:
+    """Attach the callbacks to ``app``; they only read artifacts through ``reader`` (of ``data_dir``), but for the
+    jobs (``jobs``), which run in background callbacks, never inside a request. Returns the function that builds
+    the page for an address's query string (the app's layout uses it too)."""
+    jobs = jobs or JobSettings()
+    views = Views(reader)
 
     def view_of(run_id: Any) -> RunView | None:
         try:
@@ -160,35 +166,42 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings
         except ArtifactError:
             return None
 
-    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
-    def build_figure(version: tuple[str, float], ticker: str, step: int, chart: str,
-                     baselines: tuple[str, ...]) -> go.Figure:
-        # ``version`` keys the cache: a refreshed forecast builds afresh.
-        view = reader.view(version[0])
-        return price_figure(view.rows(view.prices, ticker), view.rows(view.predictions, ticker),
-                            view.rows(view.forecast, ticker), ticker, step, chart, baselines)
+    def page_for(search: str) -> Any:
+        wanted = addresses.parse(search)
+        try:
+            run_id = wanted.run or reader.latest_id()
+            if run_id is None:
+                return layout.empty_layout(data_dir)
+            view = reader.view(run_id)
+            shown = addresses.resolve(wanted, view)
+            return layout.run_layout(
+                view, reader.history(), shown, views.ticker_content(view, shown.ticker, shown.step, shown.range),
+                views.compare(view, shown.step, shown.measure) if shown.tab == "compare" else None,
+                views.track(None) if shown.tab == "track" else None, jobs)
+        except ArtifactError as exc:
+            return layout.error_layout(str(exc))
 
-    @functools.lru_cache(maxsize=VIEW_CACHE_SIZE)
-    def build_details(version: tuple[str, float], ticker: str, step: int, all_steps: bool) -> tuple:
-        view = reader.view(version[0])
-        predictions = view.rows(view.predictions, ticker)
-        days = int((predictions["step"] == step).sum())
-        text, level = verdict(view.report, ticker, step, days)
-        steps = list(range(1, view.horizon + 1)) if all_steps else [step]
-        over_time, spread = residual_figures(predictions, ticker, step)
-        return (text, VERDICT_COLORS[level], forecast_panel(view.rows(view.forecast, ticker), ticker),
-                metrics_component(view.report, ticker, steps), over_time, spread, "")
+    @app.callback(Output("page", "children"), Output("page-search", "data"), Input("url", "search"),
+                  State("page-search", "data"))
+    def render_page(search: Any, built_for: Any) -> Any:
+        # The page usually arrives built with the layout (``dashboard.app``): then there is nothing to do. It is
+        # built here when the address changes (another run, back and forward) or the layout could not know it.
+        search = str(search or "")
+        if search == built_for:
+            return no_update, no_update
+        return page_for(search), search
 
-    @app.callback(Output("price-graph", "figure"), Input("run-id", "data"), Input("ticker", "value"),
-                  State("step", "value"), State("chart", "value"), State("baselines", "value"))
-    def show_price(run_id: Any, ticker: Any, step: Any, chart: Any, baselines: Any) -> Any:
+    @app.callback(Output("price-graph", "figure"), Input("ticker", "value"), State("run-id", "data"),
+                  State("step", "value"), State("chart", "value"), State("baselines", "value"),
+                  State("range-label", "data"), prevent_initial_call=True)
+    def show_price(ticker: Any, run_id: Any, step: Any, chart: Any, baselines: Any, window: Any) -> Any:
         view = view_of(run_id)
         if view is None or (ticker := _ticker(view, ticker)) is None:
             return no_update
         chosen = tuple(b for b in BASELINE_NAMES if isinstance(baselines, list) and b in baselines)
         try:
-            return build_figure(view.version, ticker, _step(view, step), chart if chart in CHART_TYPES else "line",
-                                chosen)
+            return views.figure(view.version, ticker, _step(view, step), chart if chart in CHART_TYPES else "line",
+                                chosen, _window(window))
         except DAMAGE:
             return go.Figure()  # the details callback says what is damaged
 
@@ -213,86 +226,125 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings
 
     @app.callback(
         Output("verdict", "children"), Output("verdict", "color"), Output("forecast-panel", "children"),
-        Output("metrics-table", "children"), Output("residual-time", "figure"), Output("residual-hist", "figure"),
-        Output("ticker-message", "children"),
-        Input("run-id", "data"), Input("ticker", "value"), Input("step", "value"), Input("all-steps", "value"),
+        Output("ticker-message", "children"), Input("ticker", "value"), Input("step", "value"),
+        State("run-id", "data"), prevent_initial_call=True,
     )
-    def show_details(run_id: Any, ticker: Any, step: Any, all_steps: Any) -> tuple[Any, ...]:
+    def show_details(ticker: Any, step: Any, run_id: Any) -> tuple[Any, ...]:
         try:
             view = reader.view(run_id)
         except ArtifactError as exc:
-            return ("", "secondary", [], [], go.Figure(), go.Figure(), f"This run cannot be read: {exc}")
+            return "", "secondary", [], f"This run cannot be read: {exc}"
         chosen = _ticker(view, ticker)
         if chosen is None:
-            return (no_update,) * 6 + (f"Unknown ticker {str(ticker)[:40]!r}.",)
+            return no_update, no_update, no_update, f"Unknown ticker {str(ticker)[:40]!r}."
         try:
-            return build_details(view.version, chosen, _step(view, step), all_steps is True)
+            return (*views.details(view.version, chosen, _step(view, step)), "")
         except DAMAGE as exc:
-            # One ticker's damaged entries must not take the page down: say so, keep the rest working.
-            return ("", "secondary", [], [], go.Figure(), go.Figure(), _damaged(chosen, exc))
+            return "", "secondary", [], _damaged(chosen, exc)
 
-    @app.callback(Output("compare-graph", "figure"), Output("compare-table", "data"), Input("run-id", "data"),
-                  Input("compare-step", "value"), Input("compare-measure", "value"))
-    def show_compare(run_id: Any, step: Any, measure: Any) -> tuple[Any, Any]:
-        view = view_of(run_id)
-        if view is None:
-            return go.Figure(), []
-        step = _step(view, step)
+    app.clientside_callback(ClientsideFunction("forecaster", "afterDraw"), Output("after-draw", "data"),
+                            Input("price-graph", "figure"), State("run-id", "data"), State("ticker", "value"),
+                            State("step", "value"), State("after-draw", "data"))
+
+    def below(drawn: Any, all_steps: Any) -> tuple[Any, ...] | None:
+        drawn = drawn if isinstance(drawn, dict) else {}
+        view = view_of(drawn.get("run"))
+        if view is None or (ticker := _ticker(view, drawn.get("ticker"))) is None:
+            return None
         try:
-            return (compare_figure(view.report, step, measure if measure in COMPARE_MEASURES else "rmse"),
-                    compare_rows(view.report, view.forecast, step))
+            return views.below(view.version, ticker, _step(view, drawn.get("step")), all_steps is True)
         except DAMAGE:
-            return go.Figure(), []  # entries damaged: the Ticker tab names them, ticker by ticker
+            return None  # the details callback says what is damaged
 
-    @app.callback(Output("track-ticker", "options"), Output("track-ticker", "value"), Output("track-graph", "figure"),
-                  Output("track-table", "data"), Output("track-message", "children"),
-                  Input("tabs", "active_tab"), Input("track-ticker", "value"), prevent_initial_call=True)
+    # Below the fold is built once, when the first chart is drawn; after that its grid and charts are updated in
+    # place (a new grid or chart per ticker would be mounted and drawn again). Dash calls the second callback
+    # only once its outputs exist.
+    @app.callback(Output("metrics-body", "children"), Output("residuals-body", "children"),
+                  Output("below-built", "data"), Input("after-draw", "data"), Input("all-steps", "value"),
+                  State("below-built", "data"), prevent_initial_call=True)
+    def build_below(drawn: Any, all_steps: Any, built: Any) -> tuple[Any, ...]:
+        parts = None if built else below(drawn, all_steps)
+        if parts is None:
+            return no_update, no_update, no_update
+        columns, rows, export, over_time, spread = parts
+        ticker = drawn["ticker"]
+        return (layout.metrics_block(drawn["run"], ticker, columns, rows), layout.residuals_block(over_time, spread),
+                True)
+
+    @app.callback(Output("metrics-grid", "columnDefs"), Output("metrics-grid", "rowData"),
+                  Output("metrics-grid", "csvExportParams"), Output("residual-time", "figure"),
+                  Output("residual-hist", "figure"), Input("after-draw", "data"), Input("all-steps", "value"),
+                  State("below-built", "data"), prevent_initial_call=True)
+    def update_below(drawn: Any, all_steps: Any, built: Any) -> tuple[Any, ...]:
+        parts = below(drawn, all_steps) if built else None
+        return parts if parts is not None else (no_update,) * 5
+
+    @app.callback(Output("compare-body", "children"), Input("tabs", "active_tab"), Input("compare-step", "value"),
+                  Input("compare-measure", "value"), State("run-id", "data"), prevent_initial_call=True)
+    def show_compare(tab: Any, step: Any, measure: Any, run_id: Any) -> Any:
+        view = view_of(run_id)
+        if tab != "compare" or view is None:
+            return no_update  # built when first shown
+        return layout.compare_block(view.run_id, *views.compare(view, _step(view, step), measure))
+
+    @app.callback(Output("track-ticker", "options"), Output("track-ticker", "value"), Output("track-body", "children"),
+                  Output("track-message", "children"), Input("tabs", "active_tab"), Input("track-ticker", "value"),
+                  prevent_initial_call=True)
     def show_track(tab: Any, ticker: Any) -> tuple[Any, ...]:
-        # The ledger is live (refresh adds to it): read at each look, not pinned to the page's run.
         if tab != "track":
-            return (no_update,) * 5
-        try:
-            issued, scored = ledger.read_issued(reader.data_dir), ledger.read_scored(reader.data_dir)
-        except ArtifactError as exc:
-            return [], None, go.Figure(), [], f"The ledger cannot be read: {exc}"
-        tickers = sorted(issued["ticker"].unique())
-        if not tickers:
-            return [], None, go.Figure(), [], ("No forecasts issued yet: `run`, `forecast` and `refresh` add them "
-                                               "to the ledger.")
-        ticker = ticker if ticker in tickers else tickers[0]
-        record = ledger.track_record(reader.data_dir, [ticker])
-        message = "" if len(record) else (f"None of {ticker}'s forecasts has met its day yet: they are scored when "
-                                          "`refresh` finds its prices.")
-        return (tickers, ticker, track_figure(issued, scored, ticker), record.to_dict(orient="records"), message)
+            return (no_update,) * 4
+        options, chosen, figure, rows, message = views.track(ticker)
+        return options, chosen, layout.track_block(figure, rows), message
 
-    app.clientside_callback(OPEN_TICKER, Output("tabs", "active_tab"), Output("ticker", "value"),
-                            Input("compare-graph", "clickData"), prevent_initial_call=True)
+    # A click on a row of the live scores shows its ticker's chart (the grid comes with the tab's body, so this
+    # callback has only its inputs: Dash fires no callback with an input missing from the page).
+    app.clientside_callback(ClientsideFunction("forecaster", "trackRow"), Output("track-ticker", "value",
+                                                                                allow_duplicate=True),
+                            Input("track-grid", "cellClicked"), prevent_initial_call=True)
+
+    app.clientside_callback(ClientsideFunction("forecaster", "syncStep"), Output("step", "value"),
+                            Output("compare-step", "value"), Input("step", "value"), Input("compare-step", "value"),
+                            prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("forecaster", "openTicker"), Output("tabs", "active_tab"),
+                            Output("ticker", "value"), Input("compare-graph", "clickData"),
+                            Input("compare-grid", "cellClicked"), prevent_initial_call=True)
+    for grid_id in ("metrics-grid", "compare-grid", "track-grid"):
+        app.clientside_callback(ClientsideFunction("forecaster", "exportCsv"), Output(grid_id, "exportDataAsCsv"),
+                                Input(f"{grid_id}-csv", "n_clicks"), prevent_initial_call=True)
+    app.clientside_callback(ClientsideFunction("forecaster", "rescaleY"), Output("y-rescaled", "data"),
+                            Output("range-label", "data"), Input("price-graph", "relayoutData"),
+                            State("range-label", "data"))
+    app.clientside_callback(ClientsideFunction("forecaster", "writeAddress"), Output("address", "data"),
+                            Input("run-id", "data"), Input("ticker", "value"), Input("step", "value"),
+                            Input("tabs", "active_tab"), Input("range-label", "data"),
+                            Input("compare-measure", "value"))
 
     @app.callback(Output("url", "search"), Input("run-picker", "value"), State("run-id", "data"),
-                  prevent_initial_call=True)
-    def open_run(picked: Any, run_id: Any) -> Any:
-        # Another run is another page (its own tickers, steps and numbers), pinned by its address.
+                  State("address", "data"), prevent_initial_call=True)
+    def open_run(picked: Any, run_id: Any, shown: Any) -> Any:
+        # Another run is another page (its own tickers, steps and numbers), pinned by its address; the view
+        # (ticker, step, tab, range) carries over where the other run has it.
         if picked == run_id or view_of(picked) is None:
             return no_update
-        return f"?run={picked}"
+        return addresses.search(replace(addresses.parse(shown), run=picked))
 
+    # Asked again whenever the view moves (its address changes), so that the link opens the view shown now.
     @app.callback(Output("newer-run", "children"), Output("newer-run", "is_open"), Input("poll", "n_intervals"),
-                  Input("ticker", "value"), Input("tabs", "active_tab"), State("run-id", "data"),
-                  prevent_initial_call=True)
-    def offer_newer_run(_: Any, __: Any, ___: Any, run_id: Any) -> tuple[Any, bool]:
+                  Input("address", "data"), State("run-id", "data"), prevent_initial_call=True)
+    def offer_newer_run(_: Any, shown: Any, run_id: Any) -> tuple[Any, bool]:
         try:
             latest = reader.latest_id()
         except ArtifactError:
             return no_update, False
         if latest is None or latest == run_id or not isinstance(run_id, str) or latest < run_id:
             return no_update, False
+        href = "/" + addresses.search(replace(addresses.parse(shown), run=latest))
         return [f"A newer run ({latest}) has been published. This page stays on run {run_id}. ",
-                dcc.Link("Show the newer run", href=f"/?run={latest}", id="open-newer-run",
-                         className="alert-link")], True
+                dcc.Link("Show the newer run", href=href, id="open-newer-run", className="alert-link")], True
 
-    app.clientside_callback(RESCALE_Y, Output("y-rescaled", "data"), Input("price-graph", "relayoutData"))
     if jobs.enabled:
         _register_jobs(app, jobs, reader.data_dir)
+    return page_for
 
 
 def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:

@@ -13,30 +13,26 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from dashboard.address import COMPARE_MEASURES, DEFAULT_RANGE, RANGE_BUTTONS, x_range
 from dashboard.theme import COLORS, FONT, FORECAST_BAND_FILL, display_name
-from forecaster.columns import BASELINE_NAMES, LEVELS, bound_column, quantile_column
+from forecaster.columns import BASELINE_NAMES, FORECAST_COLUMN, FORECAST_LABEL, LEVELS, bound_column
 from forecaster.columns import MODEL_NAME as MODEL
 
-#: What the Compare tab ranks tickers by: the LSTM's ratio to naive of each.
-COMPARE_MEASURES = {"rmse": "RMSE", "interval_score_80": "80% interval score",
-                    "interval_score_95": "95% interval score"}
 CHART_TYPES = ("candles", "line")
-RANGE_BUTTONS = [
-    {"count": 1, "label": "1M", "step": "month", "stepmode": "backward"},
-    {"count": 6, "label": "6M", "step": "month", "stepmode": "backward"},
-    {"count": 1, "label": "YTD", "step": "year", "stepmode": "todate"},
-    {"count": 1, "label": "1Y", "step": "year", "stepmode": "backward"},
-    {"label": "All", "step": "all"},
-]
-#: The chart opens on this many months before the last day, so the forecast is in view.
-OPENING_MONTHS = 6
+#: Plotly's definition of each range button (``dashboard.address.x_range`` computes the same ranges).
+_BUTTONS = {"1M": {"count": 1, "step": "month", "stepmode": "backward"},
+            "6M": {"count": 6, "step": "month", "stepmode": "backward"},
+            "YTD": {"count": 1, "step": "year", "stepmode": "todate"},
+            "1Y": {"count": 1, "step": "year", "stepmode": "backward"},
+            "All": {"step": "all"}}
+RANGE_SELECTOR = [{"label": label, **_BUTTONS[label]} for label in RANGE_BUTTONS]
 #: Smallest half-width of the Compare tab's axis around 1: a 0.3% difference must not look like a chasm.
 COMPARE_MIN_SPAN = 0.02
 
 # Trace positions in the price figure (the Patch callbacks address traces by index).
 TRACE_CANDLES, TRACE_CLOSE, TRACE_VOLUME, TRACE_MODEL = 0, 1, 2, 3
 TRACE_BASELINE = {name: TRACE_MODEL + 1 + i for i, name in enumerate(BASELINE_NAMES)}
-TRACE_FORECAST = TRACE_MODEL + 1 + len(BASELINE_NAMES)  # then its 95% band, 80% band and median
+TRACE_FORECAST = TRACE_MODEL + 1 + len(BASELINE_NAMES)  # then its 95% band, 80% band and the forecast
 
 PRICE_FORMAT = ".2f"
 # The model is drawn first so that naive's dashed line stays visible above it.
@@ -111,14 +107,8 @@ def _backtest_traces(figure: go.Figure, predictions: pd.DataFrame, step: int) ->
                                     hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
 
 
-def forecast_median(forecast: pd.DataFrame) -> pd.Series:
-    """The forecast's median per row (the point forecast where a run has no quantiles)."""
-    median = quantile_column(0.5)
-    return forecast[median] if median in forecast else forecast[MODEL]
-
-
 def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame | None) -> None:
-    """The next trading days beyond the data: 95% and 80% bands and the median, starting at the last close."""
+    """The next trading days beyond the data: 95% and 80% bands and the forecast, starting at the last close."""
     if forecast is None or forecast.empty:
         for _ in range(len(LEVELS) + 1):
             figure.add_trace(go.Scatter(x=[], y=[], showlegend=False))
@@ -132,8 +122,8 @@ def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame | None) -> None:
         figure.add_trace(go.Scatter(x=x + x[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
                                     line={"width": 0}, fillcolor=FORECAST_BAND_FILL[level],
                                     name=f"forecast {level}% band", hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=x, y=[origin_price, *forecast_median(rows)], mode="lines+markers",
-                                name=f"forecast median (next {len(rows)} days)",
+    figure.add_trace(go.Scatter(x=x, y=[origin_price, *rows[FORECAST_COLUMN]], mode="lines+markers",
+                                name=f"{FORECAST_LABEL} (next {len(rows)} days)",
                                 line={"color": COLORS["forecast"], "width": 2.5}, marker={"size": 6},
                                 hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
     figure.add_vline(x=x[0], line={"color": COLORS["forecast"], "dash": "dot", "width": 1})
@@ -155,9 +145,11 @@ def _date_span(figure: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 def price_figure(prices: pd.DataFrame | None, predictions: pd.DataFrame, forecast: pd.DataFrame | None,
-                 ticker: str, step: int, chart: str = "line", baselines: tuple[str, ...] = ()) -> go.Figure:
+                 ticker: str, step: int, chart: str = "line", baselines: tuple[str, ...] = (),
+                 window: str = DEFAULT_RANGE) -> go.Figure:
     """Actual prices, the backtest at ``step``, the chosen baselines and the forecast on one date axis without
-    weekends and exchange holidays; volume in a strip below. Opens on the last six months.
+    weekends and exchange holidays; volume in a strip below. Opens on ``window`` (a range button's label or
+    ``start..end``, ``dashboard.address.x_range``; the last six months by default), the y-axis fitted to it.
 
     Example:
         >>> rows = pd.DataFrame({"ticker": ["A"] * 2, "step": [1, 1], "actual": [1.0, 2.0],
@@ -174,20 +166,20 @@ def price_figure(prices: pd.DataFrame | None, predictions: pd.DataFrame, forecas
     for index, visible in visibility(chart, baselines).items():
         figure.data[index].visible = visible
     first, last = _date_span(figure)
-    start = max(first, last - pd.DateOffset(months=OPENING_MONTHS))
     end = last + pd.Timedelta(hours=12)
+    start, stop = x_range(window, first, end)
     figure.update_layout(
         title={"text": f"{ticker}: prices, backtest and forecast", "font": {"size": 16}},
         hovermode="x unified", hoverlabel={"namelength": -1}, template="plotly_white", font={"family": FONT},
         margin={"l": 60, "r": 20, "t": 50, "b": 10}, height=620,
         legend={"orientation": "h", "y": -0.06, "x": 0, "yanchor": "top"}, uirevision=ticker,
-        xaxis={"rangeselector": {"buttons": RANGE_BUTTONS, "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+        xaxis={"rangeselector": {"buttons": RANGE_SELECTOR, "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
                "rangeslider": {"visible": False},  # candlesticks would add one; zoom and the buttons suffice
                "rangebreaks": [{"bounds": ["sat", "mon"]},
                                {"values": list(_closed_days(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"))}],
-               "type": "date", "range": [start, end], "minallowed": first, "maxallowed": end},
+               "type": "date", "range": [start, stop], "minallowed": first, "maxallowed": end},
         yaxis={"title": "adjusted price", "domain": [0.22, 1.0], "tickformat": ",.2f",
-               "range": visible_range(figure, start, end)},
+               "range": visible_range(figure, start, stop)},
         yaxis2={"title": "volume", "domain": [0.0, 0.16], "showgrid": False, "rangemode": "tozero"},
     )
     return figure
@@ -241,63 +233,73 @@ def ratio_to_naive(by_model: dict[str, Any], measure: str, model: str = MODEL) -
 
 
 def compare_figure(report: dict[str, Any], step: int, measure: str = "rmse") -> go.Figure:
-    """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted, labelled, on an axis
-    symmetric around 1 (no narrower than +-2%): below 1 the model helps. A click on a ticker opens it."""
+    """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted, on an axis
+    symmetric around 1 (no narrower than +-2%): below 1 the model helps. The values stand in a column at the
+    right of the bars, where no bar can cover them. A click on a ticker opens it."""
     ratios = sorted((ratio, ticker) for ticker, entry in report["tickers"].items()
                     if str(step) in entry["metrics"]
                     and (ratio := ratio_to_naive(entry["metrics"][str(step)], measure)) is not None)
     values = [r for r, _ in ratios]
     names = [t for _, t in ratios]
     colors = [COLORS["up"] if r < 1 else COLORS["down"] if r > 1 else COLORS["naive"] for r in values]
+    span = max(COMPARE_MIN_SPAN, max((abs(v - 1) for v in values), default=0) * 1.25)
     figure = go.Figure()
     # Bars grow from 1 (no better, no worse than naive); a marker at each ratio shows ties at exactly 1.
     figure.add_trace(go.Bar(x=[v - 1 for v in values], base=1, y=names, orientation="h", customdata=values,
-                            marker={"color": colors}, text=[f"{v:.3f}" for v in values], textposition="outside",
-                            cliponaxis=False, hovertemplate="%{y}: %{customdata:.3f} (click to open)<extra></extra>",
-                            name="ratio"))
+                            marker={"color": colors}, name="ratio",
+                            hovertemplate="%{y}: %{customdata:.3f} (click to open)<extra></extra>"))
     figure.add_trace(go.Scatter(x=values, y=names, mode="markers", marker={"color": colors, "size": 9,
                                                                           "symbol": "line-ns", "line": {"width": 2,
                                                                           "color": colors}},
                                 hoverinfo="skip", showlegend=False))
+    figure.add_trace(go.Scatter(x=[1 + span] * len(values), y=names, mode="text", text=[f"{v:.3f}" for v in values],
+                                textposition="middle right", textfont={"color": colors}, cliponaxis=False,
+                                hoverinfo="skip", showlegend=False, name="value"))
     figure.add_vline(x=1.0, line={"color": COLORS["actual"], "dash": "dash", "width": 1})
-    span = max(COMPARE_MIN_SPAN, max((abs(v - 1) for v in values), default=0) * 1.25)
     helped = sum(r < 1 for r in values)
     label = COMPARE_MEASURES.get(measure, measure)
     figure.update_layout(
         title={"text": f"LSTM {label} / naive's, {ahead(step)}<br><sup>below 1 (the model helps) on {helped} of "
                        f"{len(values)} tickers; click a bar to open its ticker</sup>", "font": {"size": 15}},
-        template="plotly_white", font={"family": FONT}, height=max(320, 26 * len(values) + 140),
-        margin={"l": 90, "t": 60, "r": 40}, showlegend=False,
-        xaxis={"title": f"{label} ratio to naive (below 1: the model's error is lower)", "range": [1 - span, 1 + span],
-               "tickformat": ".3f", "zeroline": False},
+        template="plotly_white", font={"family": FONT}, height=max(320, 26 * len(values) + 150),
+        margin={"l": 80, "t": 70, "r": 60, "b": 60}, showlegend=False,
+        xaxis={"title": {"text": "ratio to naive (below 1: lower error)", "font": {"size": 12}},
+               "range": [1 - span, 1 + span], "tickformat": ".3f", "zeroline": False, "nticks": 5},
         yaxis={"autorange": "reversed", "type": "category"},
     )
     return figure
 
 
 def track_figure(issued: pd.DataFrame, scored: pd.DataFrame, ticker: str, step: int = 1) -> go.Figure:
-    """The live record of one ticker: the forecasts issued ``step`` days ahead (median and 80% band) against the
-    prices that then came, and the forecasts still waiting for their day."""
+    """The live record of one ticker: the forecasts issued ``step`` days ahead (the forecast and its 80% band)
+    against the prices that then came, and the forecasts still waiting for their day."""
     figure = go.Figure()
     mine = issued[(issued["ticker"] == ticker) & (issued["step"] == step)].sort_values("target_date")
     done = scored[(scored["ticker"] == ticker) & (scored["step"] == step)].sort_values("target_date")
     dates = day_strings(mine["target_date"])
+    forecast = mine[FORECAST_COLUMN]
     figure.add_trace(go.Scatter(
-        x=dates, y=mine["median"], mode="markers", name=f"forecast median, {ahead(step)}",
+        x=dates, y=forecast, mode="markers", name=f"{FORECAST_LABEL} as issued, {ahead(step)}",
         marker={"color": COLORS["forecast"], "size": 8},
-        error_y={"type": "data", "symmetric": False, "array": (mine[bound_column(80, "hi")] - mine["median"]),
-                 "arrayminus": (mine["median"] - mine[bound_column(80, "lo")]), "color": FORECAST_BAND_FILL[80],
+        error_y={"type": "data", "symmetric": False, "array": (mine[bound_column(80, "hi")] - forecast),
+                 "arrayminus": (forecast - mine[bound_column(80, "lo")]), "color": FORECAST_BAND_FILL[80],
                  "thickness": 6, "width": 0},
         hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
     figure.add_trace(go.Scatter(
         x=day_strings(done["target_date"]), y=done["actual"], mode="lines+markers", name="what happened",
         line={"color": COLORS["actual"], "width": 1.5}, marker={"size": 5},
         hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    xaxis: dict[str, Any] = {"type": "date", "tickformat": "%b %-d, %Y", "nticks": 6,
+                             "rangebreaks": [{"bounds": ["sat", "mon"]}]}
+    if len(mine):
+        # A week either side: one or two forecasts must not get an axis ticked in hours.
+        first, last = mine["target_date"].min(), mine["target_date"].max()
+        xaxis["range"] = [f"{first - pd.Timedelta(days=7):%Y-%m-%d}", f"{last + pd.Timedelta(days=7):%Y-%m-%d}"]
     figure.update_layout(
-        title={"text": f"{ticker}: forecasts as issued ({ahead(step)}, median and 80% band) and the outcomes",
+        title={"text": f"{ticker}: forecasts as issued ({ahead(step)}, with the 80% band) and the outcomes",
                "font": {"size": 15}},
         template="plotly_white", font={"family": FONT}, hovermode="x unified", hoverlabel={"namelength": -1},
-        height=420, margin={"l": 60, "r": 20, "t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.15, "x": 0}, yaxis={"title": "adjusted price", "tickformat": ",.2f"},
-        xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]})
+        height=420, margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
+        yaxis={"title": "adjusted price", "tickformat": ",.2f"}, xaxis=xaxis)
     return figure

@@ -6,15 +6,18 @@ served from ``dashboard/assets`` so the page works without internet access.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import dash_table, dcc, html
+from dash import dcc, html
 
-from dashboard.figures import COMPARE_MEASURES, ahead
+from dashboard import grids
+from dashboard.address import COMPARE_MEASURES, Address, search
+from dashboard.figures import ahead
 from dashboard.jobs import JobSettings
 from dashboard.reader import RunSummary, RunView
-from dashboard.theme import COLORS, FONT, display_name
+from dashboard.theme import COLORS, display_name
 from forecaster.columns import BASELINE_NAMES
 
 RUN_COMMAND = "python -m forecaster run --source sample"
@@ -24,8 +27,8 @@ POLL_MS = 15_000
 
 def page(body: Any, header: Any = None) -> dbc.Container:
     """The frame every state shares: a title bar and the body."""
-    return dbc.Container(fluid=True, className="px-4 pb-4", style={"maxWidth": "1680px"}, children=[
-        dbc.Navbar(dbc.Container(fluid=True, children=[
+    return dbc.Container(fluid=True, className="px-2 px-md-4 pb-4", style={"maxWidth": "1680px"}, children=[
+        dbc.Navbar(dbc.Container(fluid=True, className="flex-wrap gap-2", children=[
             dbc.NavbarBrand("Stock forecaster", className="fw-semibold"), header or html.Span()]),
             color="dark", dark=True, className="mb-3 rounded-bottom"),
         body,
@@ -56,13 +59,80 @@ def _labelled(label: str, control: Any, width: dict[str, int]) -> dbc.Col:
     return dbc.Col([dbc.Label(label, className="small text-muted mb-1"), control], **width)
 
 
-def _ticker_controls(view: RunView) -> dbc.Row:
-    steps = [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
+#: Shown where a part of the page is still on its way.
+LOADING = html.Span("Loading…", className="small text-muted")
+
+
+@dataclass(frozen=True)
+class TickerContent:
+    """What the Ticker tab shows above the fold for one ticker and step, built into the page it arrives in (no
+    callback waits): the price figure, the verdict and the forecast panel."""
+
+    figure: Any
+    verdict: str
+    verdict_color: str
+    panel: list[Any]
+    message: str = ""
+
+
+def metrics_file(run_id: str, ticker: str) -> str:
+    """The name the metrics grid's CSV is saved under."""
+    return f"metrics-{ticker}-{run_id}.csv"
+
+
+def metrics_block(run_id: str, ticker: str, columns: list[dict[str, Any]], rows: list[dict[str, Any]]) -> html.Div:
+    """The metrics grid of one ticker (``dashboard.grids.metrics_columns`` and ``metrics_rows``)."""
+    return grids.grid("metrics-grid", columns, rows, metrics_file(run_id, ticker), row_id="params.data.id",
+                      title=html.Span("Hover a metric for what it means; ★ marks the lowest error.",
+                                      className="small text-muted fw-normal"))
+
+
+def residuals_block(over_time: Any, spread: Any) -> dbc.Row:
+    """The residual charts: over time, and their distribution."""
+    return dbc.Row(className="g-3", children=[
+        dbc.Col(dbc.Card(dcc.Graph(id="residual-time", figure=over_time, config={"displaylogo": False}),
+                         className="shadow-sm"), lg=6),
+        dbc.Col(dbc.Card(dcc.Graph(id="residual-hist", figure=spread, config={"displaylogo": False}),
+                         className="shadow-sm"), lg=6),
+    ])
+
+
+def compare_block(run_id: str, figure: Any, rows: list[dict[str, Any]]) -> dbc.Row:
+    """The Compare tab's chart and grid."""
+    return dbc.Row(className="g-3", children=[
+        dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="compare-graph", figure=figure, config={"displaylogo": False}),
+                                      className="p-1"), className="shadow-sm"), xl=4),
+        dbc.Col(dbc.Card(className="shadow-sm", children=dbc.CardBody(grids.grid(
+            "compare-grid", grids.COMPARE_COLUMNS, rows, f"compare-{run_id}.csv", height="640px",
+            title="Every ticker: the next-day forecast and the test-period scores at the chosen step "
+                  "(sort and filter in the headers; click a row to open its ticker)"))), xl=8),
+    ])
+
+
+def track_block(figure: Any, rows: list[dict[str, Any]]) -> dbc.Row:
+    """The Track record tab's chart and grid."""
+    return dbc.Row(className="g-3", children=[
+        dbc.Col(dbc.Card(dcc.Graph(id="track-graph", figure=figure, config={"displaylogo": False}),
+                         className="shadow-sm"), xl=7),
+        dbc.Col(dbc.Card(className="shadow-sm", children=dbc.CardBody(grids.grid(
+            "track-grid", grids.TRACK_COLUMNS, rows, "track-record.csv", height="420px", row_id="params.data.id",
+            no_rows="No forecast has met its day yet: they are scored when their prices arrive (refresh, fetch "
+                    "or import).",
+            title="Live scores: the last 30 and 90 trading days with outcomes, and all time (click a row for its "
+                  "ticker)"))), xl=5),
+    ])
+
+
+def _step_options(view: RunView) -> list[dict[str, Any]]:
+    return [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
+
+
+def _ticker_controls(view: RunView, address: Address) -> dbc.Row:
     return dbc.Row(className="g-3 align-items-end mb-3", children=[
-        _labelled("Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=view.tickers[0], clearable=False,
-                                         searchable=True), {"md": 3, "lg": 2}),
-        _labelled("Forecast step", dcc.Dropdown(id="step", options=steps, value=1, clearable=False),
-                  {"md": 3, "lg": 2}),
+        _labelled("Ticker", dcc.Dropdown(id="ticker", options=view.tickers, value=address.ticker, clearable=False,
+                                         searchable=True), {"xs": 6, "md": 3, "lg": 2}),
+        _labelled("Forecast step", dcc.Dropdown(id="step", options=_step_options(view), value=address.step,
+                                                clearable=False, searchable=False), {"xs": 6, "md": 3, "lg": 2}),
         _labelled("Chart", dbc.RadioItems(id="chart", inline=True, value="line", options=[
             {"label": "line", "value": "line"}, {"label": "candles", "value": "candles"}]), {"md": 3, "lg": 2}),
         _labelled("Baselines on the chart", dbc.Checklist(id="baselines", inline=True, value=["naive"], options=[
@@ -71,128 +141,72 @@ def _ticker_controls(view: RunView) -> dbc.Row:
     ])
 
 
-def _forecast_card() -> dbc.Card:
+def _forecast_card(content: TickerContent) -> dbc.Card:
     return dbc.Card(className="h-100 shadow-sm", children=[
         dbc.CardHeader(html.Span("Forecast", className="fw-semibold", style={"color": COLORS["forecast"]})),
-        dbc.CardBody(id="forecast-panel"),
+        dbc.CardBody(id="forecast-panel", children=content.panel),
     ])
 
 
-def _ticker_tab(view: RunView) -> dbc.Tab:
+def _ticker_tab(view: RunView, address: Address, content: TickerContent) -> dbc.Tab:
     return dbc.Tab(label="Ticker", tab_id="ticker", children=html.Div(className="pt-3", children=[
-        _ticker_controls(view),
-        html.Div(id="ticker-message", className="text-danger"),
-        dbc.Alert(id="verdict", color="secondary", className="py-2"),
+        _ticker_controls(view, address),
+        html.Div(id="ticker-message", className="text-danger", children=content.message),
+        dbc.Alert(id="verdict", color=content.verdict_color, className="py-2", children=content.verdict),
         dbc.Row(className="g-3 mb-3", children=[
-            dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="price-graph", config={"displaylogo": False},
+            dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="price-graph", figure=content.figure,
+                                                    config={"displaylogo": False, "responsive": True},
                                                     style={"height": "620px"}), className="p-1"),
                              className="shadow-sm"), xl=8),
-            dbc.Col(_forecast_card(), xl=4),
+            dbc.Col(_forecast_card(content), xl=4),
         ]),
         dcc.Store(id="y-rescaled"),
+        dcc.Store(id="range-label", data=address.range),
+        # Below the fold (the metrics grid, the residual charts): asked for once the price chart is drawn.
+        dcc.Store(id="after-draw"),
+        dcc.Store(id="below-built"),
         dbc.Card(className="shadow-sm mb-3", children=[
             dbc.CardHeader(dbc.Row(className="align-items-center", children=[
                 dbc.Col(html.Span("Test-period metrics: the LSTM beside the baselines, on the same days",
                                   className="fw-semibold")),
                 dbc.Col(dbc.Switch(id="all-steps", label="all steps", value=False, className="mb-0"), width="auto"),
             ])),
-            dbc.CardBody(html.Div(id="metrics-table", className="table-responsive")),
+            dbc.CardBody(html.Div(id="metrics-body", children=LOADING, style={"minHeight": "120px"})),
         ]),
-        dbc.Row(className="g-3 mb-3", children=[
-            dbc.Col(dbc.Card(dcc.Graph(id="residual-time", config={"displaylogo": False}), className="shadow-sm"),
-                    lg=6),
-            dbc.Col(dbc.Card(dcc.Graph(id="residual-hist", config={"displaylogo": False}), className="shadow-sm"),
-                    lg=6),
-        ]),
+        html.Div(id="residuals-body", className="mb-3", style={"minHeight": "340px"}),
         dbc.Accordion(start_collapsed=True, children=[dbc.AccordionItem(
             html.Pre(id="model-card", children=card_text(view), className="mb-0", style={"whiteSpace": "pre-wrap"}),
             title="Model card: what this run was trained on, and how")]),
     ]))
 
 
-#: Columns of the Compare tab's table (numbers stay numbers, so the table sorts them as numbers).
-COMPARE_COLUMNS = [
-    {"name": "Ticker", "id": "ticker"},
-    {"name": "Last close", "id": "last_close", "type": "numeric", "format": {"specifier": ",.2f"}},
-    {"name": "Next-day median", "id": "median", "type": "numeric", "format": {"specifier": ",.2f"}},
-    {"name": "Change", "id": "change_pct", "type": "numeric", "format": {"specifier": "+.2f"}},
-    {"name": "Next-day 80% band", "id": "band_80"},
-    {"name": "RMSE / naive", "id": "rmse_ratio", "type": "numeric", "format": {"specifier": ".3f"}},
-    {"name": "80% band held", "id": "coverage_80", "type": "numeric", "format": {"specifier": ".1%"}},
-    {"name": "95% band held", "id": "coverage_95", "type": "numeric", "format": {"specifier": ".1%"}},
-    {"name": "80% interval score / naive", "id": "is_ratio_80", "type": "numeric", "format": {"specifier": ".3f"}},
-]
-
-
-def _compare_tab(view: RunView) -> dbc.Tab:
-    steps = [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
+def _compare_tab(view: RunView, address: Address, content: tuple[Any, list[dict[str, Any]]] | None) -> dbc.Tab:
+    # The chart and the grid are built when the tab is first shown (or now, when the page opens on it).
     return dbc.Tab(label="Compare tickers", tab_id="compare", children=html.Div(className="pt-3", children=[
         dbc.Row(className="g-3 align-items-end mb-3", children=[
-            _labelled("Forecast step", dcc.Dropdown(id="compare-step", value=1, clearable=False, options=steps),
-                      {"md": 3, "lg": 2}),
+            _labelled("Forecast step", dcc.Dropdown(id="compare-step", value=address.step, clearable=False,
+                                                    searchable=False, options=_step_options(view)),
+                      {"xs": 6, "md": 3, "lg": 2}),
             _labelled("Ratio to naive of", dbc.RadioItems(
-                id="compare-measure", value="rmse", inline=True,
+                id="compare-measure", value=address.measure, inline=True,
                 options=[{"label": label, "value": key} for key, label in COMPARE_MEASURES.items()]),
                 {"md": 9, "lg": 6}),
         ]),
-        dbc.Row(className="g-3", children=[
-            dbc.Col(dbc.Card(dbc.CardBody(dcc.Graph(id="compare-graph", config={"displaylogo": False}),
-                                          className="p-1"), className="shadow-sm"), xl=4),
-            dbc.Col(dbc.Card(className="shadow-sm", children=[
-                dbc.CardHeader("Every ticker: the next-day forecast and the test-period scores at the chosen step "
-                               "(click a header to sort)", className="fw-semibold"),
-                dbc.CardBody(dash_table.DataTable(
-                    id="compare-table", columns=COMPARE_COLUMNS, sort_action="native", page_size=50,
-                    style_table={"overflowX": "auto"}, style_as_list_view=True,
-                    style_header={"fontWeight": "600", "whiteSpace": "normal", "height": "auto",
-                                  "fontFamily": FONT},
-                    style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "4px 8px"},
-                    style_data_conditional=[
-                        {"if": {"filter_query": "{rmse_ratio} < 1", "column_id": "rmse_ratio"},
-                         "color": COLORS["up"], "fontWeight": "600"},
-                        {"if": {"filter_query": "{rmse_ratio} > 1", "column_id": "rmse_ratio"},
-                         "color": COLORS["down"]},
-                        {"if": {"filter_query": "{coverage_80} < 0.75 || {coverage_80} > 0.85",
-                                "column_id": "coverage_80"}, "backgroundColor": "#fff3cd"},
-                        {"if": {"filter_query": "{coverage_95} < 0.90", "column_id": "coverage_95"},
-                         "backgroundColor": "#fff3cd"},
-                    ])),
-            ]), xl=8),
-        ]),
+        html.Div(id="compare-body", children=compare_block(view.run_id, *content) if content else LOADING),
     ]))
 
 
-TRACK_COLUMNS = [
-    {"name": "Step", "id": "step"}, {"name": "Window", "id": "window"},
-    {"name": "Scored forecasts", "id": "scored", "type": "numeric"},
-    {"name": "RMSE / naive", "id": "rmse_ratio_vs_naive", "type": "numeric", "format": {"specifier": ".3f"}},
-    {"name": "80% band held", "id": "coverage_80", "type": "numeric", "format": {"specifier": ".1%"}},
-    {"name": "95% band held", "id": "coverage_95", "type": "numeric", "format": {"specifier": ".1%"}},
-    {"name": "From", "id": "first_day"}, {"name": "To", "id": "last_day"},
-]
-
-
-def _track_tab() -> dbc.Tab:
+def _track_tab(content: tuple[Any, ...] | None) -> dbc.Tab:
+    options, ticker, figure, rows, message = content if content is not None else ([], None, None, [], "")
     return dbc.Tab(label="Track record", tab_id="track", children=html.Div(className="pt-3", children=[
         html.P("The forecasts actually issued beyond the data (by run, forecast and refresh), scored as their days' "
                "prices arrived: the live record, across runs, separate from the backtest.", className="text-muted"),
         dbc.Row(className="g-3 align-items-end mb-3", children=[
-            _labelled("Ticker", dcc.Dropdown(id="track-ticker", clearable=False), {"md": 3, "lg": 2}),
+            _labelled("Ticker", dcc.Dropdown(id="track-ticker", options=options, value=ticker, clearable=False),
+                      {"xs": 6, "md": 3, "lg": 2}),
         ]),
-        html.Div(id="track-message"),
-        dbc.Row(className="g-3", children=[
-            dbc.Col(dbc.Card(dcc.Graph(id="track-graph", config={"displaylogo": False}), className="shadow-sm"),
-                    xl=7),
-            dbc.Col(dbc.Card(className="shadow-sm", children=[
-                dbc.CardHeader("Live scores: the last 30 and 90 trading days with outcomes, and all time",
-                               className="fw-semibold"),
-                dbc.CardBody(dash_table.DataTable(
-                    id="track-table", columns=TRACK_COLUMNS, style_as_list_view=True,
-                    style_table={"overflowX": "auto"},
-                    style_header={"fontWeight": "600", "fontFamily": FONT, "whiteSpace": "normal", "height": "auto"},
-                    style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "4px 8px"})),
-            ]), xl=5),
-        ]),
+        html.Div(id="track-message", children=message),
+        html.Div(id="track-body", children=track_block(figure, rows) if content else LOADING),
     ]))
 
 
@@ -232,21 +246,29 @@ def run_picker(history: list[RunSummary], run_id: str) -> html.Div:
                for i, s in enumerate(history)]
     if run_id not in {o["value"] for o in options}:
         options.append({"label": run_id, "value": run_id})
-    return html.Div(className="d-flex align-items-center gap-2", style={"minWidth": "min(720px, 70vw)"}, children=[
+    # It takes the bar's width left of the title, up to 760 px; on a phone it goes below the title, whole width.
+    return html.Div(className="d-flex align-items-center gap-2", style={"flex": "1 1 300px", "maxWidth": "760px",
+                                                                         "minWidth": 0}, children=[
         html.Span("Run", className="text-light small"),
         dcc.Dropdown(id="run-picker", options=options, value=run_id, clearable=False, searchable=False,
-                     className="flex-grow-1", style={"fontSize": "0.85rem"}),
+                     className="flex-grow-1", style={"fontSize": "0.85rem", "minWidth": 0}),
     ])
 
 
-def run_layout(view: RunView, history: list[RunSummary], jobs: JobSettings | None = None) -> dbc.Container:
-    """The main page for one run: one ticker in depth, every ticker compared, the live record, and jobs."""
+def run_layout(view: RunView, history: list[RunSummary], address: Address, ticker: TickerContent,
+               compare: tuple[Any, list[dict[str, Any]]] | None = None, track: tuple[Any, ...] | None = None,
+               jobs: JobSettings | None = None) -> dbc.Container:
+    """The main page for one run, opened on the view of ``address`` (already resolved against ``view``): one
+    ticker in depth, every ticker compared, the live record, and jobs. ``compare`` and ``track`` are those tabs'
+    contents when the page opens on them (otherwise they are filled when first shown)."""
     body = html.Div([
         dcc.Store(id="run-id", data=view.run_id),  # the run this page shows, passed to every callback
+        dcc.Store(id="address", data=search(address)),  # the view as an address, written back to the URL
         dcc.Interval(id="poll", interval=POLL_MS),
         dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
-        dbc.Tabs(id="tabs", active_tab="ticker", children=[_ticker_tab(view), _compare_tab(view), _track_tab(),
-                                                          _jobs_tab(jobs or JobSettings())]),
+        dbc.Tabs(id="tabs", active_tab=address.tab, children=[
+            _ticker_tab(view, address, ticker), _compare_tab(view, address, compare), _track_tab(track),
+            _jobs_tab(jobs or JobSettings())]),
         html.Footer(f"run {view.run_id}", id="run-footer", className="text-muted small mt-3"),
     ])
     return page(body, header=run_picker(history, view.run_id))

@@ -53,7 +53,8 @@ class RunSummary:
     def label(self) -> str:
         """The run picker's text for this run."""
         names = ", ".join(self.tickers[:4]) + (" ..." if len(self.tickers) > 4 else "")
-        parts = [self.created_at[:16].replace("T", " ") + " UTC", f"{len(self.tickers)} tickers ({names})"]
+        count = f"{len(self.tickers)} ticker{'s' if len(self.tickers) != 1 else ''}"
+        parts = [self.created_at[:16].replace("T", " ") + " UTC", f"{count} ({names})"]
         if self.rmse_ratio is not None:
             parts.append(f"next-day RMSE / naive {self.rmse_ratio:.3f}")
         if self.coverage_80 is not None:

@@ -16,13 +16,17 @@ import flask
 import orjson
 from flask_compress import Compress
 
+from dashboard import address
 from dashboard.reader import ArtifactReader
 
 #: Serialised responses kept per worker process (bytes, raw and compressed together).
 CACHE_BYTES = 96 * 2**20
 #: Callbacks whose answer changes with time, not with their request: never stored.
-UNCACHED_OUTPUTS = ("url.search", "newer-run.")
+UNCACHED_OUTPUTS = ("url.search", "newer-run.", "track-")
 _CALLBACK_PATH = "/_dash-update-component"
+_LAYOUT_PATH = "/_dash-layout"
+#: Scripts and style sheets: compressed once, not at every page load (plotly.js alone is 1.3 MB).
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/")
 
 
 class ByteLRU:
@@ -54,6 +58,25 @@ class ByteLRU:
                 self.size -= len(self._items.popitem(last=False)[1])
 
 
+def _version_named(values: list, reader: ArtifactReader) -> tuple | None:
+    """The version of the run a callback request is about: the page's run, or for the page itself the run its
+    address names (the latest when it names none) and the latest run (the run picker lists it); None when it
+    names no run, or asks for the live ledger."""
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        if value.get("id") == "run-id" and isinstance(value.get("value"), str):
+            return reader.version(value["value"])
+        if value.get("id") == "url" and value.get("property") == "search":
+            wanted, latest = address.parse(value.get("value")), reader.latest_id()
+            run = reader.version(wanted.run or latest) if isinstance(wanted.run or latest, str) else None
+            return None if wanted.tab == "track" or run is None else (*run, latest)
+        if value.get("id") == "after-draw" and isinstance(value.get("value"), dict):
+            run = value["value"].get("run")
+            return reader.version(run) if isinstance(run, str) else None
+    return None
+
+
 def request_key(body: bytes, reader: ArtifactReader) -> str | None:
     """What identifies a callback request's answer: the request itself and the version of the run it names;
     None when it names no run or asks for something that changes with time."""
@@ -63,12 +86,28 @@ def request_key(body: bytes, reader: ArtifactReader) -> str | None:
         return None
     if not isinstance(payload, dict) or any(marker in str(payload.get("output", "")) for marker in UNCACHED_OUTPUTS):
         return None
-    values = [*(payload.get("inputs") or []), *(payload.get("state") or [])]
-    run_id = next((v.get("value") for v in values if isinstance(v, dict) and v.get("id") == "run-id"), None)
-    version = reader.version(run_id) if isinstance(run_id, str) else None
+    version = _version_named([*(payload.get("inputs") or []), *(payload.get("state") or [])], reader)
     if version is None:
         return None
     return hashlib.sha256(body + repr(version).encode()).hexdigest()
+
+
+def layout_key(search: str | None, reader: ArtifactReader) -> str | None:
+    """What identifies the layout sent to a page at ``search`` (the page arrives built for its address): the
+    address and the versions of its run and of the latest run; None when unknown or live (the Track record)."""
+    if search is None:
+        return None
+    version = _version_named([{"id": "url", "property": "search", "value": search}], reader)
+    return None if version is None else hashlib.sha256(f"layout{search}{version!r}".encode()).hexdigest()
+
+
+def _compressed_key(request: flask.Request) -> str:
+    """The key of a response's compressed bytes: a callback's answer by its request and run, a script or style
+    sheet by its address (which carries the file's time, so an upgrade is a new address); "None" stores nothing."""
+    key = flask.g.get("response_key")
+    if key is None and request.method == "GET" and request.path.startswith(STATIC_PREFIXES):
+        return "static:" + request.full_path
+    return str(key)
 
 
 def install(server: flask.Flask, reader: ArtifactReader) -> tuple[ByteLRU, ByteLRU]:
@@ -76,15 +115,17 @@ def install(server: flask.Flask, reader: ArtifactReader) -> tuple[ByteLRU, ByteL
     two stores (serialised, compressed)."""
     raw, compressed = ByteLRU(CACHE_BYTES // 2), ByteLRU(CACHE_BYTES // 2)
     server.config.update(COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_BR_LEVEL=4, COMPRESS_LEVEL=6,
-                         COMPRESS_CACHE_BACKEND=lambda: compressed,
-                         COMPRESS_CACHE_KEY=lambda request: str(flask.g.get("response_key")))
+                         COMPRESS_CACHE_BACKEND=lambda: compressed, COMPRESS_CACHE_KEY=_compressed_key)
     Compress(server)  # its after_request runs after ours (Flask runs them last-registered first)
 
     @server.before_request
     def answer_from_cache() -> flask.Response | None:
-        if flask.request.method != "POST" or not flask.request.path.endswith(_CALLBACK_PATH):
+        if flask.request.method == "GET" and flask.request.path.endswith(_LAYOUT_PATH):
+            key = layout_key(address.referrer_search(flask.request.referrer), reader)
+        elif flask.request.method == "POST" and flask.request.path.endswith(_CALLBACK_PATH):
+            key = request_key(flask.request.get_data(cache=True), reader)
+        else:
             return None
-        key = request_key(flask.request.get_data(cache=True), reader)
         flask.g.response_key = key
         stored = raw.get(key)
         return None if stored is None else flask.Response(stored, mimetype="application/json")

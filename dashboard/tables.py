@@ -1,5 +1,6 @@
 """Pure functions from artifacts to what the page writes in words and tables: the verdict, the metrics, the
-forecast panel and the Compare table. No Dash, no I/O."""
+forecast panel, the Compare table. No Dash, no I/O. The grids get numbers and format them in the browser with
+the d3 formats of ``UNIT_FORMATS``; ``fmt`` writes the same formats in Python."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.figures import ahead, forecast_median, ratio_to_naive
+from dashboard.figures import ahead, ratio_to_naive
 from dashboard.theme import display_name
-from forecaster.columns import BASELINE_NAMES, LEVELS, bound_column
+from forecaster.columns import BASELINE_NAMES, FORECAST_COLUMN, LEVELS, bound_column
 from forecaster.columns import MODEL_NAME as MODEL
 
 #: A band whose coverage is further than this from its nominal level (in percentage points) is flagged.
@@ -23,7 +24,7 @@ class Metric:
 
     key: str
     label: str
-    unit: str  # "price", "%" (a share shown in percent), "% " (already in percent), "ratio"
+    unit: str  # a key of UNIT_FORMATS: "price", "share" (shown in percent), "pct" (already in percent), "ratio"
     help: str = ""
 
 
@@ -58,8 +59,17 @@ METRICS: tuple[Metric, ...] = (
 )
 
 
+#: How each unit is written, as d3 formats (the grids format in the browser with these): a share in percent, a
+#: percentage already in percent, a ratio to three decimals, a price with two decimals (three significant
+#: digits below 1). ``fmt`` writes the same in Python.
+UNIT_FORMATS = {"share": (".1%", ""), "pct": (".2f", "%"), "ratio": (".3f", ""), "price": (",.2f", "")}
+#: A price below 1 in absolute value: three significant digits, trailing zeros dropped.
+SMALL_PRICE_FORMAT = ".3~g"
+
+
 def fmt(value: Any, unit: str) -> str:
-    """A number as a person reads it: percentages with %, prices and ratios with a few significant digits.
+    """A number as a person reads it: percentages with %, prices and ratios with a few significant digits
+    (the formats of ``UNIT_FORMATS``).
 
     Example:
         >>> fmt(0.7936, "share"), fmt(1.4559, "pct"), fmt(1.00352, "ratio"), fmt(1234.567, "price")
@@ -68,13 +78,10 @@ def fmt(value: Any, unit: str) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "–"
     value = float(value)
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "pct":
-        return f"{value:.2f}%"
-    if unit == "ratio":
-        return f"{value:.3f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    if unit == "price" and abs(value) < 1:
+        return format(value, ".3g")  # SMALL_PRICE_FORMAT, as Python writes it
+    spec, suffix = UNIT_FORMATS.get(unit, UNIT_FORMATS["price"])
+    return format(value, spec) + suffix
 
 
 def models_in(by_model: dict[str, Any]) -> list[str]:
@@ -85,8 +92,8 @@ def models_in(by_model: dict[str, Any]) -> list[str]:
 def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tuple[list[str], list[dict[str, Any]]]:
     """The metrics of ``ticker`` with models as columns and metrics as rows, for each of ``steps``.
 
-    Returns the model keys (columns) and rows ``{"step", "metric", "help", "values": {model: text},
-    "best": model or None}``; ``best`` marks the lowest of an error measure.
+    Returns the model keys (columns) and rows ``{"step", "metric", "key", "help", "unit", "values": {model:
+    number or None}, "best": model or None}``; ``best`` marks the lowest of an error measure.
     """
     metrics = report["tickers"][ticker]["metrics"]
     first = metrics[str(steps[0])]
@@ -101,7 +108,7 @@ def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tupl
             lower_is_better = metric.unit == "price" and not metric.key.startswith("width")
             present = {m: v for m, v in raw.items() if v is not None}
             rows.append({"step": step, "metric": metric.label, "help": metric.help, "key": metric.key,
-                         "values": {m: fmt(v, metric.unit) for m, v in raw.items()},
+                         "unit": metric.unit, "values": raw,
                          "best": min(present, key=present.get) if lower_is_better and present else None})
     return models, rows
 
@@ -149,30 +156,32 @@ days, the 95% band 95%."
 
 
 def forecast_rows(forecast: pd.DataFrame) -> list[dict[str, Any]]:
-    """The forecast panel: each next trading day with the median, both bands and the change from the last close.
+    """The forecast panel: each next trading day with the forecast (``FORECAST_COLUMN``), both bands and the
+    change from the last close.
 
     Example:
         >>> frame = pd.DataFrame({"step": [1], "target_date": pd.to_datetime(["2013-03-04"]),
         ...     "origin_price": [100.0], "lstm": [101.0], "lstm_lo80": [98.0], "lstm_hi80": [103.0],
         ...     "lstm_lo95": [96.0], "lstm_hi95": [105.0]})
-        >>> forecast_rows(frame)[0]["change"]
-        '+1.00%'
+        >>> row = forecast_rows(frame)[0]
+        >>> row["forecast"], row["change"], row["band_80"]
+        ('101.00', '+1.00%', '98.00 – 103.00')
     """
-    rows = forecast.sort_values("step")
-    median = forecast_median(rows)
     out = []
-    for (_, row), mid in zip(rows.iterrows(), median, strict=True):
-        origin = float(row["origin_price"])
+    for _, row in forecast.sort_values("step").iterrows():
+        value, origin = float(row[FORECAST_COLUMN]), float(row["origin_price"])
         out.append({"step": int(row["step"]), "date": f"{row['target_date']:%a %Y-%m-%d}",
-                    "median": fmt(mid, "price"), "change": f"{mid / origin - 1:+.2%}",
+                    "forecast": fmt(value, "price"), "change": f"{value / origin - 1:+.2%}",
                     **{f"band_{lvl}": f"{fmt(row[bound_column(lvl, 'lo')], 'price')} – "
                                       f"{fmt(row[bound_column(lvl, 'hi')], 'price')}" for lvl in LEVELS}})
     return out
 
 
 def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: int) -> list[dict[str, Any]]:
-    """One row per ticker for the Compare table: the next-day forecast and the test-period scores at ``step``
-    (numbers, so the table sorts them as numbers)."""
+    """One row per ticker for the Compare grid: the next-day forecast and the test-period scores at ``step``
+    (numbers, so the grid sorts and filters them as numbers, and formats them)."""
+    next_days = {} if forecast is None else {
+        str(t): rows.iloc[0] for t, rows in forecast[forecast["step"] == 1].groupby("ticker")}
     rows = []
     for ticker, entry in sorted(report["tickers"].items()):
         by_model = entry["metrics"].get(str(step), {})
@@ -181,15 +190,12 @@ def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: in
         for lvl in LEVELS:
             row[f"coverage_{lvl}"] = _round(lstm.get(f"coverage_{lvl}"), 3)
             row[f"is_ratio_{lvl}"] = _round(ratio_to_naive(by_model, f"interval_score_{lvl}"), 4)
-        if forecast is not None:
-            next_day = forecast[(forecast["ticker"] == ticker) & (forecast["step"] == 1)]
-            if len(next_day):
-                first = next_day.iloc[0]
-                mid = float(forecast_median(next_day).iloc[0])
-                row.update({"last_close": _round(first["origin_price"], 2),
-                            "next_date": f"{first['target_date']:%Y-%m-%d}", "median": _round(mid, 2),
-                            "change_pct": _round(100 * (mid / float(first["origin_price"]) - 1), 2),
-                            "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})
+        first = next_days.get(ticker)
+        if first is not None:
+            value, origin = float(first[FORECAST_COLUMN]), float(first["origin_price"])
+            row.update({"last_close": _round(origin, 2), "next_date": f"{first['target_date']:%Y-%m-%d}",
+                        "forecast": _round(value, 2), "change": _round(value / origin - 1, 6),
+                        "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})
         rows.append(row)
     return rows
 
@@ -204,13 +210,14 @@ def coverage_is_off(value: float | None, level: int) -> bool:
 
 
 def metrics_frame(report: dict[str, Any], ticker: str, steps: list[int] | None = None) -> pd.DataFrame:
-    """The metrics table as a DataFrame (for notebooks): rows (step, metric), a column per model, as the page
-    writes them.
+    """The metrics table as a DataFrame (for notebooks): rows (step, metric), a column per model, written as
+    the page writes them.
 
     Example:
         >>> metrics_frame(result.report, "AAPL").loc[1]  # doctest: +SKIP
     """
     steps = steps or sorted(int(s) for s in report["tickers"][ticker]["metrics"])
     models, rows = metrics_table(report, ticker, steps)
-    return pd.DataFrame([{"step": r["step"], "metric": r["metric"], **{display_name(m): r["values"][m] for m in models}}
+    return pd.DataFrame([{"step": r["step"], "metric": r["metric"],
+                          **{display_name(m): fmt(r["values"][m], r["unit"]) for m in models}}
                          for r in rows]).set_index(["step", "metric"])

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from forecaster import config
-from forecaster.columns import FEATURE_NAMES
+from forecaster.columns import FEATURE_NAMES, FORECAST_COLUMN, FORECAST_LABEL
 from forecaster.config import MISSING_POLICIES, SOURCES, ModelConfig, RunOptions
 from forecaster.errors import ConfigError, ForecasterError
 
@@ -245,15 +245,17 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
 
 
 def format_forecast(frame: object) -> str:
-    """The forecast as a person reads it: per ticker, the next days' median and 80% band."""
-    columns = ["ticker", "target_date", "step", "origin_price", "lstm", "lstm_lo80", "lstm_hi80"]
+    """The forecast as a person reads it: per ticker, the next days' forecast (``FORECAST_COLUMN``, the number
+    every view shows) and its 80% band."""
+    columns = ["ticker", "target_date", "step", "origin_price", FORECAST_COLUMN, "lstm_lo80", "lstm_hi80"]
     shown = frame[columns].rename(columns={"target_date": "day", "origin_price": "last close",
-                                           "lstm": "forecast", "lstm_lo80": "80% low", "lstm_hi80": "80% high"})
+                                           FORECAST_COLUMN: FORECAST_LABEL, "lstm_lo80": "80% low",
+                                           "lstm_hi80": "80% high"})
     shown["day"] = shown["day"].map(lambda d: f"{d:%Y-%m-%d}")
-    shown["change"] = (frame["lstm"] / frame["origin_price"] - 1).map(lambda v: f"{v:+.2%}")
+    shown["change"] = (frame[FORECAST_COLUMN] / frame["origin_price"] - 1).map(lambda v: f"{v:+.2%}")
     last = frame.groupby("ticker")["origin_date"].first().map(lambda d: f"{d:%Y-%m-%d}")
     if last.nunique() == 1:
-        lines = [f"forecast from the last day, {last.iloc[0]} (median and 80% band, adjusted prices):"]
+        lines = [f"forecast from the last day, {last.iloc[0]} ({FORECAST_LABEL} and 80% band, adjusted prices):"]
     else:
         lines = [f"forecast from each ticker's last day ({', '.join(f'{t} {d}' for t, d in last.items())}):"]
     lines.append(shown.to_string(index=False, float_format=lambda v: f"{v:.2f}"))

@@ -12,6 +12,19 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: The model's column in predictions and forecasts, and its name in the report.
 MODEL_NAME = "lstm"
 
+#: The forecast: the one number every view shows for a future day - the command line, the report, the ledger, the
+#: dashboard and the notebooks all read this column of ``predictions.parquet`` and ``forecast.parquet``. It is the
+#: network ensemble's median shrunk toward "no change" by a factor per step chosen on validation
+#: (``forecaster.model.intervals.shrinkage``); its bands are the ``bound_column`` columns.
+FORECAST_COLUMN = MODEL_NAME
+
+#: What the forecast is called wherever a person reads it.
+FORECAST_LABEL = "forecast"
+
+#: The network's raw median before that shrinkage (``quantile_column(0.5)``, ``lstm_q50``): kept in the files for
+#: analysis, called this wherever it is shown, never "the forecast" nor "the median".
+NETWORK_MEDIAN_LABEL = "network median (before shrinkage)"
+
 #: Baselines every model metric stands beside, on the same dates.
 BASELINE_NAMES: tuple[str, ...] = ("naive", "drift", "moving_average", "garch")
 

@@ -116,8 +116,8 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
 
 #: What the README's recipe leaves out: Spark's jars (the cluster has its own) and what only the driver, the
 #: dashboard, the notebooks or the tests use.
-DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "jupyterlab", "IPython", "jedi", "babel", "debugpy",
-               "bokeh_sampledata", "curl_cffi", "lxml"]
+DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "dash_ag_grid", "jupyterlab", "IPython", "jedi", "babel",
+               "debugpy", "bokeh_sampledata", "curl_cffi", "lxml"]
 EXCLUDE_FROM_PACK = [option for name in DRIVER_ONLY for option in ("--exclude", f"lib/python*/site-packages/{name}/*")]
 
 

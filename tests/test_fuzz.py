@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from forecaster.data.sources.csv_files import read_csv_prices
 from forecaster.data.sources.schema import PRICE_COLUMNS
-from forecaster.errors import ArtifactError, ForecasterError
+from forecaster.errors import ForecasterError
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 LONG_HEADER = "date,open,high,low,close,volume,Name"
@@ -83,16 +83,14 @@ def _valid_run(data_dir: Path) -> Path:
 
 
 def _read_and_lay_out(data_dir: Path) -> None:
-    """What a page load does: read the run, then build the page from it. Only our clear errors may come out."""
-    from dashboard.layout import run_layout
-    from dashboard.reader import ArtifactReader
+    """A page load: the browser asks for the layout from the page's address, and the server reads the run and
+    builds the page. It must answer with the page or with the page that says what is damaged, never fail."""
+    from dashboard.app import create_app
 
-    reader = ArtifactReader(data_dir)
-    try:
-        view = reader.latest()
-    except ArtifactError:
-        return
-    run_layout(view, reader.history())
+    answer = create_app(data_dir).server.test_client().get("/_dash-layout", headers={"Referer": "http://127.0.0.1/"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[-2000:]
+    text = answer.get_data(as_text=True)
+    assert '"price-graph"' in text or '"error-state"' in text
 
 
 @FUZZ

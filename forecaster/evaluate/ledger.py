@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 LEDGER = "ledger"
 ISSUED, SCORED = "issued", "scored"
 KEY = ["ticker", "origin_date", "step", "model_card_hash"]
-ISSUED_COLUMNS = [*KEY, "issued_at", "target_date", "origin_price", "median", MODEL,
+#: The forecast is ``MODEL`` (``FORECAST_COLUMN``); ``NETWORK_MEDIAN`` is the network's median before shrinkage.
+NETWORK_MEDIAN = quantile_column(0.5)
+ISSUED_COLUMNS = [*KEY, "issued_at", "target_date", "origin_price", NETWORK_MEDIAN, MODEL,
                   *(bound_column(level, side) for level in LEVELS for side in ("lo", "hi")), "naive", "run_id"]
 SCORED_COLUMNS = [*KEY, "target_date", "scored_at", "actual", "error", "naive_error",
                   *(f"in_{level}" for level in LEVELS)]
@@ -74,6 +76,9 @@ def _read_all(folder: Path, columns: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     frames = [artifacts.read_parquet(path) for path in files]  # a damaged file is named, not skipped
     frame = pd.concat(frames, ignore_index=True)
+    if "median" in frame:  # ledgers written before the network's median had its own name
+        old = frame.pop("median")
+        frame[NETWORK_MEDIAN] = frame[NETWORK_MEDIAN].fillna(old) if NETWORK_MEDIAN in frame else old
     for column in ("origin_date", "target_date"):
         frame[column] = pd.to_datetime(frame[column])
     return frame
@@ -114,8 +119,9 @@ def record(data_dir: Path, run_dir: Path, forecast: pd.DataFrame) -> int:
         "step": forecast["step"].astype(int), "model_card_hash": card_hash(run_dir),
         "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "target_date": pd.to_datetime(forecast["target_date"]), "origin_price": forecast["origin_price"],
-        "median": forecast[quantile_column(0.5)] if quantile_column(0.5) in forecast else forecast[MODEL],
-        MODEL: forecast[MODEL], **{c: forecast[c] for c in ISSUED_COLUMNS if c.startswith(f"{MODEL}_")},
+        NETWORK_MEDIAN: forecast[NETWORK_MEDIAN] if NETWORK_MEDIAN in forecast else np.nan,
+        MODEL: forecast[MODEL],
+        **{c: forecast[c] for c in ISSUED_COLUMNS if c.startswith(f"{MODEL}_") and c != NETWORK_MEDIAN},
         "naive": forecast["naive"], "run_id": Path(run_dir).name,
     })[ISSUED_COLUMNS]
     with _locked(data_dir):

@@ -29,9 +29,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], ready_url: str | None = None, env: dict | None = None) -> Iterator[subprocess.Popen]:
-    """A server process (and its children), stopped at the end; waits until ``ready_url`` answers, if given."""
-    process = subprocess.Popen(command, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=PROJECT_ROOT,
+def running(command: list[str], ready_url: str | None = None, env: dict | None = None,
+            cwd: Path = PROJECT_ROOT) -> Iterator[subprocess.Popen]:
+    """A server process (and its children) started in ``cwd``, stopped at the end; waits until ``ready_url``
+    answers, if given."""
+    process = subprocess.Popen(command, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=cwd,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60

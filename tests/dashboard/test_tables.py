@@ -30,8 +30,11 @@ def test_metrics_table_has_models_as_columns_and_readable_metrics(published_run)
     models, rows = metrics_table(result.report, "AAPL", [1])
     assert models == ["lstm", "naive", "drift", "moving_average", "garch"]
     by_name = {row["metric"]: row for row in rows}
-    assert by_name["MAPE"]["values"]["lstm"].endswith("%") and by_name["80% band held"]["values"]["lstm"].endswith("%")
-    assert by_name["80% band held"]["values"]["drift"] == "–"  # drift has no band
+    step1 = result.report["tickers"]["AAPL"]["metrics"]["1"]
+    assert by_name["MAPE"]["values"]["lstm"] == step1["lstm"]["mape"] and by_name["MAPE"]["unit"] == "pct"
+    assert by_name["80% band held"]["unit"] == "share" and by_name["RMSE"]["unit"] == "price"
+    assert by_name["80% band held"]["values"]["drift"] is None  # drift has no band
+    assert fmt(by_name["80% band held"]["values"]["lstm"], "share").endswith("%")
     assert "Naive" in by_name["MASE"]["help"] and "last close" in by_name["Lag-1 share"]["help"]
     rmse = {m: result.report["tickers"]["AAPL"]["metrics"]["1"][m]["rmse"] for m in models}
     assert by_name["RMSE"]["best"] == min(rmse, key=rmse.get)
@@ -42,6 +45,7 @@ def test_metrics_table_has_models_as_columns_and_readable_metrics(published_run)
 def test_numbers_are_written_with_units_and_few_digits():
     assert fmt(0.7936, "share") == "79.4%" and fmt(1.23456, "pct") == "1.23%" and fmt(None, "price") == "–"
     assert fmt(1.0035199, "ratio") == "1.004" and fmt(0.2545207, "price") == "0.255"
+    assert fmt(1234.567, "price") == "1,234.57" and fmt(-0.5, "price") == "-0.5" and fmt(float("nan"), "ratio") == "–"
 
 
 def test_forecast_rows_and_the_compare_table_carry_the_forecast_files_numbers(published_run):
@@ -51,10 +55,12 @@ def test_forecast_rows_and_the_compare_table_carry_the_forecast_files_numbers(pu
     rows = forecast_rows(forecast)
     assert [r["step"] for r in rows] == [1, 2, 3]
     first = forecast.iloc[0]
-    assert rows[0]["median"] == f"{first['lstm_q50']:,.2f}"
+    # The forecast is the lstm column (the shrunk median), the number the command line prints: never lstm_q50.
+    assert rows[0]["forecast"] == f"{first['lstm']:,.2f}"
     assert rows[0]["band_80"] == f"{first['lstm_lo80']:,.2f} – {first['lstm_hi80']:,.2f}"
-    assert rows[0]["change"] == f"{first['lstm_q50'] / first['origin_price'] - 1:+.2%}"
+    assert rows[0]["change"] == f"{first['lstm'] / first['origin_price'] - 1:+.2%}"
     (row,) = compare_rows(result.report, view.forecast, 1)
-    assert row["ticker"] == "AAPL" and row["median"] == round(first["lstm_q50"], 2)
+    assert row["ticker"] == "AAPL" and row["forecast"] == round(first["lstm"], 2)
+    assert row["change"] == pytest.approx(first["lstm"] / first["origin_price"] - 1, abs=1e-6)
     lstm = result.report["tickers"]["AAPL"]["metrics"]["1"]["lstm"]
     assert row["rmse_ratio"] == round(lstm["rmse_ratio_vs_naive"], 4)
