@@ -25,7 +25,7 @@ def test_reader_keeps_each_run_and_lists_the_history(published_run, tmp_path):
     assert reader.view(first.name) is view  # a page pinned to the first run still gets it
     history = reader.history()
     assert [s.run_id for s in history] == [second.name, first.name]
-    assert history[0].tickers == ("AAPL",) and "1 tickers (AAPL)" in history[0].label
+    assert history[0].tickers == ("AAPL",) and "1 ticker (AAPL)" in history[0].label
     assert history[0].rmse_ratio == result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]
 
 
