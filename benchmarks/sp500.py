@@ -20,6 +20,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,15 +31,21 @@ from forecaster.jobs.run import RunOptions, run  # noqa: E402
 DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "all_stocks_5yr.csv"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(description: str) -> argparse.ArgumentParser:
+    """The S&P run's options (``benchmarks/skill.py`` runs the same)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--test-start", default="2017-02-08")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--report", type=Path, default=None, help="also keep the full report JSON here")
-    args = parser.parse_args()
+    return parser
+
+
+def sp500_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float]:
+    """The run on the S&P file with these settings, in a temporary data directory: the result, the model card
+    and the seconds it took."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     for noisy in ("jax", "py4j", "forecaster.data.sources", "forecaster.data.ingest"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -49,18 +56,27 @@ def main() -> int:
                                 test_start=args.test_start, model=cfg, data_dir=Path(data_dir), verbose=2,
                                 report_path=args.report))
         card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    return result, card, time.perf_counter() - started
+
+
+def _share(value: float | None) -> str:
+    return "abstains" if value is None else f"{value:.3f}"
+
+
+def main() -> int:
+    result, card, seconds = sp500_run(arguments(__doc__).parse_args())
     summary = result.report["summary"]
     print(f"tickers={summary['tickers']} skipped={len(card['skipped_tickers'])} "
           f"hyper_parameters={json.dumps(card['hyper_parameters'])}")
     print(f"training_s={card['training_seconds_all_folds']:.0f} "
           f"epochs_run={card['training']['global']['epochs_run']} "
           f"member_best_epochs={card['training']['global']['member_best_epochs']}"
-          f" total_s={time.perf_counter() - started:.0f}")
+          f" total_s={seconds:.0f}")
     for step in summary["median_rmse_ratio_vs_naive"]:
         baselines = " ".join(f"{b}_median_ratio={r[step]:.4f}"
                              for b, r in summary["baselines_median_rmse_ratio_vs_naive"].items())
         print(f"step={step} median_ratio={summary['median_rmse_ratio_vs_naive'][step]:.4f} "
-              f"share_beating_naive={summary['share_beating_naive'][step]:.3f} "
+              f"share_beating_naive={_share(summary['share_beating_naive'][step])} "
               f"median_directional_accuracy={summary['median_directional_accuracy'][step]:.3f} "
               f"coverage_80={summary['median_coverage_80'][step]:.3f} "
               f"coverage_95={summary['median_coverage_95'][step]:.3f} {baselines}")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from dashboard.reader import RunView
 
 #: The page's tabs, by the name the address uses.
-TABS: tuple[str, ...] = ("ticker", "compare", "track", "jobs")
+TABS: tuple[str, ...] = ("ticker", "compare", "skill", "track", "jobs")
 #: The price chart's range buttons, in the order they are drawn.
 RANGE_BUTTONS: tuple[str, ...] = ("1M", "6M", "YTD", "1Y", "All")
 #: The chart opens on this range: the last six months, so the forecast is in view.

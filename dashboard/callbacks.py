@@ -43,6 +43,7 @@ from dashboard.theme import VERDICT_COLORS
 from forecaster.columns import BASELINE_NAMES
 from forecaster.errors import ArtifactError
 from forecaster.evaluate import ledger
+from forecaster.evaluate.cross_section import SIGNALS
 
 # Chart type and baselines only switch traces on and off: a Patch built in the browser, no request.
 TOGGLE_TRACES = f"""
@@ -287,6 +288,20 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings
             return no_update  # built when first shown
         return layout.compare_block(view.run_id, *views.compare(view, _step(view, step), measure))
 
+    @app.callback(Output("skill-body", "children"), Input("tabs", "active_tab"), Input("skill-step", "value"),
+                  Input("skill-signal", "value"), State("run-id", "data"), prevent_initial_call=True)
+    def show_skill(tab: Any, step: Any, signal: Any, run_id: Any) -> Any:
+        view = view_of(run_id)
+        if tab != "skill" or view is None:
+            return no_update  # built when first shown
+        try:
+            return layout.skill_block(view, _step(view, step), signal if signal in SIGNALS else "lstm")
+        except DAMAGE:
+            return html.Div("The run's skill files are damaged; run it again.", className="text-danger")
+
+    app.clientside_callback(ClientsideFunction("forecaster", "signalRow"), Output("skill-signal", "value"),
+                            Input("signal-grid", "cellClicked"), prevent_initial_call=True)
+
     @app.callback(Output("track-ticker", "options"), Output("track-ticker", "value"), Output("track-body", "children"),
                   Output("track-message", "children"), Input("tabs", "active_tab"), Input("track-ticker", "value"),
                   prevent_initial_call=True)
@@ -303,12 +318,12 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings
                             Input("track-grid", "cellClicked"), prevent_initial_call=True)
 
     app.clientside_callback(ClientsideFunction("forecaster", "syncStep"), Output("step", "value"),
-                            Output("compare-step", "value"), Input("step", "value"), Input("compare-step", "value"),
-                            prevent_initial_call=True)
+                            Output("compare-step", "value"), Output("skill-step", "value"), Input("step", "value"),
+                            Input("compare-step", "value"), Input("skill-step", "value"), prevent_initial_call=True)
     app.clientside_callback(ClientsideFunction("forecaster", "openTicker"), Output("tabs", "active_tab"),
                             Output("ticker", "value"), Input("compare-graph", "clickData"),
                             Input("compare-grid", "cellClicked"), prevent_initial_call=True)
-    for grid_id in ("metrics-grid", "compare-grid", "track-grid"):
+    for grid_id in ("metrics-grid", "compare-grid", "track-grid", "signal-grid", "zone-grid", "band-grid"):
         app.clientside_callback(ClientsideFunction("forecaster", "exportCsv"), Output(grid_id, "exportDataAsCsv"),
                                 Input(f"{grid_id}-csv", "n_clicks"), prevent_initial_call=True)
     app.clientside_callback(ClientsideFunction("forecaster", "rescaleY"), Output("y-rescaled", "data"),

@@ -15,7 +15,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard.tables import SMALL_PRICE_FORMAT, UNIT_FORMATS
-from dashboard.theme import COLORS, FONT, display_name
+from dashboard.theme import COLORS, FONT, ZONE_COLORS, display_name
 from forecaster.columns import MODEL_NAME as MODEL
 
 #: The grids' look: Quartz (AG Grid's default theme), tightened to the page's type.
@@ -31,11 +31,12 @@ def unit_formatter(unit: str) -> str:
 
     Example:
         >>> unit_formatter("'ratio'")
-        "params.value == null ? '–' : 'ratio' === 'share' ? d3.format('.1%')(params.value) : ..."
+        "params.value == null ? '–' : 'ratio' === 'flag' ? (params.value ? 'yes' : 'no') : ... d3.format('.3f')..."
     """
     value = "params.value"
-    cases = [f"{unit} === '{name}' ? d3.format('{spec}')({value}){f' + {suffix!r}' if suffix else ''}"
-             for name, (spec, suffix) in UNIT_FORMATS.items() if name != "price"]
+    cases = [f"{unit} === 'flag' ? ({value} ? 'yes' : 'no')"]
+    cases += [f"{unit} === '{name}' ? d3.format('{spec}')({value}){f' + {suffix!r}' if suffix else ''}"
+              for name, (spec, suffix) in UNIT_FORMATS.items() if name != "price"]
     price = (f"({value} >= 1 || {value} <= -1) ? d3.format('{UNIT_FORMATS['price'][0]}')({value}) : "
              f"d3.format('{SMALL_PRICE_FORMAT}')({value})")
     return f"{value} == null ? '–' : " + " : ".join([*cases, price])
@@ -123,6 +124,19 @@ def _off(level: int) -> dict[str, Any]:
                                  "style": {"backgroundColor": "#fff3cd"}}]}
 
 
+#: A traffic-light zone's cell: its colour.
+_ZONE = {"styleConditions": [{"condition": f"params.value === '{zone}'", "style": {"backgroundColor": colour}}
+                             for zone, colour in ZONE_COLORS.items()]}
+#: A p-value below 5%: bold.
+_SIGNIFICANT = {"styleConditions": [{"condition": "params.value != null && params.value < 0.05",
+                                     "style": {"fontWeight": 600}}]}
+
+
+def p_value_column(field: str, header: str, **options: Any) -> dict[str, Any]:
+    """A p-value: three decimals, bold below 5%."""
+    return number_column(field, header, "ratio", cellStyle=_SIGNIFICANT, **options)
+
+
 COMPARE_COLUMNS: list[dict[str, Any]] = [
     ticker_column(),
     number_column("last_close", "Last close", "price"),
@@ -136,6 +150,66 @@ COMPARE_COLUMNS: list[dict[str, Any]] = [
     number_column("coverage_80", "80% band held", "share", cellStyle=_off(80)),
     number_column("coverage_95", "95% band held", "share", cellStyle=_off(95)),
     number_column("is_ratio_80", "80% interval score / naive", "ratio", cellStyle=_BEATS),
+    p_value_column("dm_p", "DM p vs naive",
+                   headerTooltip="Diebold-Mariano p-value of the difference from naive's squared error; below 0.05 "
+                                 "it is more than noise"),
+    text_column("vs_naive", "vs naive", minWidth=150),
+    text_column("zone_80", "80% band zone", cellStyle=_ZONE,
+                headerTooltip="Basel traffic light of the 80% band's worse end: green, yellow or red"),
+]
+
+#: The band backtests of the Skill tab: one row per ticker, model and tail at the chosen step.
+BAND_COLUMNS: list[dict[str, Any]] = [
+    ticker_column(),
+    text_column("model", "Model", minWidth=190),
+    text_column("tail", "Tail", minWidth=90, headerTooltip="lo80: below the 80% band's lower end (10% of days "
+                                                           "promised), hi95: above the 95% band's upper end (2.5%)"),
+    number_column("days", "Days", "ratio", valueFormatter=None),
+    number_column("exceptions", "Exceptions", "ratio", valueFormatter=None),
+    number_column("expected", "Expected", "ratio", valueFormatter={"function": "d3.format('.1f')(params.value)"}),
+    p_value_column("kupiec_p", "Kupiec p", headerTooltip="proportion of failures: is the share of exceptions the "
+                                                         "tail's promise?"),
+    p_value_column("christoffersen_ind_p", "Independence p",
+                   headerTooltip="Christoffersen: do exceptions follow each other more than chance? (read at step 1)"),
+    p_value_column("christoffersen_cc_p", "Cond. coverage p", headerTooltip="Christoffersen: both at once"),
+    text_column("zone", "Zone", cellStyle=_ZONE, headerTooltip="Basel traffic light at the tail's own probability"),
+]
+
+def _signed(spec: str) -> dict[str, str]:
+    return {"function": f"params.value == null ? '–' : d3.format('{spec}')(params.value)"}
+
+
+#: The Skill tab's signals at a step: ranking skill and the portfolio, as the report holds them.
+SIGNAL_COLUMNS: list[dict[str, Any]] = [
+    text_column("name", "Signal", pinned="left", minWidth=190, cellClass="fw-semibold"),
+    number_column("rank_ic", "Rank IC", "ratio", valueFormatter=_signed("+.3f"), cellClass="fw-semibold",
+                  headerTooltip="the mean over days of the Spearman correlation across tickers between the signal "
+                                "and the change that followed"),
+    number_column("rank_ic_t", "t", "ratio", valueFormatter=_signed("+.2f")),
+    number_column("rank_ic_t_nw", "t (Newey-West)", "ratio", valueFormatter=_signed("+.2f"),
+                  headerTooltip="with standard errors that allow for the overlap of h-day changes"),
+    number_column("rank_icir", "ICIR", "ratio", valueFormatter=_signed("+.3f")),
+    number_column("rank_ic_positive", "Days above 0", "share"),
+    number_column("ic", "IC", "ratio", valueFormatter=_signed("+.3f")),
+    number_column("annual_return_net", "Long-short a year, net", "share", valueFormatter=_signed("+.1%"),
+                  cellStyle={"styleConditions": [
+                      {"condition": "params.value != null && params.value > 0", "style": {"color": COLORS["up"]}},
+                      {"condition": "params.value != null && params.value < 0", "style": {"color": COLORS["down"]}}]}),
+    number_column("annual_return_gross", "before costs", "share", valueFormatter=_signed("+.1%")),
+    number_column("ir_net", "IR, net", "ratio", valueFormatter=_signed("+.2f")),
+    number_column("max_drawdown", "Max drawdown", "share"),
+    number_column("turnover", "Turnover a day", "ratio", valueFormatter=_signed(".2f")),
+]
+
+ZONE_SHARE_COLUMNS: list[dict[str, Any]] = [
+    text_column("model", "Model", pinned="left", minWidth=140),
+    text_column("tail", "Tail"),
+    number_column("green", "Green", "share", cellStyle={"styleConditions": [
+        {"condition": "params.value > 0", "style": {"backgroundColor": ZONE_COLORS["green"]}}]}),
+    number_column("yellow", "Yellow", "share", cellStyle={"styleConditions": [
+        {"condition": "params.value > 0", "style": {"backgroundColor": ZONE_COLORS["yellow"]}}]}),
+    number_column("red", "Red", "share", cellStyle={"styleConditions": [
+        {"condition": "params.value > 0", "style": {"backgroundColor": ZONE_COLORS["red"]}}]}),
 ]
 
 TRACK_COLUMNS: list[dict[str, Any]] = [

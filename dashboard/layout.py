@@ -19,6 +19,7 @@ from dashboard.jobs import JobSettings
 from dashboard.reader import RunSummary, RunView
 from dashboard.theme import COLORS, display_name
 from forecaster.columns import BASELINE_NAMES
+from forecaster.evaluate.cross_section import SIGNALS
 
 RUN_COMMAND = "python -m forecaster run --source sample"
 #: How often an open page asks whether a newer run was published (milliseconds).
@@ -109,6 +110,45 @@ def compare_block(run_id: str, figure: Any, rows: list[dict[str, Any]]) -> dbc.R
     ])
 
 
+def skill_block(view: RunView, step: int, signal: str) -> Any:
+    """The Skill tab at ``step``: the signals' ranking skill and portfolios, their charts, the band backtests; or,
+    for a run of too few tickers, why the cross-sectional parts are absent (the band backtests stay)."""
+    from dashboard import skill
+
+    reason = skill.absent(view.report)
+    bands = dbc.Card(className="shadow-sm mb-3", children=dbc.CardBody([
+        html.P("Each end of a band is a promise, like a value-at-risk: the 80% band's lower end is crossed on 10% of "
+               "days, the 95% band's on 2.5%. Kupiec's test asks whether the share of exceptions keeps it, "
+               "Christoffersen's whether exceptions come in runs, and the Basel traffic light grades the count.",
+               className="small text-muted"),
+        grids.grid("zone-grid", grids.ZONE_SHARE_COLUMNS, skill.zone_rows(view.report, step), "band-zones.csv",
+                   row_id=None, title=f"Share of tickers in each zone, {ahead(step)}"),
+        html.Div(className="mt-3", children=grids.grid(
+            "band-grid", grids.BAND_COLUMNS, skill.band_rows(view.report, step), f"band-backtests-{view.run_id}.csv",
+            height="520px", row_id="params.data.id", title="Every ticker's bands, end by end")),
+    ]))
+    if reason:
+        return html.Div([dbc.Alert(f"No cross-sectional skill for this run: {reason}.", color="secondary",
+                                   id="skill-absent"), bands])
+    signals = skill.signals_of(view.report, step)
+    chosen = signal if signal in signals else signals[0]
+    return html.Div([
+        dbc.Card(className="shadow-sm mb-3", children=dbc.CardBody(grids.grid(
+            "signal-grid", grids.SIGNAL_COLUMNS, skill.signal_rows(view.report, step), f"skill-{view.run_id}.csv",
+            row_id="params.data.signal",
+            title=f"Does it rank stocks, and would trading it have paid? {ahead(step).capitalize()}, over the test "
+                  "days (click a row to chart that signal)"))),
+        dbc.Row(className="g-3 mb-3", children=[
+            dbc.Col(dbc.Card(dcc.Graph(id="rank-ic-graph", figure=skill.rank_ic_figure(view.daily_ic, step, chosen),
+                                       config={"displaylogo": False}), className="shadow-sm"), xl=6),
+            dbc.Col(dbc.Card(dcc.Graph(id="equity-graph", figure=skill.equity_figure(
+                view.daily_returns, step, chosen, view.report["summary"]["portfolio"].get("cost_bps", 0)),
+                config={"displaylogo": False}), className="shadow-sm"), xl=6),
+        ]),
+        bands,
+    ])
+
+
 def track_block(figure: Any, rows: list[dict[str, Any]]) -> dbc.Row:
     """The Track record tab's chart and grid."""
     return dbc.Row(className="g-3", children=[
@@ -196,6 +236,25 @@ def _compare_tab(view: RunView, address: Address, content: tuple[Any, list[dict[
     ]))
 
 
+def _skill_tab(view: RunView, address: Address, opened: bool) -> dbc.Tab:
+    # Built when first shown (or now, when the page opens on it), like the Compare tab.
+    return dbc.Tab(label="Skill", tab_id="skill", children=html.Div(className="pt-3", children=[
+        html.P("Is the forecast worth acting on? Across tickers: does it rank them (the information coefficient, "
+               "as quant platforms judge a daily signal), would a long-short portfolio built on it have paid after "
+               "costs, and do its bands keep their promise the way risk managers check it. Beside it, the simple "
+               "signals it must beat.", className="text-muted"),
+        dbc.Row(className="g-3 align-items-end mb-3", children=[
+            _labelled("Forecast step", dcc.Dropdown(id="skill-step", value=address.step, clearable=False,
+                                                    searchable=False, options=_step_options(view)),
+                      {"xs": 6, "md": 3, "lg": 2}),
+            _labelled("Signal charted", dcc.Dropdown(id="skill-signal", value="lstm", clearable=False,
+                                                     searchable=False, options=[
+                {"label": display_name(s), "value": s} for s in SIGNALS]), {"xs": 6, "md": 3, "lg": 2}),
+        ]),
+        html.Div(id="skill-body", children=skill_block(view, address.step, "lstm") if opened else LOADING),
+    ]))
+
+
 def _track_tab(content: tuple[Any, ...] | None) -> dbc.Tab:
     options, ticker, figure, rows, message = content if content is not None else ([], None, None, [], "")
     return dbc.Tab(label="Track record", tab_id="track", children=html.Div(className="pt-3", children=[
@@ -267,7 +326,8 @@ def run_layout(view: RunView, history: list[RunSummary], address: Address, ticke
         dcc.Interval(id="poll", interval=POLL_MS),
         dbc.Alert(id="newer-run", is_open=False, color="info", className="py-2"),
         dbc.Tabs(id="tabs", active_tab=address.tab, children=[
-            _ticker_tab(view, address, ticker), _compare_tab(view, address, compare), _track_tab(track),
+            _ticker_tab(view, address, ticker), _compare_tab(view, address, compare),
+            _skill_tab(view, address, address.tab == "skill"), _track_tab(track),
             _jobs_tab(jobs or JobSettings())]),
         html.Footer(f"run {view.run_id}", id="run-footer", className="text-muted small mt-3"),
     ])

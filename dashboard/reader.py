@@ -24,6 +24,8 @@ class RunView:
     predictions: pd.DataFrame
     prices: pd.DataFrame | None  # absent in runs made before price snapshots existed
     forecast: pd.DataFrame | None
+    daily_ic: pd.DataFrame | None = None  # the cross-sectional IC per day; absent for runs of too few tickers
+    daily_returns: pd.DataFrame | None = None  # the long-short portfolios' daily returns; absent likewise
 
     @property
     def tickers(self) -> list[str]:
@@ -203,4 +205,6 @@ def _read_run(run_dir: Path, version: tuple[str, float]) -> RunView:
         prices=_dates(run_dir / artifacts.PRICES_SNAPSHOT, _optional(run_dir / artifacts.PRICES_SNAPSHOT), "date"),
         forecast=_dates(run_dir / artifacts.FORECAST, _optional(run_dir / artifacts.FORECAST), "origin_date",
                         "target_date"),
+        daily_ic=_dates(run_dir / artifacts.CROSS_SECTION, _optional(run_dir / artifacts.CROSS_SECTION), "origin_date"),
+        daily_returns=_dates(run_dir / artifacts.PORTFOLIO, _optional(run_dir / artifacts.PORTFOLIO), "date"),
     ))

@@ -24,7 +24,7 @@ class Metric:
 
     key: str
     label: str
-    unit: str  # a key of UNIT_FORMATS: "price", "share" (shown in percent), "pct" (already in percent), "ratio"
+    unit: str  # a key of UNIT_FORMATS ("price", "share" in percent, "pct" already in percent, "ratio"), or "flag"
     help: str = ""
 
 
@@ -56,6 +56,15 @@ METRICS: tuple[Metric, ...] = (
     Metric("lag1_share", "Lag-1 share", "share",
            "Share of forecasts closer to the last close than to the outcome. Near 100%: the model mostly "
            "echoes today's price."),
+    Metric("dm_p_vs_naive", "Diebold-Mariano p vs naive", "ratio",
+           "Is the difference from naive's squared error more than noise? Below 0.05 it is (two-sided; HAC variance "
+           "over the step's overlap, Harvey's correction)."),
+    Metric("dm_is80_p_vs_naive", "DM p, 80% interval score", "ratio",
+           "The same test on the 80% band's interval score against naive's constant band."),
+    Metric("pt_p", "Direction test p", "ratio",
+           "Pesaran-Timmermann: does it call the direction of the change better than chance? Below 0.05 it does."),
+    Metric("in_mcs_90", "In the 90% model confidence set", "flag",
+           "Among the forecasts that cannot be told from the best on squared error (Hansen, Lunde and Nason)."),
 )
 
 
@@ -77,6 +86,8 @@ def fmt(value: Any, unit: str) -> str:
     """
     if value is None or (isinstance(value, float) and value != value):
         return "–"
+    if unit == "flag":
+        return "yes" if value else "no"
     value = float(value)
     if unit == "price" and abs(value) < 1:
         return format(value, ".3g")  # SMALL_PRICE_FORMAT, as Python writes it
@@ -113,40 +124,62 @@ def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tupl
     return models, rows
 
 
-def verdict(report: dict[str, Any], ticker: str, step: int, days: int) -> tuple[str, str]:
-    """One sentence on ``ticker`` at ``step``: does the model beat 'tomorrow = today', and did its bands hold?
+def _significance(entry: dict[str, Any]) -> str:
+    """The Diebold-Mariano verdict on a difference from naive, as a clause; "" for runs made before the tests."""
+    p = entry.get("dm_p_vs_naive")
+    if p is None:
+        return ""
+    shown = f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
+    if entry.get("vs_naive") in ("better", "worse"):
+        return f", a significant difference (Diebold-Mariano {shown})"
+    return f", a difference no test can tell from chance (Diebold-Mariano {shown})"
 
-    Returns the sentence and a level: ``good``, ``warn`` (a band off its nominal coverage by more than
-    ``COVERAGE_TOLERANCE_POINTS``) or ``bad`` (the model's error is higher than naive's).
+
+def verdict(report: dict[str, Any], ticker: str, step: int, days: int) -> tuple[str, str]:
+    """One sentence on ``ticker`` at ``step``: does the model beat 'tomorrow = today', is the difference more than
+    noise (Diebold-Mariano), and did its bands hold?
+
+    Returns the sentence and a level: ``good`` (significantly better), ``bad`` (significantly worse), ``tie`` (no
+    significant difference, or the step's forecast is naive's), ``warn`` (a band off its nominal coverage by more
+    than ``COVERAGE_TOLERANCE_POINTS``). Runs made before the tests: ``good`` or ``bad`` by the RMSE ratio.
 
     Example:
         >>> report = {"tickers": {"A": {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": 0.995,
-        ...     "coverage_80": 0.79, "coverage_95": 0.95}}}}}}
+        ...     "coverage_80": 0.79, "coverage_95": 0.95, "dm_p_vs_naive": 0.41,
+        ...     "vs_naive": "no significant difference"}}}}}}
         >>> text, level = verdict(report, "A", 1, 706)
         >>> text
-        "Next-day error 0.5% lower than naive's (tomorrow = today) over 706 test days; the 80% band held 79% of \
-days, the 95% band 95%."
+        "Next-day error 0.5% lower than naive's (tomorrow = today) over 706 test days, a difference no test can \
+tell from chance (Diebold-Mariano p = 0.410); the 80% band held 79% of days, the 95% band 95%."
         >>> level
-        'good'
+        'tie'
     """
     entry = report["tickers"][ticker]["metrics"][str(step)][MODEL]
-    ratio = entry.get("rmse_ratio_vs_naive")
+    ratio, words = entry.get("rmse_ratio_vs_naive"), entry.get("vs_naive")
     horizon = "Next-day" if step == 1 else f"{ahead(step).capitalize()}"
     level = "good"
-    if ratio is None:
+    if words == "tie (abstains)":
+        sentence = (f"{horizon} forecast: validation chose to forecast no change at this step, so the forecast is "
+                    f"naive's - a tie over {days} test days")
+        level = "tie"
+    elif ratio is None:
         sentence = f"{horizon} error: no naive forecast to compare with"
     elif round(ratio, 3) == 1:
         sentence = f"{horizon} error the same as naive's (tomorrow = today) over {days} test days"
+        level = "tie" if words else "good"
     else:
         direction = "lower" if ratio < 1 else "higher"
         sentence = (f"{horizon} error {abs(1 - ratio):.1%} {direction} than naive's (tomorrow = today) "
                     f"over {days} test days")
         level = "good" if ratio < 1 else "bad"
+        if words is not None:  # the test decides the colour: a difference that may be noise is a tie
+            level = {"better": "good", "worse": "bad"}.get(words, "tie")
+    sentence += _significance(entry) if words != "tie (abstains)" else ""
     coverage = [(lvl, c) for lvl in LEVELS if (c := entry.get(f"coverage_{lvl}")) is not None]
     held = [f"the {lvl}% band held {c:.0%} of days" if i == 0 else f"the {lvl}% band {c:.0%}"
             for i, (lvl, c) in enumerate(coverage)]
     off = [lvl for lvl, c in coverage if coverage_is_off(c, lvl)]
-    if off and level == "good":
+    if off and level in ("good", "tie"):
         level = "warn"
     text = sentence + ("; " + ", ".join(held) if held else "") + "."
     if off:
@@ -186,7 +219,9 @@ def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: in
     for ticker, entry in sorted(report["tickers"].items()):
         by_model = entry["metrics"].get(str(step), {})
         lstm = by_model.get(MODEL, {})
-        row: dict[str, Any] = {"ticker": ticker, "rmse_ratio": _round(ratio_to_naive(by_model, "rmse"), 4)}
+        row: dict[str, Any] = {"ticker": ticker, "rmse_ratio": _round(ratio_to_naive(by_model, "rmse"), 4),
+                               "dm_p": _round(lstm.get("dm_p_vs_naive"), 4), "vs_naive": lstm.get("vs_naive"),
+                               "zone_80": worst_zone(lstm.get("bands", {}), 80)}
         for lvl in LEVELS:
             row[f"coverage_{lvl}"] = _round(lstm.get(f"coverage_{lvl}"), 3)
             row[f"is_ratio_{lvl}"] = _round(ratio_to_naive(by_model, f"interval_score_{lvl}"), 4)
@@ -198,6 +233,19 @@ def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: in
                         "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})
         rows.append(row)
     return rows
+
+
+def worst_zone(bands: dict[str, dict[str, Any]], level: int) -> str | None:
+    """The worse traffic-light zone of a band's two ends (``report`` entries' ``bands``), or None.
+
+    Example:
+        >>> worst_zone({"lo80": {"zone": "green"}, "hi80": {"zone": "yellow"}}, 80)
+        'yellow'
+    """
+    order = ("green", "yellow", "red")
+    found = [bands.get(f"{side}{level}", {}).get("zone") for side in ("lo", "hi")]
+    found = [z for z in found if z in order]
+    return max(found, key=order.index) if found else None
 
 
 def _round(value: Any, digits: int) -> float | None:

@@ -17,6 +17,10 @@ COLORS = {
     "up": "#2e9e6b",
     "down": "#d64545",
     "volume": "#ced4da",
+    "reversal_1d": "#e377c2",
+    "reversal_5d": "#ff7f0e",
+    "momentum_20d": "#2ca02c",
+    "universe": "#adb5bd",
 }
 
 #: Bands of the forecast, lighter for the wider one.
@@ -24,10 +28,16 @@ FORECAST_BAND_FILL = {95: "rgba(123,44,191,0.12)", 80: "rgba(123,44,191,0.28)"}
 
 #: Full names, as a person reads them (legends, hover labels, table headers).
 DISPLAY_NAMES = {MODEL: "LSTM", "naive": "naive (tomorrow = today)", "drift": "random walk with drift",
-                 "moving_average": "moving average", "garch": "GARCH(1,1)-t"}
+                 "moving_average": "moving average", "garch": "GARCH(1,1)-t", "reversal_1d": "1-day reversal",
+                 "reversal_5d": "5-day reversal", "momentum_20d": "20-day momentum",
+                 "universe": "every ticker, equal weights (long only)"}
 
-#: Bootstrap colours of a verdict: fine, worth a look, the model loses.
-VERDICT_COLORS = {"good": "success", "warn": "warning", "bad": "danger"}
+#: Bootstrap colours of a verdict: significantly better, worth a look, significantly worse, no significant
+#: difference (a tie).
+VERDICT_COLORS = {"good": "success", "warn": "warning", "bad": "danger", "tie": "secondary"}
+
+#: The traffic-light zones of the band backtests, as cell colours.
+ZONE_COLORS = {"green": "#d1e7dd", "yellow": "#fff3cd", "red": "#f8d7da"}
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 

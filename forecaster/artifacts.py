@@ -56,6 +56,8 @@ PREDICTIONS = "predictions.parquet"
 FORECAST = "forecast.parquet"
 PRICES_SNAPSHOT = "prices.parquet"
 CALIBRATION = "calibration.parquet"
+CROSS_SECTION = "cross_section.parquet"  # per origin day, step and signal: IC and Rank IC across tickers
+PORTFOLIO = "portfolio.parquet"  # per day, step and signal: the long-short portfolio's gross and net returns
 PREPARED_TABLE = "prepared/table"
 PREPARED_SCALING = "prepared/scaling"
 # errno values meaning "the disk (or this process's file-size quota) is full".

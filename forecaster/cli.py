@@ -59,6 +59,17 @@ def share(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    """argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def iso_date(text: str) -> str:
     """argparse type: a YYYY-MM-DD date, returned as written."""
     try:
@@ -120,6 +131,11 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                             help="walk-forward folds over the test period; each retrains on all history before it")
     evaluation.add_argument("--ma-window", type=positive_int, default=config.DEFAULT_MA_WINDOW,
                             help="days of the moving-average baseline (at most --lookback)")
+    evaluation.add_argument("--min-cross-section", type=positive_int, default=config.DEFAULT_MIN_CROSS_SECTION,
+                            metavar="N", help="tickers a day needs for the cross-sectional tests (information "
+                                              "coefficient) and the long-short portfolio backtest")
+    evaluation.add_argument("--cost-bps", type=non_negative_float, default=config.DEFAULT_COST_BPS, metavar="BP",
+                            help="the portfolio backtest's cost of trading, in basis points per half-turn")
     out = run.add_argument_group("output")
     out.add_argument("--report", type=Path, default=None, metavar="FILE", help="also write the report JSON here")
     out.add_argument("--mlflow", default=None, metavar="URI",
@@ -420,7 +436,8 @@ def _run(args: argparse.Namespace) -> int:
         test_start=args.test_start, val_share=args.val_share, model=model, data_dir=config.data_dir(args.data_dir),
         master=args.master, remote=args.remote, report_path=args.report, verbose=0 if args.quiet else 2,
         features=tuple(args.features), missing=args.missing, per_ticker=args.per_ticker, folds=args.folds,
-        ma_window=args.ma_window, mlflow_uri=_mlflow_uri(args.mlflow),
+        ma_window=args.ma_window, mlflow_uri=_mlflow_uri(args.mlflow), min_cross_section=args.min_cross_section,
+        cost_bps=args.cost_bps,
     )
     result = run(opts)
     print(format_report(result.report))

@@ -63,6 +63,13 @@ SOURCES: tuple[str, ...] = ("yahoo", "csv", "sample", "cache")
 #: Days of the moving-average baseline (``--ma-window``); at most the lookback.
 DEFAULT_MA_WINDOW = 20
 
+#: The cross-sectional tests and the portfolio backtest need at least this many tickers on a day
+#: (``--min-cross-section``): below it, a day's correlation across tickers, or its deciles, mean little.
+DEFAULT_MIN_CROSS_SECTION = 30
+
+#: The cost of trading charged by the portfolio backtest, in basis points per half-turn (``--cost-bps``).
+DEFAULT_COST_BPS = 5.0
+
 #: Tickers the offline sample data set offers with enough history to train on.
 SAMPLE_TICKERS: tuple[str, ...] = ("AAPL", "GOOG", "IBM", "MSFT")
 
@@ -127,6 +134,8 @@ class RunOptions:
     per_ticker: bool = False  # one model per ticker instead of one global model
     folds: int = 1  # walk-forward folds over the test period (each retrains on all history before it)
     ma_window: int = DEFAULT_MA_WINDOW  # days of the moving-average baseline (at most the lookback)
+    min_cross_section: int = DEFAULT_MIN_CROSS_SECTION  # tickers a day needs for the cross-sectional tests
+    cost_bps: float = DEFAULT_COST_BPS  # the portfolio backtest's cost per half-turn, in basis points
     mlflow_uri: str | None = None  # log the run to this MLflow tracking URI (needs requirements-mlflow.txt)
 
 

@@ -83,12 +83,13 @@ def published_run(spark, shared_data, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_run(spark, tmp_path_factory):
     """One real run on two sample tickers (no shared files needed): a ticker to switch to in the dashboard,
-    a second ticker for forecasts, and the subject of the walk-forward and forecast tests."""
+    a second ticker for forecasts, and the subject of the walk-forward and forecast tests. Its cross-section
+    needs 2 tickers (not the default 30), so the Skill tab and the portfolio have something to show."""
     from forecaster.jobs.run import RunOptions, run
 
     data_dir = tmp_path_factory.mktemp("sample")
     result = run(RunOptions(source="sample", tickers=["IBM", "MSFT"], model=TINY_MODEL, data_dir=data_dir, verbose=0,
-                            ma_window=10, test_start="2012-03-01"))
+                            ma_window=10, test_start="2012-03-01", min_cross_section=2))
     return data_dir, result
 
 

@@ -12,9 +12,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
-def test_there_are_three_notebooks():
+def test_there_are_four_notebooks():
     assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_many_tickers.ipynb",
-                                           "03_explore_windows.ipynb"]
+                                           "03_explore_windows.ipynb", "04_is_it_worth_acting_on.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

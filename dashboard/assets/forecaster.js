@@ -107,11 +107,16 @@
                 return search;
             },
 
-            // One forecast step for the page: the Ticker and Compare tabs' pickers follow each other.
-            syncStep: function (step, compareStep) {
+            // One forecast step for the page: the Ticker, Compare and Skill tabs' pickers follow each other.
+            syncStep: function (step, compareStep, skillStep) {
                 const changed = window.dash_clientside.callback_context.triggered_id;
-                const value = changed === 'compare-step' ? compareStep : step;
-                return [value === step ? none() : value, value === compareStep ? none() : value];
+                const value = changed === 'compare-step' ? compareStep : changed === 'skill-step' ? skillStep : step;
+                return [step, compareStep, skillStep].map(v => (v === value ? none() : value));
+            },
+
+            // A click on a row of the Skill tab's signals charts that signal.
+            signalRow: function (cell) {
+                return cell && cell.rowId && cell.rowId !== 'universe' ? cell.rowId : none();
             },
 
             // A click on a Compare bar or on a row of the Compare grid opens that ticker on the Ticker tab.

@@ -98,6 +98,19 @@ def width(lower: np.ndarray, upper: np.ndarray) -> float:
     return float(np.mean(upper[keep] - lower[keep]))
 
 
+def interval_scores(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: int) -> np.ndarray:
+    """The interval score of each day (NaN where a value is missing): the width of the central ``level``% band
+    plus ``2 / alpha`` times the miss (Gneiting & Raftery, 2007).
+
+    Example:
+        >>> interval_scores(np.array([10.0, 13.0]), np.array([9.0, 9.0]), np.array([11.0, 11.0]), 80).round(6).tolist()
+        [2.0, 22.0]
+    """
+    alpha = 1 - level / 100
+    y, lo, hi = (np.asarray(v, np.float64) for v in (actual, lower, upper))
+    return (hi - lo) + 2 / alpha * (lo - y) * (y < lo) + 2 / alpha * (y - hi) * (y > hi)
+
+
 def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: int) -> float:
     """Mean interval score of central ``level``% intervals (Gneiting & Raftery, 2007; MSIS in M4 before its
     scaling): the width plus ``2 / alpha`` times each miss, in price units. Lower is better; it rewards
@@ -108,10 +121,7 @@ def interval_score(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray, lev
         12.0
     """
     keep = ~(np.isnan(actual) | np.isnan(lower) | np.isnan(upper))
-    y, lo, hi = actual[keep], lower[keep], upper[keep]
-    alpha = 1 - level / 100
-    score = (hi - lo) + 2 / alpha * (lo - y) * (y < lo) + 2 / alpha * (y - hi) * (y > hi)
-    return float(np.mean(score))
+    return float(np.mean(interval_scores(actual[keep], lower[keep], upper[keep], level)))
 
 
 def pinball(actual: np.ndarray, quantiles: dict[float, np.ndarray]) -> float:

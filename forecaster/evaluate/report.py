@@ -33,55 +33,143 @@ from forecaster.columns import (
     bound_column,
     quantile_column,
 )
-from forecaster.evaluate import metrics
+from forecaster.evaluate import band_backtest, metrics, significance
 
 #: A band whose coverage is this far from its level (in points) is flagged in the run's output.
 COVERAGE_WARNING_POINTS = 10
 
 
-def _entry(rows: pd.DataFrame, column: str, mase_scale: float) -> dict[str, float | None]:
-    actual, predicted, origin = rows["actual"].to_numpy(), rows[column].to_numpy(), rows["origin_price"].to_numpy()
-    naive_rmse = metrics.rmse(actual, rows["naive"].to_numpy())
-    entry = {
-        "rmse": metrics.rmse(actual, predicted),
-        "mae": metrics.mae(actual, predicted),
-        "mape": metrics.mape(actual, predicted),
-        "smape": metrics.smape(actual, predicted),
-        "mase": metrics.mase(actual, predicted, mase_scale),
-        "directional_accuracy": metrics.directional_accuracy(origin, actual, predicted),
-        # A price that never moved in the test period makes naive perfect: no ratio exists.
-        "rmse_ratio_vs_naive": metrics.rmse(actual, predicted) / naive_rmse if naive_rmse > 0 else None,
-    }
-    if column == MODEL_NAME:
-        entry["lag1_share"] = metrics.lag1_share(origin, actual, predicted)
+def _grouped_means(terms: dict[str, pd.Series], keys: list[np.ndarray]) -> pd.DataFrame:
+    """The mean of each term per (ticker, step), skipping NaN (a row a metric does not apply to)."""
+    return pd.DataFrame(terms).groupby(keys, sort=True).mean()
+
+
+def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd.DataFrame:
+    """Every metric of ``model`` per (ticker, step), for all tickers at once: the numbers ``metrics.rmse``,
+    ``metrics.mae``, ... give on each series (``tests/evaluate`` checks they agree)."""
+    actual, origin = rows["actual"], rows["origin_price"]
+    predicted = rows[model]
+    valid = actual.notna() & predicted.notna()
+    error = (actual - predicted).where(valid)
+    called = np.sign(predicted - origin).where(valid)
+    terms = {"sq": error ** 2, "mae": error.abs(), "mape": (error / actual).abs() * 100,
+             "smape": 2 * error.abs() / (actual.abs() + predicted.abs()) * 100,
+             "alog": (np.log(actual) - np.log(predicted)).abs().where(valid),
+             "hit": (called == np.sign(actual - origin)).astype(float).where(valid),
+             "called": (called != 0).astype(float).where(valid), "valid": valid.astype(float)}
+    if model == MODEL_NAME:
+        terms["lag1_share"] = ((predicted - origin).abs() < (predicted - actual).abs()).astype(float).where(valid)
+        if quantile_column(QUANTILES[0]) in rows:
+            for q in QUANTILES:
+                miss = actual - rows[quantile_column(q)]
+                terms[f"pinball_{q}"] = np.maximum(q * miss, (q - 1) * miss)
     for level in LEVELS:
-        lower, upper = bound_column(level, "lo", column), bound_column(level, "hi", column)
+        lower, upper = bound_column(level, "lo", model), bound_column(level, "hi", model)
         if lower in rows and rows[lower].notna().any():
-            lo, hi = rows[lower].to_numpy(), rows[upper].to_numpy()
-            entry[f"coverage_{level}"] = metrics.coverage(actual, lo, hi)
-            entry[f"width_{level}"] = metrics.width(lo, hi)
-            entry[f"interval_score_{level}"] = metrics.interval_score(actual, lo, hi, level)
-    if column == MODEL_NAME and quantile_column(QUANTILES[0]) in rows:
-        entry["pinball"] = metrics.pinball(actual, {q: rows[quantile_column(q)].to_numpy() for q in QUANTILES})
+            lo, hi = rows[lower], rows[upper]
+            terms[f"coverage_{level}"] = ((actual >= lo) & (actual <= hi)).astype(float).where(actual.notna())
+            terms[f"width_{level}"] = (hi - lo).where(lo.notna() & hi.notna())
+            terms[f"interval_score_{level}"] = pd.Series(metrics.interval_scores(actual, lo, hi, level),
+                                                         index=rows.index)
+    means = _grouped_means(terms, keys)
+    out = pd.DataFrame(index=means.index)
+    out["rmse"], out["mae"], out["mape"], out["smape"] = np.sqrt(means["sq"]), means["mae"], means["mape"], means["smape"]
+    out["alog"] = means["alog"]
+    # A forecast that never calls a direction (naive) has no directional accuracy.
+    out["directional_accuracy"] = means["hit"].where(means["called"] > 0)
+    for column in means.columns:
+        if column.startswith(("lag1", "coverage_", "width_", "interval_score_")):
+            out[column] = means[column]
+    pinballs = [c for c in means.columns if c.startswith("pinball_")]
+    if pinballs:
+        out["pinball"] = means[pinballs].mean(axis=1)
+    return out[means["valid"] > 0]
+
+
+def metric_table(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, pd.DataFrame]:
+    """Per model present, its metrics per (ticker, step) for every ticker at once (vectorised: the cost grows
+    with the rows), with ``mase`` and ``rmse_ratio_vs_naive``."""
+    rows = predictions.reset_index(drop=True)
+    keys = [rows["ticker"].astype(str).to_numpy(), rows["step"].to_numpy()]
+    models = [MODEL_NAME, *[b for b in BASELINE_NAMES if b in rows and rows[b].notna().any()]]
+    tables = {m: _model_metrics(rows, m, keys) for m in models}
+    naive_rmse = tables["naive"]["rmse"]
+    for table in tables.values():
+        scale = pd.Series(table.index.get_level_values(0)).map(mase_scale).to_numpy()
+        table["mase"] = np.where(scale > 0, table["alog"] / np.where(scale > 0, scale, 1), np.nan)
+        # A price that never moved in the test period makes naive perfect: no ratio exists.
+        theirs = naive_rmse.reindex(table.index).to_numpy()
+        table["rmse_ratio_vs_naive"] = np.where(theirs > 0, table["rmse"] / np.where(theirs > 0, theirs, 1), np.nan)
+    return tables
+
+
+#: The order of an entry's fields, as the report has always written them.
+_ORDER = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive", "lag1_share",
+          "coverage_80", "width_80", "interval_score_80", "coverage_95", "width_95", "interval_score_95", "pinball")
+
+
+def _entries(table: pd.DataFrame) -> dict[tuple[str, int], dict[str, float | None]]:
+    columns = [c for c in _ORDER if c in table]
+    values = table[columns].to_numpy(np.float64)
+    out = {}
+    for key, row in zip(table.index, values, strict=True):
+        out[(str(key[0]), int(key[1]))] = {c: (float(v) if np.isfinite(v) else None) for c, v in zip(columns, row,
+                                                                                                   strict=True)}
+    return out
+
+
+def _tests_by_key(tests: pd.DataFrame | None) -> dict[tuple[str, str, str], dict[str, Any]]:
+    if tests is None or tests.empty:
+        return {}
+    rows = tests.astype(object).where(tests.notna(), None).to_dict(orient="records")
+    return {(str(r["ticker"]), str(int(r["step"])), str(r["model"])): r for r in rows}
+
+
+def _with_tests(entry: dict[str, Any], found: dict[str, Any] | None, model: str) -> dict[str, Any]:
+    """The significance fields of one (ticker, step, model) entry, and the difference from naive in words."""
+    if found is None:
+        return entry
+    entry.update({field: found.get(field) for field in significance.FIELDS})
+    entry["in_mcs_90"] = bool(entry["in_mcs_90"])
+    if model != "naive":
+        entry["vs_naive"] = significance.verdict_vs_naive(found.get("dm_stat"), found.get("dm_p_vs_naive"),
+                                                          bool(found.get("abstains")))
     return entry
 
 
 def ticker_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, dict]:
-    """Per ticker: the test period and, per step, each forecast's metrics."""
-    models = [MODEL_NAME, *[b for b in BASELINE_NAMES if b in predictions and predictions[b].notna().any()]]
+    """Per ticker: the test period and, per step, each forecast's metrics and its bands' backtests (``bands``,
+    per tail); ``add_tests`` adds the tests against naive."""
+    entries = {model: _entries(table) for model, table in metric_table(predictions, mase_scale).items()}
+    bands = band_backtest.as_entries(band_backtest.backtests(predictions))
+    first_step = predictions[predictions["step"] == predictions["step"].min()].groupby("ticker", sort=True)
+    spans = first_step["target_date"].agg(["min", "max", "size"])
+    steps = sorted(int(s) for s in predictions["step"].unique())
     report: dict[str, dict] = {}
-    for ticker, rows in predictions.groupby("ticker", sort=True):
-        first_step = rows[rows["step"] == 1]
-        report[str(ticker)] = {
-            "test_start": f"{first_step['target_date'].min():%Y-%m-%d}",
-            "test_end": f"{first_step['target_date'].max():%Y-%m-%d}",
-            "n_test": int(len(first_step)),
-            "metrics": {
-                str(step): {name: _entry(step_rows, name, mase_scale[str(ticker)]) for name in models
-                            if step_rows[name].notna().any()}
-                for step, step_rows in rows.groupby("step", sort=True)
-            },
-        }
+    for ticker, (start, end, count) in spans.iterrows():
+        ticker = str(ticker)
+        by_step = {}
+        for step in steps:
+            found = {model: entry[(ticker, step)] for model, entry in entries.items() if (ticker, step) in entry}
+            if found:
+                by_step[str(step)] = {name: {**fields, **({"bands": bands[(ticker, str(step), name)]}
+                                                          if (ticker, str(step), name) in bands else {})}
+                                      for name, fields in found.items()}
+        report[ticker] = {"test_start": f"{start:%Y-%m-%d}", "test_end": f"{end:%Y-%m-%d}", "n_test": int(count),
+                          "metrics": by_step}
+    return report
+
+
+def add_tests(report: dict[str, Any], tests: pd.DataFrame) -> dict[str, Any]:
+    """``report`` with each (ticker, step, model) entry's tests against naive (``significance.ticker_tests``
+    rows: ``dm_stat``, ``dm_p_vs_naive``, ``dm_is80_p_vs_naive``, ``pt_p``, ``in_mcs_90``, and ``vs_naive`` in
+    words) and ``summary.significance``."""
+    found = _tests_by_key(tests)
+    for ticker, entry in report["tickers"].items():
+        for step, by_model in entry["metrics"].items():
+            for name, fields in by_model.items():
+                _with_tests(fields, found.get((ticker, step, name)), name)
+    report["summary"]["significance"] = significance.summary(tests)
     return report
 
 
@@ -100,6 +188,14 @@ def interval_score_ratio(by_model: dict[str, dict], model: str, level: int) -> f
     key = f"interval_score_{level}"
     ours, theirs = by_model.get(model, {}).get(key), by_model.get("naive", {}).get(key)
     return ours / theirs if ours is not None and theirs else None
+
+
+def abstaining_steps(predictions: pd.DataFrame) -> dict[str, bool]:
+    """Per step: True when the model's forecast is naive's for every ticker and day (validation chose a
+    shrinkage of 0): the step is a tie with naive, not a loss."""
+    return {str(int(step)): significance.abstains(rows[MODEL_NAME].to_numpy(np.float64),
+                                                  rows["naive"].to_numpy(np.float64))
+            for step, rows in predictions.groupby("step", sort=True)}
 
 
 def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
@@ -139,21 +235,51 @@ def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
     return out
 
 
-def build_report(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, Any]:
-    """The report JSON (see the module docstring)."""
+def build_report(predictions: pd.DataFrame, mase_scale: dict[str, float], tests: pd.DataFrame | None = None,
+                 skill: Any = None) -> dict[str, Any]:
+    """The report JSON (see the module docstring), with the tests against naive when given ``tests``
+    (``significance.ticker_tests`` rows) and the cross-sectional skill when given ``skill``
+    (``forecaster.evaluate.skill.Skill``)."""
     per_ticker = ticker_metrics(predictions, mase_scale)
-    return {"tickers": per_ticker, "summary": summary(per_ticker)}
+    out = {"tickers": per_ticker, "summary": summary(per_ticker)}
+    abstains = abstaining_steps(predictions)
+    out["summary"]["abstains"] = abstains
+    for step, tied in abstains.items():
+        if tied:  # the forecast is naive's: no ticker beats it, none loses to it
+            out["summary"]["share_beating_naive"][step] = None
+    out["summary"]["band_zones"] = band_backtest.zone_shares(per_ticker)
+    if tests is not None:
+        add_tests(out, tests)
+    if skill is not None:
+        out["summary"]["cross_section"] = skill.cross_section
+        out["summary"]["portfolio"] = skill.portfolio
+    return out
 
 
 def _number(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _vs_naive(entry: dict[str, Any]) -> str:
+    """The table's words for the model against naive at one (ticker, step): better, worse, same, or tie."""
+    words = entry.get("vs_naive")
+    if words is None:
+        return ""
+    if words.startswith("tie"):
+        return "tie (abstains)"
+    short = {"no significant difference": "same"}.get(words, words)
+    p = entry.get("dm_p_vs_naive")
+    return f"{short} p={p:.2f}" if p is not None and p >= 0.01 else f"{short} p<0.01" if p is not None else short
+
+
 def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
-    """A short human table of the report: each forecast's RMSE, the LSTM's ratio to naive, its band coverage and
-    its interval score against naive's and GARCH's; then the medians and a line per band that misses its level."""
+    """A short human table of the report: each forecast's RMSE, the LSTM's ratio to naive and whether the
+    difference is significant (Diebold-Mariano), its band coverage and its interval score against naive's and
+    GARCH's; then the medians, the cross-sectional skill and the portfolio when computed, and a line per band
+    that misses its level."""
     lines = [f"{'ticker':<8}{'step':>5}{'lstm':>10}{'naive':>10}{'drift':>10}{'garch':>10}{'ratio':>8}"
-             f"{'dir.acc':>8}{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS80/garch':>11}  test days"]
+             f"  {'vs naive (DM)':<16}{'dir.acc':>8}{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS80/garch':>11}"
+             "  test days"]
     for ticker, entry in list(report["tickers"].items())[:max_tickers]:
         for step, by_model in entry["metrics"].items():
             lstm = by_model[MODEL_NAME]
@@ -163,7 +289,7 @@ def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
             vs_garch = lstm["interval_score_80"] / garch_is if garch_is and "interval_score_80" in lstm else None
             lines.append(
                 f"{ticker:<8}{step:>5}{rmse['lstm']:>10.4f}{rmse['naive']:>10.4f}{rmse['drift']:>10.4f}"
-                f"{rmse['garch']:>10.4f}{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}"
+                f"{rmse['garch']:>10.4f}{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
                 f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
                 f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
                 f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
@@ -172,15 +298,54 @@ def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
     hidden = len(report["tickers"]) - max_tickers
     if hidden > 0:
         lines.append(f"... and {hidden} more tickers (see the report JSON)")
-    summary_ = report["summary"]
-    lines.append("RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive); "
-                 "IS80 = interval score of the 80% band (lower is better) over naive's or GARCH's.")
-    lines.append("median ratio by step: " + ", ".join(
-        f"{s}: {_number(r, '.3f')}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()))
-    lines.append("share of tickers beating naive by step: " + ", ".join(
-        f"{s}: {_number(r, '.2f')}" for s, r in summary_["share_beating_naive"].items()))
+    lines.extend(summary_lines(report["summary"]))
     lines.extend(coverage_warnings(report))
     return "\n".join(lines)
+
+
+def summary_lines(summary_: dict[str, Any]) -> list[str]:
+    """The report's summary in a few lines: the medians against naive, how many tickers are significantly better
+    or worse, and, when computed, the ranking skill and the long-short portfolio."""
+    abstains = summary_.get("abstains", {})
+    lines = ["RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive); vs naive: "
+             "Diebold-Mariano on squared errors; IS80 = interval score of the 80% band (lower is better) over "
+             "naive's or GARCH's.",
+             "median ratio by step: " + ", ".join(
+                 f"{s}: {_number(r, '.3f')}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()),
+             "share of tickers beating naive by step: " + ", ".join(
+                 f"{s}: {'abstains (the forecast is naive' + chr(39) + 's)' if abstains.get(s) else _number(r, '.2f')}"
+                 for s, r in summary_["share_beating_naive"].items())]
+    tests = summary_.get("significance")
+    if tests:
+        lines.append("significantly better / worse than naive (Diebold-Mariano, 5% after Benjamini-Hochberg) by "
+                     "step: " + ", ".join(f"{s}: {v['share_better']:.0%} / {v['share_worse']:.0%}"
+                                          for s, v in tests.items()))
+    lines.extend(_skill_lines(summary_))
+    return lines
+
+
+def _skill_lines(summary_: dict[str, Any]) -> list[str]:
+    cross, held = summary_.get("cross_section"), summary_.get("portfolio")
+    if not cross:
+        return []
+    if "absent" in cross:
+        return [f"cross-sectional tests and portfolio: not computed ({cross['absent']})"]
+    lines = []
+    for step, signals in cross.items():
+        if not isinstance(signals, dict) or step == "min_tickers":
+            continue
+        ranks = [f"{name} {_number(v['rank_ic']['mean'], '+.3f')} (t {_number(v['rank_ic']['t'], '.1f')})"
+                 if not v.get("abstains") else f"{name} abstains" for name, v in signals.items()]
+        lines.append(f"Rank IC across tickers, step {step} (mean, t): " + ", ".join(ranks))
+    cost = held.get("cost_bps") if held else None
+    for step, signals in (held or {}).items():
+        if not isinstance(signals, dict):
+            continue
+        figures = [f"{name} {_number(v.get('annual_return_net'), '+.1%')} (IR {_number(v.get('ir_net'), '.2f')})"
+                   for name, v in signals.items()]
+        lines.append(f"long-short decile, net of {cost:g} bp a half-turn, step {step} (a year, IR): "
+                     + ", ".join(figures))
+    return lines
 
 
 def coverage_warnings(report: dict[str, Any]) -> list[str]:

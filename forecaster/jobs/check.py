@@ -71,6 +71,9 @@ def _check_run(run_dir: Path, load_models: bool, result: Check) -> None:
     _try(result, lambda: artifacts.read_json(run_dir / artifacts.REPORT))
     for name in (artifacts.PREDICTIONS, artifacts.FORECAST, artifacts.PRICES_SNAPSHOT):
         _try(result, lambda n=name: artifacts.read_parquet(run_dir / n))
+    for name in (artifacts.CROSS_SECTION, artifacts.PORTFOLIO):  # only runs of enough tickers have them
+        if (run_dir / name).exists():
+            _try(result, lambda n=name: artifacts.read_parquet(run_dir / n))
     if card is None:
         return
     _try(result, lambda: artifacts.read_parquet(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))

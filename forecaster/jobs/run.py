@@ -205,8 +205,35 @@ def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame
     return pd.concat(frames, ignore_index=True)[["ticker", "date", "open", "high", "low", "close", "volume"]]
 
 
+def _assess(opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, mase_scale: dict[str, float]
+            ) -> tuple[dict[str, Any], Any]:
+    """The report: every ticker's tests against naive run on the executors (one task per ticker: the MCS bootstrap
+    is what they cost) while the driver computes the metrics, the band backtests, the cross-sectional skill and
+    the portfolio (vectorised); the tests are added when they come back. Writes the skill's daily files."""
+    from forecaster.evaluate import skill
+    from forecaster.evaluate.report import add_tests, build_report
+    from forecaster.prepare.session import get_spark
+
+    spark = get_spark(opts.master, opts.remote)
+    with ThreadPoolExecutor(1, thread_name_prefix="forecaster-tests") as background:
+        testing = background.submit(_tests_on_executors, spark, predictions)
+        with stage("cross-sectional skill and the long-short portfolio"):
+            assessed = skill.assess(predictions, prices, opts.min_cross_section, opts.cost_bps)
+        with stage("metrics and band backtests of every ticker"):
+            report = build_report(predictions, mase_scale, skill=assessed)
+        tests = testing.result()
+    return add_tests(report, tests), assessed
+
+
+def _tests_on_executors(spark: Any, predictions: pd.DataFrame) -> pd.DataFrame:
+    from forecaster.evaluate import significance
+
+    with stage("testing each ticker against naive on the executors (Diebold-Mariano, Pesaran-Timmermann, MCS)",
+               spark):
+        return significance.tests_on_executors(spark, predictions)
+
+
 def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold]) -> RunResult:
-    from forecaster.evaluate.report import build_report
     from forecaster.jobs.card import model_card
     from forecaster.model import per_ticker
 
@@ -215,12 +242,15 @@ def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, f
         per_ticker.remove_models_except(run_dir, list(final.trained.files))
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
-    artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT,
-                            _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist()))
+    prices = _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist())
+    artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT, prices)
     artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     # The outcomes known at the run's end, for the online calibration of later forecasts.
     artifacts.write_parquet(run_dir / artifacts.CALIBRATION, final.calibration)
-    report = build_report(predictions, final.mase_scale)
+    report, assessed = _assess(opts, predictions, prices, final.mase_scale)
+    if assessed.daily_ic is not None:
+        artifacts.write_parquet(run_dir / artifacts.CROSS_SECTION, assessed.daily_ic)
+        artifacts.write_parquet(run_dir / artifacts.PORTFOLIO, assessed.daily_returns)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
     artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)
     card = model_card(opts, run_dir, final.prepared, final.trained, folds, price_paths)

@@ -64,10 +64,12 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
                    .config("spark.driver.memory", config.spark_driver_memory()))
     elif jvm_cache.java_options():
         builder = builder.config("spark.driver.extraJavaOptions", jvm_cache.java_options())  # our client driver
+    started = SparkContext._active_spark_context is None
     with _quiet_start():
         spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
-    log.info("Spark %s session on %s", spark.version, master)
+    # Said once, when the session starts; later calls get the same session.
+    log.log(logging.INFO if started else logging.DEBUG, "Spark %s session on %s", spark.version, master)
     return spark
 
 

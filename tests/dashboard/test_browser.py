@@ -432,3 +432,63 @@ def test_the_page_is_quick_to_first_sight_and_to_each_ticker(browser, two_ticker
     # Loose bounds, for a shared machine: the measured times are printed, and the README's come from
     # `python benchmarks/dashboard_sight.py`, which measures the code before beside it.
     assert min(opens) < 4_000 and first[0] < 2_000 and min(repeats) < 1_500
+
+
+def _signed(value, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def test_the_skill_tab_shows_the_reports_numbers(browser, two_ticker_run, artifacts_dir):
+    view = ArtifactReader(two_ticker_run).latest()
+    summary = view.report["summary"]
+    with serve(two_ticker_run) as url:
+        page = open_page(browser, url + "?tab=skill", "IBM")
+        signals = summary["cross_section"]["1"]
+        wait_for_grid(page, "signal-grid", len(signals) + 1)  # and the equal-weight universe
+        shown = {r["name"]: r for r in grid_rows(page, "signal-grid")}
+        from dashboard.theme import display_name
+
+        for signal, stats in signals.items():
+            row, money = shown[display_name(signal)], summary["portfolio"]["1"][signal]
+            assert row["rank_ic"].replace("\u2212", "-") == _signed(stats["rank_ic"]["mean"], "+.3f"), signal
+            assert row["rank_ic_t"].replace("\u2212", "-") == _signed(stats["rank_ic"]["t"], "+.2f"), signal
+            assert row["annual_return_net"].replace("\u2212", "-") == _signed(money["annual_return_net"], "+.1%")
+            assert row["ir_net"].replace("\u2212", "-") == _signed(money["ir_net"], "+.2f"), signal
+        zones = {(r["model"], r["tail"]): r for r in grid_rows(page, "zone-grid")}
+        for model, steps in summary["band_zones"].items():
+            for tail, share in steps["1"].items():
+                assert zones[(display_name(model), tail)]["green"] == f"{share['green']:.1%}"
+        wait_for_grid(page, "band-grid", 2 * 3 * 4)  # tickers x banded models x tails
+        band = view.report["tickers"]["IBM"]["metrics"]["1"]["lstm"]["bands"]["lo80"]
+        first = next(r for r in grid_rows(page, "band-grid") if r["ticker"] == "IBM" and r["model"] == "LSTM"
+                     and r["tail"] == "lo80")
+        assert (first["exceptions"], first["zone"]) == (str(band["exceptions"]), band["zone"])
+        assert first["kupiec_p"] == f"{band['kupiec_p']:.3f}"
+        page.wait_for_function("() => document.querySelector('#rank-ic-graph .js-plotly-plot')"
+                               " && document.querySelector('#equity-graph .js-plotly-plot')")
+        page.screenshot(path=str(artifacts_dir / "dashboard-skill.png"), full_page=True)
+        # A click on a signal's row charts that signal.
+        page.click("#signal-grid .ag-row >> text=20-day momentum")
+        page.wait_for_function("() => document.querySelector('#rank-ic-graph .js-plotly-plot').data[0].name"
+                               ".startsWith('20-day momentum')", timeout=15_000)
+        assert view_in_address(page)["tab"] == "skill"
+        # The Compare grid carries each ticker's test against naive and its band's zone.
+        page.click("text=Compare tickers")
+        wait_for_grid(page, "compare-grid", 2)
+        for row in grid_rows(page, "compare-grid"):
+            lstm = view.report["tickers"][row["ticker"]]["metrics"]["1"]["lstm"]
+            assert row["dm_p"] == f"{lstm['dm_p_vs_naive']:.3f}" and row["vs_naive"] == lstm["vs_naive"]
+            zones = [lstm["bands"][t]["zone"] for t in ("lo80", "hi80")]
+            assert row["zone_80"] == max(zones, key=("green", "yellow", "red").index)
+        page.close()
+
+
+def test_a_run_of_too_few_tickers_says_why_it_has_no_cross_section(browser, replay, artifacts_dir):
+    data_dir, _, _ = replay
+    with serve(data_dir) as url:
+        page = open_page(browser, url + "?tab=skill", "AAPL")
+        page.wait_for_selector("#skill-absent", timeout=15_000)
+        assert "at most 1 ticker on a day" in page.inner_text("#skill-absent")
+        wait_for_grid(page, "band-grid", 3 * 4)  # the bands are still backtested
+        page.screenshot(path=str(artifacts_dir / "dashboard-skill-absent.png"))
+        page.close()

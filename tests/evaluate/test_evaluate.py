@@ -99,3 +99,54 @@ def test_a_price_that_never_moves_has_no_ratio_and_does_not_crash():
     assert report["tickers"]["T"]["metrics"]["1"]["lstm"]["rmse_ratio_vs_naive"] is None
     assert report["summary"]["share_beating_naive"]["1"] is None
     assert "n/a" in format_report(report)
+
+
+def test_a_step_whose_forecast_is_naive_is_reported_as_a_tie_never_a_loss():
+    from dashboard.tables import verdict
+    from forecaster.evaluate.significance import ticker_tests
+
+    windows = _windows()
+    forecasts = {**all_baselines(windows, 2)}
+    forecasts["lstm"] = forecasts["naive"].copy()  # validation chose a shrinkage of 0: the forecast is naive's
+    predictions = predictions_frame(windows, forecasts)
+    report = build_report(predictions, {"T": 0.5}, tests=ticker_tests(predictions))
+    assert report["summary"]["abstains"] == {"1": True}
+    assert report["summary"]["share_beating_naive"] == {"1": None}  # not 0.00, as if it had lost everywhere
+    assert report["summary"]["significance"]["1"]["abstains"] is True
+    lstm = report["tickers"]["T"]["metrics"]["1"]["lstm"]
+    assert lstm["vs_naive"] == "tie (abstains)" and lstm["dm_p_vs_naive"] is None
+    table = format_report(report)
+    assert "tie (abstains)" in table and "1: abstains (the forecast is naive's)" in table
+    text, level = verdict(report, "T", 1, 3)
+    assert level == "tie" and "so the forecast is naive's - a tie" in text
+
+
+def test_the_report_computed_for_every_ticker_at_once_equals_each_series_own_metrics(published_run):
+    from forecaster import artifacts
+    from forecaster.columns import QUANTILES, quantile_column
+
+    _, result = published_run
+    predictions = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
+    scale = 0.0123
+    report = build_report(predictions, {"AAPL": scale})
+    for step, rows in predictions.groupby("step"):
+        a, o = rows["actual"].to_numpy(), rows["origin_price"].to_numpy()
+        naive_rmse = metrics.rmse(a, rows["naive"].to_numpy())
+        for model, entry in report["tickers"]["AAPL"]["metrics"][str(step)].items():
+            p = rows[model].to_numpy()
+            expected = {"rmse": metrics.rmse(a, p), "mae": metrics.mae(a, p), "mape": metrics.mape(a, p),
+                        "smape": metrics.smape(a, p), "mase": metrics.mase(a, p, scale),
+                        "directional_accuracy": metrics.directional_accuracy(o, a, p),
+                        "rmse_ratio_vs_naive": metrics.rmse(a, p) / naive_rmse}
+            if model == "lstm":
+                expected["lag1_share"] = metrics.lag1_share(o, a, p)
+                expected["pinball"] = metrics.pinball(a, {q: rows[quantile_column(q)].to_numpy() for q in QUANTILES})
+            if model in ("lstm", "naive", "garch"):
+                for level in (80, 95):
+                    lo, hi = rows[f"{model}_lo{level}"].to_numpy(), rows[f"{model}_hi{level}"].to_numpy()
+                    expected |= {f"coverage_{level}": metrics.coverage(a, lo, hi), f"width_{level}": metrics.width(lo, hi),
+                                 f"interval_score_{level}": metrics.interval_score(a, lo, hi, level)}
+            fields = {k: v for k, v in entry.items() if k != "bands"}
+            assert set(fields) == set(expected), model
+            for key, value in expected.items():
+                assert fields[key] == (pytest.approx(value, rel=1e-12) if value is not None else None), (model, key)

@@ -18,17 +18,22 @@ def test_report_follows_the_contract(published_run):
     aapl = report["tickers"]["AAPL"]
     assert (aapl["test_start"], aapl["test_end"], aapl["n_test"]) == ("2017-01-03", "2018-04-30", 333)
     assert list(aapl["metrics"]) == [str(s) for s in range(1, TINY_MODEL.horizon + 1)]
-    common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive"}
-    banded = {f"{name}_{level}" for name in ("coverage", "width", "interval_score") for level in (80, 95)}
+    common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive",
+              "dm_stat", "dm_p_vs_naive", "dm_is80_p_vs_naive", "pt_p", "in_mcs_90"}
+    banded = {f"{name}_{level}" for name in ("coverage", "width", "interval_score") for level in (80, 95)} | {"bands"}
     for by_model in aapl["metrics"].values():
         assert set(by_model) == {"lstm", "naive", "drift", "moving_average", "garch"}
         for name, entry in by_model.items():
             extra = {"lstm": banded | {"lag1_share", "pinball"}, "naive": banded, "garch": banded}.get(name, set())
-            assert set(entry) == common | extra, name
+            assert set(entry) == common | extra | ({"vs_naive"} if name != "naive" else set()), name
         for name in ("lstm", "naive", "garch"):
             entry = by_model[name]
             assert 0 <= entry["coverage_80"] <= entry["coverage_95"] <= 1, name
             assert 0 < entry["width_80"] < entry["width_95"] <= entry["interval_score_95"], name
+            assert set(entry["bands"]) == {"lo80", "hi80", "lo95", "hi95"}
+            assert entry["bands"]["lo80"]["days"] > 330 and entry["bands"]["lo80"]["zone"] in ("green", "yellow", "red")
+        assert by_model["lstm"]["vs_naive"] in ("better", "worse", "no significant difference", "tie (abstains)")
+        assert by_model["naive"]["dm_p_vs_naive"] is None and isinstance(by_model["lstm"]["in_mcs_90"], bool)
     summary = report["summary"]
     for key in ("median_rmse_ratio_vs_naive", "share_beating_naive", "median_coverage_80", "median_coverage_95"):
         assert set(summary[key]) == set(aapl["metrics"]), key
@@ -36,6 +41,12 @@ def test_report_follows_the_contract(published_run):
         assert set(summary[key]) == {"lstm", "garch"}
         assert set(summary[key]["lstm"]) == set(aapl["metrics"])
         assert set(summary[key]["garch"]["1"]) == {"80", "95"}
+    assert set(summary["significance"]) == set(aapl["metrics"]) == set(summary["abstains"])
+    assert set(summary["significance"]["1"]) == {"tickers", "share_better", "share_worse", "share_abstains",
+                                                 "abstains", "share_in_mcs_90"}
+    assert set(summary["band_zones"]) == {"lstm", "naive", "garch"}
+    # One ticker: nothing to rank across, and the report says why.
+    assert "--min-cross-section" in summary["cross_section"]["absent"] and "absent" in summary["portfolio"]
 
 
 def test_naive_rmse_matches_an_independent_computation(published_run):

@@ -1,0 +1,126 @@
+"""Does a forecast rank stocks? The daily information coefficient across tickers.
+
+Each origin day and step, across the tickers forecast that day: the correlation between a signal's predicted
+h-day change and the realised one - Pearson (the information coefficient, IC) and Spearman (Rank IC) - as qlib's
+``SigAnaRecord`` and alphalens' ``factor_information_coefficient`` compute it. Over the test days: the mean, the
+standard deviation, ICIR = mean / std, the t-statistic of the mean (``t``: mean / std * sqrt(days), as those
+packages report it; ``t_nw``: with Newey-West standard errors over h - 1 lags, since h-day changes of
+neighbouring days overlap), and the share of days above 0. A day with fewer than ``min_tickers`` tickers, or a
+signal that is the same for every ticker that day (a forecast that abstains), has no IC.
+
+Signals: the model's forecast, the random walk with drift, GARCH's mean, and the factor anchors
+(``forecaster.evaluate.anchors``); naive predicts no change and has none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from forecaster.config import DEFAULT_MIN_CROSS_SECTION
+from forecaster.evaluate.anchors import ANCHORS, anchor_signals
+
+#: The forecasts whose predicted change is a signal (columns of ``predictions.parquet``).
+FORECAST_SIGNALS: tuple[str, ...] = ("lstm", "drift", "garch")
+SIGNALS: tuple[str, ...] = (*FORECAST_SIGNALS, *ANCHORS)
+#: The default least number of tickers on a day (``--min-cross-section``).
+MIN_TICKERS = DEFAULT_MIN_CROSS_SECTION
+#: Days of the rolling mean drawn on the dashboard's Skill tab.
+ROLLING_DAYS = 20
+
+
+def signal_frame(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """One row per ticker, origin day and step: the realised h-day change and every signal's predicted one."""
+    rows = predictions[["ticker", "origin_date", "step", "origin_price", "actual",
+                        *[s for s in FORECAST_SIGNALS if s in predictions]]].copy()
+    rows["ticker"] = rows["ticker"].astype(str)
+    rows["origin_date"] = pd.to_datetime(rows["origin_date"])
+    rows["realised"] = rows["actual"] / rows["origin_price"] - 1
+    for signal in FORECAST_SIGNALS:
+        if signal in rows:
+            rows[signal] = rows[signal] / rows["origin_price"] - 1
+    rows = rows.merge(anchor_signals(prices), on=["ticker", "origin_date"], how="left")
+    return rows.drop(columns=["origin_price", "actual"])
+
+
+def _pearson_by_group(frame: pd.DataFrame, x: str, y: str, keys: list[str]) -> pd.DataFrame:
+    """Per group: the count of rows with both values and their Pearson correlation (NaN when either is constant)."""
+    both = frame[[*keys, x, y]].dropna()
+    grouped = both.groupby(keys, sort=True)
+    dx = both[x] - grouped[x].transform("mean")
+    dy = both[y] - grouped[y].transform("mean")
+    sums = pd.DataFrame({"xy": dx * dy, "xx": dx * dx, "yy": dy * dy}).groupby([both[k] for k in keys]).sum()
+    denominator = np.sqrt(sums["xx"] * sums["yy"])
+    # Below 1e-12 of the products' scale a signal is constant (a forecast that abstains): no correlation.
+    defined = denominator > 1e-12 * np.maximum(1.0, np.sqrt(sums["yy"]))
+    return pd.DataFrame({"n": grouped.size(), "value": (sums["xy"] / denominator).where(defined)})
+
+
+def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFrame:
+    """Per step, origin day and signal: the tickers ranked, IC and Rank IC (NaN where undefined), for the days
+    with at least ``min_tickers`` tickers.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(50, 40)); y = 0.5 * x + rng.normal(size=(50, 40))
+        >>> frame = pd.DataFrame({"ticker": np.tile(np.arange(40), 50), "step": 1, "realised": y.ravel(),
+        ...     "origin_date": np.repeat(pd.bdate_range("2020-01-01", periods=50), 40), "lstm": x.ravel()})
+        >>> ic = daily_ic(frame)
+        >>> round(ic["ic"].mean(), 1), len(ic)
+        (0.4, 50)
+    """
+    keys = ["step", "origin_date"]
+    ranked = signals.copy()
+    present = [s for s in SIGNALS if s in ranked]
+    for column in ("realised", *present):
+        ranked[f"rank_{column}"] = ranked.groupby(keys)[column].rank()
+    frames = []
+    for signal in present:
+        ic = _pearson_by_group(ranked, signal, "realised", keys)
+        rank_ic = _pearson_by_group(ranked, f"rank_{signal}", "rank_realised", keys)
+        frames.append(pd.DataFrame({"signal": signal, "tickers": ic["n"], "ic": ic["value"],
+                                    "rank_ic": rank_ic["value"]}).reset_index())
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=[*keys, "signal", "tickers", "ic", "rank_ic"])
+    return out[out["tickers"] >= min_tickers].reset_index(drop=True)
+
+
+def _stats(values: pd.Series, step: int) -> dict[str, Any]:
+    v = values.dropna().to_numpy(np.float64)
+    if len(v) < 2 or np.std(v, ddof=1) == 0:
+        return {"days": int(len(v)), "mean": None, "std": None, "icir": None, "t": None, "t_nw": None,
+                "share_positive": None}
+    mean, std = float(v.mean()), float(v.std(ddof=1))
+    return {"days": int(len(v)), "mean": mean, "std": std, "icir": mean / std, "t": mean / std * np.sqrt(len(v)),
+            "t_nw": _newey_west_t(v, max(0, step - 1)), "share_positive": float(np.mean(v > 0))}
+
+
+def _newey_west_t(values: np.ndarray, lags: int) -> float:
+    """The t-statistic of the mean with Newey-West (Bartlett) standard errors over ``lags`` lags."""
+    d = values - values.mean()
+    n = len(values)
+    variance = float(d @ d) / n
+    for lag in range(1, min(lags, n - 1) + 1):
+        variance += 2 * (1 - lag / (lags + 1)) * float(d[lag:] @ d[:-lag]) / n
+    return float(values.mean() / np.sqrt(variance / n)) if variance > 0 else float("nan")
+
+
+def summary(daily: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per step and signal, for IC and Rank IC: days, mean, std, ICIR, t, t_nw, share of days above 0."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (step, signal), rows in daily.groupby(["step", "signal"], sort=True):
+        out.setdefault(str(int(step)), {})[str(signal)] = {
+            "ic": _stats(rows["ic"], int(step)), "rank_ic": _stats(rows["rank_ic"], int(step)),
+            "abstains": bool(rows["ic"].isna().all())}
+    return out
+
+
+def rolling_mean(daily: pd.DataFrame, days: int = ROLLING_DAYS) -> pd.DataFrame:
+    """``daily`` (one step's, one signal's days) with the Rank IC's rolling mean over ``days`` days and its
+    cumulative sum, for the dashboard's chart."""
+    rows = daily.sort_values("origin_date").copy()
+    rows["rank_ic_mean"] = rows["rank_ic"].rolling(days, min_periods=days // 2).mean()
+    rows["rank_ic_cumulative"] = rows["rank_ic"].fillna(0).cumsum()
+    return rows
