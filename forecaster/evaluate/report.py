@@ -73,7 +73,8 @@ def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd
                                                          index=rows.index)
     means = _grouped_means(terms, keys)
     out = pd.DataFrame(index=means.index)
-    out["rmse"], out["mae"], out["mape"], out["smape"] = np.sqrt(means["sq"]), means["mae"], means["mape"], means["smape"]
+    out["rmse"] = np.sqrt(means["sq"])
+    out["mae"], out["mape"], out["smape"] = means["mae"], means["mape"], means["smape"]
     out["alog"] = means["alog"]
     # A forecast that never calls a direction (naive) has no directional accuracy.
     out["directional_accuracy"] = means["hit"].where(means["called"] > 0)

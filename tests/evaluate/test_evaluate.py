@@ -144,7 +144,8 @@ def test_the_report_computed_for_every_ticker_at_once_equals_each_series_own_met
             if model in ("lstm", "naive", "garch"):
                 for level in (80, 95):
                     lo, hi = rows[f"{model}_lo{level}"].to_numpy(), rows[f"{model}_hi{level}"].to_numpy()
-                    expected |= {f"coverage_{level}": metrics.coverage(a, lo, hi), f"width_{level}": metrics.width(lo, hi),
+                    expected |= {f"coverage_{level}": metrics.coverage(a, lo, hi),
+                                 f"width_{level}": metrics.width(lo, hi),
                                  f"interval_score_{level}": metrics.interval_score(a, lo, hi, level)}
             fields = {k: v for k, v in entry.items() if k != "bands"}
             assert set(fields) == set(expected), model
