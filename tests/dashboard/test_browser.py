@@ -102,7 +102,8 @@ def test_the_ticker_tab_shows_the_runs_numbers_at_every_width(browser, two_ticke
             days = int((view.rows(view.predictions, ticker)["step"] == 1).sum())
             expected, level = verdict(view.report, ticker, 1, days)
             page.wait_for_function("t => document.querySelector('#verdict').innerText === t", arg=expected)
-            colour = {"good": "alert-success", "warn": "alert-warning", "bad": "alert-danger"}[level]
+            colour = {"good": "alert-success", "warn": "alert-warning", "bad": "alert-danger",
+                      "tie": "alert-secondary"}[level]
             assert colour in page.get_attribute("#verdict", "class")
             # The metrics grid: every number of the run's report, as the page writes it.
             models, rows = metrics_table(view.report, ticker, [1])
