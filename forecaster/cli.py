@@ -418,7 +418,6 @@ def _writable(data_dir: Path | None) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from forecaster.evaluate.report import format_report
     from forecaster.jobs.run import run
 
     model = ModelConfig(
@@ -440,6 +439,8 @@ def _run(args: argparse.Namespace) -> int:
         cost_bps=args.cost_bps,
     )
     result = run(opts)
+    from forecaster.evaluate.report import format_report  # scipy's import is slow: not before the checks
+
     print(format_report(result.report))
     print(format_forecast(result.forecast))
     print(f"artifacts: {result.run_dir}")

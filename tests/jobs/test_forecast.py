@@ -17,7 +17,7 @@ from tests.conftest import TINY_MODEL
 def _tiny_run(data_dir, **options):
     """A run with the options of the shared ``sample_run`` but for ``options``."""
     defaults = {"source": "sample", "tickers": ["IBM", "MSFT"], "model": TINY_MODEL, "data_dir": data_dir,
-                "verbose": 0, "ma_window": 10, "test_start": "2012-03-01"}
+                "verbose": 0, "ma_window": 10, "test_start": "2012-03-01", "min_cross_section": 2}
     return run(RunOptions(**{**defaults, **options}))
 
 
