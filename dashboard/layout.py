@@ -20,6 +20,7 @@ from dashboard.reader import RunSummary, RunView
 from dashboard.theme import COLORS, display_name
 from forecaster.columns import BASELINE_NAMES
 from forecaster.evaluate.cross_section import SIGNALS
+from forecaster.left_out import card_lines
 
 RUN_COMMAND = "python -m forecaster run --source sample"
 #: How often an open page asks whether a newer run was published (milliseconds).
@@ -354,4 +355,4 @@ def card_text(view: RunView) -> str:
         f"training        {first.get('epochs_run')} epochs in {first.get('seconds')} s, "
         f"best validation loss {first.get('best_val_loss')}",
     ]
-    return "\n".join(lines)
+    return "\n".join(lines + card_lines(card))

@@ -295,10 +295,11 @@ def _prepare(args: argparse.Namespace) -> int:
                       model=ModelConfig(lookback=args.lookback, horizon=args.horizon),
                       data_dir=config.data_dir(args.data_dir), master=args.master, remote=args.remote)
     out_dir, manifest = prepare_only(opts)
-    skipped = manifest["skipped_tickers"]
+    from forecaster.left_out import card_lines
+
     print(f"prepared {len(manifest['tickers'])} tickers, test from {manifest['test_start']}, into {out_dir}")
-    if skipped:
-        print(f"skipped {len(skipped)}: " + "; ".join(f"{t}: {why}" for t, why in skipped.items()))
+    for line in card_lines(manifest):
+        print(line)
     return 0
 
 
@@ -418,7 +419,9 @@ def _writable(data_dir: Path | None) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from forecaster import artifacts
     from forecaster.jobs.run import run
+    from forecaster.left_out import card_lines
 
     model = ModelConfig(
         lookback=args.lookback, horizon=args.horizon, layers=args.layers, units=args.units, dropout=args.dropout,
@@ -443,6 +446,8 @@ def _run(args: argparse.Namespace) -> int:
 
     print(format_report(result.report))
     print(format_forecast(result.forecast))
+    for line in card_lines(artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)):
+        print(line)
     print(f"artifacts: {result.run_dir}")
     return 0
 

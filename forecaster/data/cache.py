@@ -115,6 +115,20 @@ def date_ranges(paths: list[Path], test_start: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["ticker", "rows", "first_date", "last_date", "before"])
 
 
+def closes(paths: list[Path]) -> dict[str, pd.DataFrame]:
+    """Per cache file (ticker), its ``date`` and ``adj_close`` columns in date order: what the checks made before
+    Spark starts read (two columns of each file, not the whole table)."""
+    out = {}
+    for path in paths:
+        try:
+            table = pq.read_table(path, columns=["date", "adj_close"]).to_pandas()
+        except (pa.ArrowException, OSError, KeyError) as exc:
+            raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
+        table["date"] = pd.to_datetime(table["date"])
+        out[Path(path).stem] = table.sort_values("date", ignore_index=True)
+    return out
+
+
 def cached_tickers(data_dir: Path) -> list[str]:
     """Tickers with a cache file (damaged or not), sorted; temporary files are ignored."""
     folder = prices_dir(data_dir)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecaster.columns import BASELINE_NAMES, LEVELS
+from forecaster.columns import BAND_QUANTILES, BASELINE_NAMES
 from forecaster.config import DEFAULT_MA_WINDOW
 from forecaster.errors import DataError
 from forecaster.prepare.windows import Windows
@@ -63,8 +63,6 @@ def all_baselines(windows: Windows, ma_window: int = DEFAULT_MA_WINDOW) -> dict[
     return {"naive": naive(windows), "drift": drift(windows), "moving_average": moving_average(windows, ma_window)}
 
 
-#: Lower and upper quantiles of each interval level (the model's and the baselines' bands).
-BAND_QUANTILES = {level: ((1 - level / 100) / 2, 1 - (1 - level / 100) / 2) for level in LEVELS}
 
 
 def naive_band_quantiles(train: pd.DataFrame, horizon: int) -> dict[str, list[list[float]]]:

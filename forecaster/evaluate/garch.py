@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.columns import LEVELS
+from forecaster import left_out
 from forecaster.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,7 @@ def fit_on_executors(spark: Any, table_path: Path, tickers: list[str], horizon: 
                                                        RESULT_SCHEMA).toPandas()
     failed = result[result["message"] != ""]
     failures = dict(zip(failed["ticker"], failed["message"], strict=True))
-    for ticker, why in failures.items():
-        log.warning("GARCH of %s failed and is left out: %s", ticker, why)
+    left_out.warn(log, "GARCH failed and is left out for", failures, where="the log under --verbose")
     done = result[result["message"] == ""]
     params = {t: json.loads(p) for t, p in done.groupby("ticker")["params"].first().items()}
     return done[["ticker", "pos", "variance"]], params, failures

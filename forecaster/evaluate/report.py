@@ -109,13 +109,29 @@ _ORDER = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_
           "coverage_80", "width_80", "interval_score_80", "coverage_95", "width_95", "interval_score_95", "pinball")
 
 
-def _entries(table: pd.DataFrame) -> dict[tuple[str, int], dict[str, float | None]]:
+#: Why a metric of a ticker that remains in the run can be undefined: written beside it (``undefined``), where
+#: the report has null. Never NaN or infinity.
+UNDEFINED = {
+    "rmse_ratio_vs_naive": "naive's error is 0 on these days: the price never moved",
+    "directional_accuracy": "the forecast never calls a direction: it is the last price every day",
+    "mase": "the price never moved on the training days",
+    "dm_stat": "no difference to test: the forecast is naive's, or too few days",
+    "dm_p_vs_naive": "no difference to test: the forecast is naive's, or too few days",
+    "dm_is80_p_vs_naive": "no difference to test: the forecast is naive's, or too few days",
+    "pt_p": "the forecast, or the outcome, never changes direction",
+}
+
+
+def _entries(table: pd.DataFrame) -> dict[tuple[str, int], dict[str, Any]]:
     columns = [c for c in _ORDER if c in table]
     values = table[columns].to_numpy(np.float64)
     out = {}
     for key, row in zip(table.index, values, strict=True):
-        out[(str(key[0]), int(key[1]))] = {c: (float(v) if np.isfinite(v) else None) for c, v in zip(columns, row,
-                                                                                                   strict=True)}
+        entry: dict[str, Any] = {c: (float(v) if np.isfinite(v) else None) for c, v in zip(columns, row, strict=True)}
+        missing = {c: UNDEFINED.get(c, "no value on these days") for c, v in entry.items() if v is None}
+        if missing:
+            entry["undefined"] = missing
+        out[(str(key[0]), int(key[1]))] = entry
     return out
 
 
@@ -135,6 +151,14 @@ def _with_tests(entry: dict[str, Any], found: dict[str, Any] | None, model: str)
     if model != "naive":
         entry["vs_naive"] = significance.verdict_vs_naive(found.get("dm_stat"), found.get("dm_p_vs_naive"),
                                                           bool(found.get("abstains")))
+    missing = {}
+    for field in significance.FIELDS:
+        if entry.get(field) is None:
+            missing[field] = ("naive is what the others are tested against" if model == "naive"
+                              else "this forecast has no band" if field == "dm_is80_p_vs_naive"
+                              and model not in significance.BANDED else UNDEFINED[field])
+    if missing:
+        entry["undefined"] = {**entry.get("undefined", {}), **missing}
     return entry
 
 

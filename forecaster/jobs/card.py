@@ -36,8 +36,9 @@ def _cache_meta(path: Path) -> dict[str, Any]:
 
 
 def model_card(opts: RunOptions, run_dir: Path, prepared: Any, trained: Any, folds: list[Any],
-               price_paths: list[Path]) -> dict[str, Any]:
-    """The card of a run whose last fold is ``folds[-1]`` (its ``prepared`` and ``trained`` are the ones kept).
+               price_paths: list[Path], left_out: dict[str, str] | None = None) -> dict[str, Any]:
+    """The card of a run whose last fold is ``folds[-1]`` (its ``prepared`` and ``trained`` are the ones kept);
+    ``left_out``: the tickers skipped before Spark (``forecaster.prepare.screen``), with their reasons.
 
     Each fold holds ``counts`` (windows per split), ``failed`` (per-ticker models that failed),
     ``scores_path`` and ``trained``.
@@ -48,7 +49,7 @@ def model_card(opts: RunOptions, run_dir: Path, prepared: Any, trained: Any, fol
         "source": opts.source,
         "data": {p.stem: _cache_meta(p) for p in price_paths},
         "tickers": [t for t in bounds["ticker"] if not trained.per_ticker or t in trained.files],
-        "skipped_tickers": prepared.skipped,
+        "skipped_tickers": {**(left_out or {}), **prepared.skipped},
         "failed_tickers": folds[-1].failed,
         "data_range": {row.ticker: [str(row.first_date), str(row.last_date)] for row in bounds.itertuples()},
         "test_start": prepared.test_start,

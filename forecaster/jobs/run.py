@@ -86,11 +86,12 @@ def run(opts: RunOptions) -> RunResult:
     if opts.mlflow_uri:
         tracking.require_mlflow()  # before any work
     price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows)
-    check_before_spark(price_paths, opts)
+    left_out = check_before_spark(price_paths, opts)  # illiquid or constant prices: named, left out
+    price_paths = [p for p in price_paths if p.stem not in left_out]
     with artifacts.unpublished(data_dir) as run_dir:
         folds = [_run_fold(opts, price_paths, run_dir, k) for k in range(opts.folds)]
         with stage("writing the artifacts"):
-            result = _write_artifacts(opts, price_paths, run_dir, folds)
+            result = _write_artifacts(opts, price_paths, run_dir, folds, left_out)
     if opts.report_path is not None:
         artifacts.write_json(Path(opts.report_path), result.report)
     log.info("published run %s", run_dir)
@@ -233,7 +234,8 @@ def _tests_on_executors(spark: Any, predictions: pd.DataFrame) -> pd.DataFrame:
         return significance.tests_on_executors(spark, predictions)
 
 
-def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold]) -> RunResult:
+def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold],
+                     left_out: dict[str, str]) -> RunResult:
     from forecaster.jobs.card import model_card
     from forecaster.model import per_ticker
 
@@ -253,6 +255,6 @@ def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, f
         artifacts.write_parquet(run_dir / artifacts.PORTFOLIO, assessed.daily_returns)
     artifacts.write_json(run_dir / artifacts.REPORT, report)
     artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)
-    card = model_card(opts, run_dir, final.prepared, final.trained, folds, price_paths)
+    card = model_card(opts, run_dir, final.prepared, final.trained, folds, price_paths, left_out)
     artifacts.write_json(run_dir / artifacts.MODEL_CARD, card)
     return RunResult(run_dir, report, final.forecast)

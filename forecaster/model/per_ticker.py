@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from forecaster import left_out
 from forecaster.config import ModelConfig
 from forecaster.errors import DataError
 
@@ -93,8 +94,7 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
 
     results = train_on_executors(spark, table_path, run_dir, features, cfg, tickers)
     failures = {r.ticker: r.message for r in results.itertuples() if r.status != "ok"}
-    for ticker, reason in failures.items():
-        log.warning("the model of %s failed and is left out: %s", ticker, reason)
+    left_out.warn(log, "the model failed and is left out for", failures)
     done = results[results["status"] == "ok"]
     if done.empty:
         raise DataError(f"every ticker's model failed: {failures}")

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DEFAULT_TEST_DAYS, MAX_TEST_SHARE
+from forecaster import left_out
 from forecaster.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -144,8 +145,8 @@ def skip_reasons(bounds: pd.DataFrame, test_start: str, lookback: int, horizon: 
                 f"horizon {horizon} leave {max(int(row.train_windows), 0)} train and "
                 f"{max(int(row.val_windows), 0)} validation windows (needs {MIN_TRAIN_WINDOWS} and {MIN_VAL_WINDOWS})"
             )
-    for ticker, why in skipped.items() if warn else ():
-        log.warning("skipping %s: %s", ticker, why)
+    if warn:
+        left_out.warn(log, "skipping", skipped)
     if len(skipped) == len(bounds) + len(vanished):
         details = "; ".join(f"{t}: {why}" for t, why in skipped.items())
         raise DataError(f"no ticker has enough history to train and test on: {details}")

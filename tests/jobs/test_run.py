@@ -25,7 +25,9 @@ def test_report_follows_the_contract(published_run):
         assert set(by_model) == {"lstm", "naive", "drift", "moving_average", "garch"}
         for name, entry in by_model.items():
             extra = {"lstm": banded | {"lag1_share", "pinball"}, "naive": banded, "garch": banded}.get(name, set())
-            assert set(entry) == common | extra | ({"vs_naive"} if name != "naive" else set()), name
+            assert set(entry) - {"undefined"} == common | extra | ({"vs_naive"} if name != "naive" else set()), name
+            # Every null has its reason beside it.
+            assert {k for k, v in entry.items() if v is None} == set(entry.get("undefined", {})), name
         for name in ("lstm", "naive", "garch"):
             entry = by_model[name]
             assert 0 <= entry["coverage_80"] <= entry["coverage_95"] <= 1, name
