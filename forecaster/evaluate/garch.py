@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from forecaster.columns import LEVELS
 from forecaster import left_out
+from forecaster.columns import LEVELS
 from forecaster.errors import DataError
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from forecaster.config import DEFAULT_TEST_DAYS, MAX_TEST_SHARE
 from forecaster import left_out
+from forecaster.config import DEFAULT_TEST_DAYS, MAX_TEST_SHARE
 from forecaster.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,8 @@ def test_a_price_unchanged_on_85_percent_of_days_has_a_naive_band_without_width(
 
 def test_a_price_unchanged_on_90_percent_of_days_is_left_out():
     why = reason(_still(0.9), TEST_START, 5, 0.15)
-    assert why == "its adjusted close changes on only 11 of 173 validation days (it needs 20, or 50% of them: an illiquid stock)"
+    assert why == ("its adjusted close changes on only 11 of 173 validation days (it needs 20, or 50% of them: an "
+                   "illiquid stock)")
 
 
 def test_a_constant_series_is_named_as_such():
