@@ -15,6 +15,7 @@ import sys
 import warnings
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from forecaster import config
 from forecaster.columns import FEATURE_NAMES, FORECAST_COLUMN, FORECAST_LABEL
@@ -141,8 +142,16 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
     out.add_argument("--mlflow", default=None, metavar="URI",
                      help="also log the run (settings, per-step metrics, model card, report, model) to this MLflow "
                           "tracking URI (default: $MLFLOW_TRACKING_URI; needs pip install -r requirements-mlflow.txt)")
-    out.add_argument("--quiet", action="store_true", help="no per-epoch training lines")
+    out.add_argument("--quiet", action="store_true", help="no per-epoch training lines and no progress bars")
+    _add_table_option(out)
     run.set_defaults(handler=_run)
+
+
+def _add_table_option(group: Any) -> None:
+    group.add_argument("--table", default="auto", choices=config.TABLE_CHOICES,
+                       help="rows printed: all = one per ticker and step; summary = per step, the medians and the "
+                            "best and worst tickers; auto = all up to 20 tickers, else summary (every row is in the "
+                            "run folder's files either way)")
 
 
 def _add_preparation_options(group: argparse._ArgumentGroup) -> None:
@@ -221,6 +230,7 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
                   "and 95% intervals, using the latest run's model and train-only scaling; no retraining. Updates "
                   "that run's forecast.parquet, which the dashboard shows.")
     fc.add_argument("--tickers", nargs="+", metavar="T", help="tickers (default: every ticker of the latest run)")
+    _add_table_option(fc)
     _add_spark_options(fc)
     fc.set_defaults(handler=_forecast)
 
@@ -260,9 +270,12 @@ def _add_data_parsers(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(handler=_check)
 
 
-def format_forecast(frame: object) -> str:
+def format_forecast(frame: Any, table: str = "auto") -> str:
     """The forecast as a person reads it: per ticker, the next days' forecast (``FORECAST_COLUMN``, the number
-    every view shows) and its 80% band."""
+    every view shows) and its 80% band; for more than ``TABLE_TICKERS`` tickers (``table="auto"``) or with
+    ``table="summary"``, per step the median change and band and the largest forecast rises and falls."""
+    if not config.every_row(table, frame["ticker"].nunique()):
+        return _forecast_summary(frame)
     columns = ["ticker", "target_date", "step", "origin_price", FORECAST_COLUMN, "lstm_lo80", "lstm_hi80"]
     shown = frame[columns].rename(columns={"target_date": "day", "origin_price": "last close",
                                            FORECAST_COLUMN: FORECAST_LABEL, "lstm_lo80": "80% low",
@@ -278,11 +291,25 @@ def format_forecast(frame: object) -> str:
     return "\n".join(lines)
 
 
+def _forecast_summary(frame: Any, shown: int = 3) -> str:
+    change = frame[FORECAST_COLUMN] / frame["origin_price"] - 1
+    width = (frame["lstm_hi80"] - frame["lstm_lo80"]) / frame["origin_price"]
+    lines = [f"forecast of {frame['ticker'].nunique():,} tickers ({FORECAST_LABEL} and 80% band; every ticker: "
+             "--table all, or forecast.parquet in the run folder):"]
+    for step, rows in frame.assign(change=change, width=width).groupby("step"):
+        ranked = rows.sort_values("change")
+        rises = ", ".join(f"{r.ticker} {r.change:+.2%}" for r in ranked.iloc[::-1][:shown].itertuples())
+        falls = ", ".join(f"{r.ticker} {r.change:+.2%}" for r in ranked[:shown].itertuples())
+        lines.append(f"step {step}: median change {rows['change'].median():+.2%}, median 80% band width "
+                     f"{rows['width'].median():.2%} of the last close; largest rises {rises}; largest falls {falls}")
+    return "\n".join(lines)
+
+
 def _forecast(args: argparse.Namespace) -> int:
     from forecaster.jobs.forecast import forecast_latest
 
     run_dir, frame = forecast_latest(_writable(args.data_dir), args.tickers, args.master, args.remote)
-    print(format_forecast(frame))
+    print(format_forecast(frame, args.table))
     print(f"written to {run_dir}")
     return 0
 
@@ -311,7 +338,7 @@ def _fetch(args: argparse.Namespace) -> int:
     data_dir = _writable(args.data_dir)
     report = fetch(args.tickers, data_dir, start=args.start, end=args.end, period=args.period,
                    retries=args.retries, progress=not args.no_progress)
-    print(report.format())
+    print(report.format(every_ticker=True if args.verbose else None))
     _score_ledger(data_dir)
     return 0 if report.ok else 1
 
@@ -322,7 +349,7 @@ def _import(args: argparse.Namespace) -> int:
     data_dir = _writable(args.data_dir)
     report = import_csv(args.csv, data_dir, ticker=args.ticker, tickers=args.tickers, on_bad_rows=args.on_bad_rows,
                         progress=not args.no_progress)
-    print(report.format())
+    print(report.format(every_ticker=True if args.verbose else None))
     _score_ledger(data_dir)
     return 0 if report.ok else 1
 
@@ -444,8 +471,8 @@ def _run(args: argparse.Namespace) -> int:
     result = run(opts)
     from forecaster.evaluate.report import format_report  # scipy's import is slow: not before the checks
 
-    print(format_report(result.report))
-    print(format_forecast(result.forecast))
+    print(format_report(result.report, args.table))
+    print(format_forecast(result.forecast, args.table))
     for line in card_lines(artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)):
         print(line)
     print(f"artifacts: {result.run_dir}")

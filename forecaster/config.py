@@ -264,3 +264,21 @@ def data_dir_argument(text: str) -> Path:
         return data_dir(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+#: Up to this many tickers, the printed report and forecast have a row per ticker and step; beyond, a summary.
+TABLE_TICKERS = 20
+TABLE_CHOICES = ("auto", "all", "summary")
+
+
+def every_row(table: str, tickers: int) -> bool:
+    """Whether a printed table of ``tickers`` has every ticker's rows: ``all``, or ``auto`` up to
+    ``TABLE_TICKERS``; ``summary`` never.
+
+    Example:
+        >>> every_row("auto", 20), every_row("auto", 21), every_row("all", 2_655)
+        (True, False, True)
+    """
+    if table not in TABLE_CHOICES:
+        raise ConfigError(f"table must be one of {TABLE_CHOICES}, not {table!r}")
+    return table == "all" or (table == "auto" and tickers <= TABLE_TICKERS)

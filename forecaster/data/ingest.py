@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from forecaster.data import cache
 from forecaster.data.sources import csv_files, yahoo
 from forecaster.data.sources.schema import validate_ticker
 from forecaster.errors import ArtifactError, ConfigError, DataError, ForecasterError, SourceError
+from forecaster.left_out import FEW
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +64,27 @@ class IngestReport:
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.failed]
 
-    def format(self) -> str:
-        """A table a user can act on: one line per ticker."""
-        lines = [f"{'ticker':<10}{'status':<11}{'rows':>7}{'added':>7}  message"]
-        lines += [f"{o.ticker:<10}{o.status:<11}{o.rows:>7}{o.added:>7}  {o.message}" for o in self.outcomes]
-        failed = len(self.failures)
-        lines.append(f"{len(self.outcomes) - failed} ok, {failed} failed")
+    def format(self, every_ticker: bool | None = None) -> str:
+        """A table a user can act on: one line per ticker (by default only up to ``FEW`` tickers; beyond, the
+        failures alone), then a summary line of tickers, rows and failures."""
+        every_ticker = len(self.outcomes) <= FEW if every_ticker is None else every_ticker
+        shown = self.outcomes if every_ticker else self.failures
+        lines = [f"{'ticker':<10}{'status':<11}{'rows':>7}{'added':>7}  message"] if shown else []
+        lines += [f"{o.ticker:<10}{o.status:<11}{o.rows:>7}{o.added:>7}  {o.message}" for o in shown]
+        lines.append(self.summary())
         return "\n".join(lines)
 
+    def summary(self) -> str:
+        """One line: how many tickers ended in each status, the rows added and cached, and the failures."""
+        statuses = Counter(o.status for o in self.outcomes if not o.failed)
+        done = ", ".join(f"{count:,} {status}" for status, count in sorted(statuses.items())) or "no ticker"
+        rows = sum(o.rows for o in self.outcomes)
+        added = sum(o.added for o in self.outcomes)
+        return f"{done}: {added:,} rows added, {rows:,} cached; {len(self.failures)} failed"
 
-def _progress(items: list[str], what: str, enabled: bool) -> tqdm:
-    return tqdm(items, desc=what, unit="ticker", file=sys.stderr, disable=not enabled or len(items) < 2)
+
+def _progress(items: list, what: str, enabled: bool, unit: str = "ticker") -> tqdm:
+    return tqdm(items, desc=what, unit=unit, file=sys.stderr, disable=not enabled or len(items) < 2)
 
 
 def _same_prices(cached: pd.DataFrame, fetched: pd.DataFrame) -> bool:
@@ -166,7 +178,8 @@ def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = Non
     if not paths:
         raise ConfigError("import needs at least one file: --csv FILE [FILE ...]")
     loaded = []
-    for path in paths:
+    # One bar over the files: a universe is often a file per ticker, thousands of them.
+    for path in _progress(list(paths), "import: reading", progress, unit="file"):
         prices = csv_files.read_csv_prices(path, ticker=ticker, on_bad_rows=on_bad_rows)
         layout = csv_files.detect_layout(list(pd.read_csv(path, nrows=0).columns), Path(path))
         loaded.append((Path(path), layout, prices))
@@ -175,15 +188,18 @@ def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = Non
     if wanted and wanted - found:
         raise DataError(f"tickers {sorted(wanted - found)} are not in {[str(p) for p, _, _ in loaded]}")
     report = IngestReport()
-    for path, layout, prices in loaded:
-        groups = {t: rows for t, rows in prices.groupby("ticker", sort=True) if wanted is None or t in wanted}
-        for symbol in _progress(list(groups), f"import {path.name}", progress):
-            rows = groups[symbol]
-            cache.write_ticker(data_dir, symbol, rows, f"csv:{path.name}", CSV_ADJUSTMENT[layout])
-            report.outcomes.append(Outcome(symbol, "imported", len(rows), len(rows),
-                                           f"{rows['date'].min():%Y-%m-%d}..{rows['date'].max():%Y-%m-%d} "
-                                           f"from {path.name}"))
-    log.info("imported %d tickers from %d files", len(report.outcomes), len(loaded))
+    with _progress(list(found if wanted is None else wanted), "import: caching", progress) as bar:
+        for path, layout, prices in loaded:
+            for symbol, rows in prices.groupby("ticker", sort=True):
+                if wanted is not None and symbol not in wanted:
+                    continue
+                cache.write_ticker(data_dir, symbol, rows, f"csv:{path.name}", CSV_ADJUSTMENT[layout])
+                report.outcomes.append(Outcome(symbol, "imported", len(rows), len(rows),
+                                               f"{rows['date'].min():%Y-%m-%d}..{rows['date'].max():%Y-%m-%d} "
+                                               f"from {path.name}"))
+                bar.update()
+    log.info("imported %d tickers (%s rows) from %d file%s", len(report.outcomes),
+             f"{sum(o.rows for o in report.outcomes):,}", len(loaded), "s" if len(loaded) != 1 else "")
     return report
 
 

@@ -33,6 +33,7 @@ from forecaster.columns import (
     bound_column,
     quantile_column,
 )
+from forecaster.config import TABLE_TICKERS, every_row
 from forecaster.evaluate import band_backtest, metrics, significance
 
 #: A band whose coverage is this far from its level (in points) is flagged in the run's output.
@@ -297,35 +298,56 @@ def _vs_naive(entry: dict[str, Any]) -> str:
     return f"{short} p={p:.2f}" if p is not None and p >= 0.01 else f"{short} p<0.01" if p is not None else short
 
 
-def format_report(report: dict[str, Any], max_tickers: int = 20) -> str:
+#: In the summary of a larger universe, the best and the worst tickers shown per step.
+BEST_AND_WORST = 3
+
+
+def format_report(report: dict[str, Any], table: str = "auto") -> str:
     """A short human table of the report: each forecast's RMSE, the LSTM's ratio to naive and whether the
     difference is significant (Diebold-Mariano), its band coverage and its interval score against naive's and
-    GARCH's; then the medians, the cross-sectional skill and the portfolio when computed, and a line per band
-    that misses its level."""
+    GARCH's; then the medians, the cross-sectional skill and the portfolio when computed, and the bands that miss
+    their level. ``table``: ``all`` prints a row per ticker and step, ``summary`` the best and worst tickers of
+    each step, ``auto`` the first up to ``TABLE_TICKERS`` tickers and the second beyond."""
     lines = [f"{'ticker':<8}{'step':>5}{'lstm':>10}{'naive':>10}{'drift':>10}{'garch':>10}{'ratio':>8}"
              f"  {'vs naive (DM)':<16}{'dir.acc':>8}{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS80/garch':>11}"
              "  test days"]
-    for ticker, entry in list(report["tickers"].items())[:max_tickers]:
-        for step, by_model in entry["metrics"].items():
-            lstm = by_model[MODEL_NAME]
-            rmse = {name: by_model[name]["rmse"] if name in by_model else float("nan")
-                    for name in (MODEL_NAME, "naive", "drift", "garch")}
-            garch_is = by_model.get("garch", {}).get("interval_score_80")
-            vs_garch = lstm["interval_score_80"] / garch_is if garch_is and "interval_score_80" in lstm else None
-            lines.append(
-                f"{ticker:<8}{step:>5}{rmse['lstm']:>10.4f}{rmse['naive']:>10.4f}{rmse['drift']:>10.4f}"
-                f"{rmse['garch']:>10.4f}{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
-                f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
-                f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
-                f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
-                f"{_number(vs_garch, '.3f'):>11}  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})"
-            )
-    hidden = len(report["tickers"]) - max_tickers
-    if hidden > 0:
-        lines.append(f"... and {hidden} more tickers (see the report JSON)")
+    tickers = report["tickers"]
+    if every_row(table, len(tickers)):
+        lines += [_row(t, step, entry) for t, entry in tickers.items() for step in entry["metrics"]]
+    else:
+        lines.insert(0, f"the {BEST_AND_WORST} best and {BEST_AND_WORST} worst of {len(tickers):,} tickers at each "
+                        "step by the LSTM's RMSE ratio to naive (every ticker: --table all, or metrics.parquet in "
+                        "the run folder)")
+        for step in next(iter(tickers.values()))["metrics"]:
+            ranked = _ranked(tickers, step)
+            shown = ranked[:BEST_AND_WORST] + [t for t in ranked[-BEST_AND_WORST:] if t not in
+                                               ranked[:BEST_AND_WORST]]
+            lines += [_row(t, step, tickers[t]) for t in shown]
     lines.extend(summary_lines(report["summary"]))
     lines.extend(coverage_warnings(report))
     return "\n".join(lines)
+
+
+def _ranked(tickers: dict[str, Any], step: str) -> list[str]:
+    """Tickers from the lowest LSTM RMSE ratio to naive at ``step`` to the highest (undefined ratios left out)."""
+    ratios = {t: e["metrics"][step][MODEL_NAME]["rmse_ratio_vs_naive"] for t, e in tickers.items()}
+    return sorted((t for t, r in ratios.items() if r is not None), key=lambda t: ratios[t])
+
+
+def _row(ticker: str, step: str, entry: dict[str, Any]) -> str:
+    by_model = entry["metrics"][step]
+    lstm = by_model[MODEL_NAME]
+    rmse = {name: by_model[name]["rmse"] if name in by_model else None
+            for name in (MODEL_NAME, "naive", "drift", "garch")}
+    garch_is = by_model.get("garch", {}).get("interval_score_80")
+    vs_garch = lstm["interval_score_80"] / garch_is if garch_is and lstm.get("interval_score_80") else None
+    return (f"{ticker:<8}{step:>5}{_number(rmse['lstm'], '.4f'):>10}{_number(rmse['naive'], '.4f'):>10}"
+            f"{_number(rmse['drift'], '.4f'):>10}{_number(rmse['garch'], '.4f'):>10}"
+            f"{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
+            f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
+            f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
+            f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
+            f"{_number(vs_garch, '.3f'):>11}  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})")
 
 
 def summary_lines(summary_: dict[str, Any]) -> list[str]:
@@ -373,15 +395,20 @@ def _skill_lines(summary_: dict[str, Any]) -> list[str]:
     return lines
 
 
-def coverage_warnings(report: dict[str, Any]) -> list[str]:
-    """One line per ticker and band of the LSTM whose test coverage is ``COVERAGE_WARNING_POINTS`` or more
-    from its level (over every step)."""
-    out = []
+def coverage_warnings(report: dict[str, Any], few: int = TABLE_TICKERS) -> list[str]:
+    """A line per ticker and band of the LSTM whose test coverage is ``COVERAGE_WARNING_POINTS`` or more from its
+    level (mean over every step): each of them up to ``few``, else their count and the ``few`` farthest."""
+    found = []
     for ticker, entry in report["tickers"].items():
         for level in LEVELS:
             covered = [m[MODEL_NAME].get(f"coverage_{level}") for m in entry["metrics"].values()]
             covered = [c for c in covered if c is not None]
             if covered and abs(np.mean(covered) * 100 - level) >= COVERAGE_WARNING_POINTS:
-                out.append(f"warning: {ticker}'s {level}% band held {np.mean(covered):.0%} of test days "
-                           f"(mean over steps), {abs(np.mean(covered) * 100 - level):.0f} points from {level}%")
-    return out
+                found.append((abs(np.mean(covered) * 100 - level), ticker, level, float(np.mean(covered))))
+    lines = [f"warning: {ticker}'s {level}% band held {held:.0%} of test days (mean over steps), {off:.0f} points "
+             f"from {level}%" for off, ticker, level, held in (found if len(found) <= few else
+                                                              sorted(found, reverse=True)[:few])]
+    if len(found) > few:
+        lines.insert(0, f"warning: {len(found):,} bands of {len(report['tickers']):,} tickers held their level "
+                        f"{COVERAGE_WARNING_POINTS} points or more off; the {few} farthest:")
+    return lines

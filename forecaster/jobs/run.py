@@ -85,7 +85,8 @@ def run(opts: RunOptions) -> RunResult:
     data_dir = artifacts.ensure_writable(opts.data_dir)
     if opts.mlflow_uri:
         tracking.require_mlflow()  # before any work
-    price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows)
+    price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows,
+                                       progress=opts.verbose > 0)
     left_out = check_before_spark(price_paths, opts)  # illiquid or constant prices: named, left out
     price_paths = [p for p in price_paths if p.stem not in left_out]
     with artifacts.unpublished(data_dir) as run_dir:

@@ -121,7 +121,7 @@ def test_fetch_command_exits_non_zero_when_a_ticker_fails(tmp_path, yahoo, capsy
                  "--no-progress"])
     out = capsys.readouterr().out
     assert code == 1
-    assert "AAPL      new" in out and "NOPE      failed" in out and "1 ok, 1 failed" in out
+    assert "AAPL      new" in out and "NOPE      failed" in out and "1 new: " in out and "; 1 failed" in out
 
 
 def test_import_of_both_real_files(tmp_path, shared_data):
@@ -130,6 +130,9 @@ def test_import_of_both_real_files(tmp_path, shared_data):
     report = import_csv([SP500_CSV], tmp_path, on_bad_rows="drop", progress=False)
     assert len(report.outcomes) == 505
     assert sum(o.rows for o in report.outcomes) == 619_040 - 12
+    # A universe's import fits a screen: the summary line alone (every ticker with --verbose).
+    assert report.format() == "505 imported: 619,028 rows added, 619,028 cached; 0 failed"
+    assert len(report.format(every_ticker=True).splitlines()) == 507
     listing = cache.list_cache(tmp_path)
     assert len(listing) == 505 and (listing["status"] == "ok").all()
     aptv = listing.set_index("ticker").loc["APTV"]

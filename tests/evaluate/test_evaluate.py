@@ -151,3 +151,18 @@ def test_the_report_computed_for_every_ticker_at_once_equals_each_series_own_met
             assert set(fields) == set(expected), model
             for key, value in expected.items():
                 assert fields[key] == (pytest.approx(value, rel=1e-12) if value is not None else None), (model, key)
+
+
+def test_the_printed_report_of_a_large_universe_fits_a_screen():
+    windows = _windows()
+    one = predictions_frame(windows, {"lstm": windows.target_price + 0.1, **all_baselines(windows, 2)})
+    frames = []
+    for k in range(300):  # ticker k forecasts worse than ticker k - 1
+        frames.append(one.assign(ticker=f"T{k:03d}", lstm=one["actual"] + 0.01 * (k + 1)))
+    report = build_report(pd.concat(frames, ignore_index=True), {f"T{k:03d}": 0.5 for k in range(300)})
+    table = format_report(report)
+    lines = table.splitlines()
+    assert len(lines) < 40 and lines[0].startswith("the 3 best and 3 worst of 300 tickers at each step")
+    rows = [line.split()[0] for line in lines[2:8]]
+    assert rows == ["T000", "T001", "T002", "T297", "T298", "T299"]
+    assert len(format_report(report, "all").splitlines()) > 300

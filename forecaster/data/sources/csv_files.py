@@ -157,7 +157,7 @@ def read_csv_prices(path: str | Path, ticker: str | None = None, on_bad_rows: st
         parsed["adj_close"] = parsed["close"]
         parsed["ticker"] = parsed["ticker"].map({t: validate_ticker(t) for t in parsed["ticker"].unique()})
     _check_date_order(parsed, path)
-    log.info("%s: %s layout, %d rows, %d tickers", path, layout, len(parsed), parsed["ticker"].nunique())
+    log.debug("%s: %s layout, %d rows, %d tickers", path, layout, len(parsed), parsed["ticker"].nunique())
     return normalise_prices(parsed, origin=str(path))
 
 
