@@ -20,7 +20,7 @@ from typing import Any
 from forecaster import config
 from forecaster.columns import FEATURE_NAMES, FORECAST_COLUMN, FORECAST_LABEL
 from forecaster.config import MISSING_POLICIES, SOURCES, ModelConfig, RunOptions
-from forecaster.errors import ConfigError, ForecasterError
+from forecaster.errors import ConfigError, ForecasterError, RunFailed
 
 log = logging.getLogger("forecaster")
 _DEFAULTS = ModelConfig()
@@ -143,6 +143,12 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
                      help="also log the run (settings, per-step metrics, model card, report, model) to this MLflow "
                           "tracking URI (default: $MLFLOW_TRACKING_URI; needs pip install -r requirements-mlflow.txt)")
     out.add_argument("--quiet", action="store_true", help="no per-epoch training lines and no progress bars")
+    again = run.add_argument_group("after a failure")
+    again.add_argument("--resume", default=None, metavar="RUN_ID",
+                       help="continue this unfinished run from its first unfinished stage (by default the newest "
+                            "unfinished run with the same options and prices is continued)")
+    again.add_argument("--fresh", action="store_true",
+                       help="start a new run even when an unfinished one with the same options could be continued")
     _add_table_option(out)
     run.set_defaults(handler=_run)
 
@@ -466,8 +472,10 @@ def _run(args: argparse.Namespace) -> int:
         master=args.master, remote=args.remote, report_path=args.report, verbose=0 if args.quiet else 2,
         features=tuple(args.features), missing=args.missing, per_ticker=args.per_ticker, folds=args.folds,
         ma_window=args.ma_window, mlflow_uri=_mlflow_uri(args.mlflow), min_cross_section=args.min_cross_section,
-        cost_bps=args.cost_bps,
+        cost_bps=args.cost_bps, resume=args.resume, fresh=args.fresh,
     )
+    if args.resume and args.fresh:
+        raise ConfigError("give either --resume RUN_ID or --fresh, not both")
     result = run(opts)
     from forecaster.evaluate.report import format_report  # scipy's import is slow: not before the checks
 
@@ -531,7 +539,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ForecasterError as exc:
-        log.error("%s", exc)
+        hint = " (--verbose shows the traceback)" if isinstance(exc, RunFailed) and not args.verbose else ""
+        log.error("%s%s", exc, hint, exc_info=args.verbose)
+        return 1
+    except Exception as exc:  # a bug or an environment problem: one line, the traceback under --verbose
+        log.error("unexpected %s: %s%s", type(exc).__name__, exc, "" if args.verbose else
+                  " (--verbose shows the traceback)", exc_info=args.verbose)
         return 1
     finally:
         _after_spark()

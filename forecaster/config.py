@@ -137,6 +137,8 @@ class RunOptions:
     min_cross_section: int = DEFAULT_MIN_CROSS_SECTION  # tickers a day needs for the cross-sectional tests
     cost_bps: float = DEFAULT_COST_BPS  # the portfolio backtest's cost per half-turn, in basis points
     mlflow_uri: str | None = None  # log the run to this MLflow tracking URI (needs requirements-mlflow.txt)
+    resume: str | None = None  # continue this unfinished run (its id); None: the newest with the same options
+    fresh: bool = False  # start afresh even when an unfinished run with the same options could be continued
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

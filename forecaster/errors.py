@@ -30,3 +30,12 @@ class ArtifactError(ForecasterError):
 
 class ConfigError(ForecasterError):
     """A setting (a command-line option, an environment variable, the data directory) cannot be used."""
+
+
+class RunFailed(ForecasterError):
+    """A run stopped at one of its stages; its finished stages are kept, and the message says how to continue."""
+
+    def __init__(self, message: str, stage: str, run_id: str) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.run_id = run_id

@@ -109,3 +109,43 @@ def test_a_run_prints_its_report_and_forecast_and_nothing_it_cannot_act_on(tmp_p
     # Progress: one short line per stage, each with its time.
     for stage in ("starting Spark took", "preparing 1 ticker on Spark took", "training took", "scoring"):
         assert stage in done.stderr
+
+
+@pytest.mark.parametrize("error, verbose, line", [
+    ("stopped", False, "error: the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run "
+                       "the same command again, or add --resume R1, to continue from there (--verbose shows the "
+                       "traceback)"),
+    ("bug", False, "error: unexpected ValueError: boom (--verbose shows the traceback)"),
+    ("bug", True, "Traceback (most recent call last)"),
+])
+def test_a_failed_run_says_in_one_line_where_it_stopped_and_how_to_go_on(tmp_path, monkeypatch, capfd, error, verbose,
+                                                                        line):
+    from forecaster.errors import RunFailed
+    from forecaster.jobs import run as run_module
+
+    def failing(_opts):
+        if error == "stopped":
+            raise RunFailed("the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run the "
+                            "same command again, or add --resume R1, to continue from there", "training", "R1")
+        raise ValueError("boom")
+
+    monkeypatch.setattr(run_module, "run", failing)
+    monkeypatch.delenv("FORECASTER_VERBOSE", raising=False)  # restored afterwards: --verbose sets it
+    code = _main_with_its_console(["run", "--data-dir", str(tmp_path), *(["--verbose"] if verbose else [])])
+    err = capfd.readouterr().err
+    assert code == 1 and line in err
+    if not verbose:
+        assert err.strip().count("\n") == 0, err  # one line
+
+
+def _main_with_its_console(argv: list[str]) -> int:
+    """``main`` in this process, with its console handler in place of pytest's log capture."""
+    import logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = []
+    try:
+        return main(argv)
+    finally:
+        root.handlers = saved

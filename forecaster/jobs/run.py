@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,17 @@ import pandas as pd
 from forecaster import artifacts
 from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
-from forecaster.errors import ConfigError
+from forecaster.errors import ConfigError, ForecasterError, RunFailed
 from forecaster.evaluate import ledger
-from forecaster.jobs import tracking
+from forecaster.jobs import checkpoint, tracking
 from forecaster.jobs.prepare import check_before_spark
 
 __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
+
+#: The attribute ``stage`` sets on an error raised inside it: the stage's name.
+STAGE_ATTRIBUTE = "forecaster_stage"
 
 
 @dataclass(frozen=True)
@@ -57,17 +60,23 @@ class Fold:
 
 @contextmanager
 def stage(name: str, spark: Any = None) -> Iterator[None]:
-    """Log how long a stage of the job took and, given a session, how many Spark jobs it started."""
+    """Log how long a stage of the job took and, given a session, how many Spark jobs it started. An error
+    raised inside is tagged with the (innermost) stage's name, which the run's error message gives."""
     started = time.perf_counter()
-    if spark is None:
-        yield
-        log.info("%s took %.1f s", name, time.perf_counter() - started)
-        return
-    from forecaster.prepare.session import job_group
+    try:
+        if spark is None:
+            yield
+            count = None
+        else:
+            from forecaster.prepare.session import job_group
 
-    with job_group(spark, name) as jobs:
-        yield
-        count = jobs()
+            with job_group(spark, name) as jobs:
+                yield
+                count = jobs()
+    except BaseException as exc:
+        if not hasattr(exc, STAGE_ATTRIBUTE):
+            setattr(exc, STAGE_ATTRIBUTE, name)
+        raise
     log.info("%s took %.1f s%s", name, time.perf_counter() - started,
              "" if count is None else f" ({count} Spark job{'s' if count != 1 else ''})")
 
@@ -89,10 +98,23 @@ def run(opts: RunOptions) -> RunResult:
                                        progress=opts.verbose > 0)
     left_out = check_before_spark(price_paths, opts)  # illiquid or constant prices: named, left out
     price_paths = [p for p in price_paths if p.stem not in left_out]
-    with artifacts.unpublished(data_dir) as run_dir:
-        folds = [_run_fold(opts, price_paths, run_dir, k) for k in range(opts.folds)]
+    progress = _progress(opts, data_dir, price_paths)
+    run_dir = progress.run_dir
+    try:
+        folds = [_run_fold(opts, price_paths, progress, k) for k in range(opts.folds)]
+        with stage("writing the predictions"):
+            predictions = _predictions(folds)
+            prices = _price_snapshot(price_paths, folds[-1].prepared.bounds["ticker"].tolist())
+            artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT, prices)
+            artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
+        report, assessed = progress.stage("assess", lambda: _assess(opts, predictions, prices,
+                                                                     folds[-1].mase_scale))
         with stage("writing the artifacts"):
-            result = _write_artifacts(opts, price_paths, run_dir, folds, left_out)
+            result = _write_artifacts(opts, price_paths, run_dir, folds, left_out, report, assessed)
+    except Exception as exc:
+        raise _failed(progress, exc) from exc
+    artifacts.publish_run(run_dir)
+    progress.done()
     if opts.report_path is not None:
         artifacts.write_json(Path(opts.report_path), result.report)
     log.info("published run %s", run_dir)
@@ -102,11 +124,40 @@ def run(opts: RunOptions) -> RunResult:
     return result
 
 
+def _progress(opts: RunOptions, data_dir: Path, price_paths: list[Path]) -> checkpoint.Progress:
+    """The unfinished run this one continues (``--resume``, or the newest with the same options and prices),
+    or a new run folder."""
+    print_ = checkpoint.fingerprint(opts, price_paths)
+    found = None if opts.fresh else checkpoint.resumable(data_dir, print_, opts.resume)
+    if found is None:
+        return checkpoint.Progress.start(artifacts.new_run_dir(data_dir), print_)
+    stopped = found.state.get("failed", {})
+    log.info("resuming run %s (finished: %s%s)", found.run_dir.name, ", ".join(found.finished) or "nothing",
+             f"; it stopped while {stopped['stage']}" if stopped else "")
+    return found
+
+
+def _failed(progress: checkpoint.Progress, exc: Exception) -> RunFailed:
+    """The one-line error of a run that stopped: the stage, the cause and how to continue."""
+    where = getattr(exc, STAGE_ATTRIBUTE, "running")
+    progress.failed(where, exc)
+    run_id = progress.run_dir.name
+    cause = str(exc) if isinstance(exc, ForecasterError) else f"{type(exc).__name__}: {exc}"
+    kept = ", ".join(progress.finished) or "none"
+    return RunFailed(f"the run stopped while {where}: {cause}. Finished stages are kept ({kept}): run the same "
+                     f"command again, or add --resume {run_id}, to continue from there", where, run_id)
+
+
 def _fold_path(opts: RunOptions, run_dir: Path, name: str, fold: int) -> Path:
     return run_dir / (name if opts.folds == 1 else f"{name}/fold-{fold + 1}")
 
 
-def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: int) -> Fold:
+def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Progress, fold: int) -> Fold:
+    """One walk-forward fold, each of its stages kept when it finishes (a finished fold as a whole)."""
+    return progress.stage(f"fold-{fold + 1}", lambda: _fold_stages(opts, price_paths, progress, fold))
+
+
+def _fold_stages(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Progress, fold: int) -> Fold:
     # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
     from forecaster.prepare.session import get_spark
 
@@ -117,11 +168,16 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
     from forecaster.prepare.table import prepare
     from forecaster.prepare.windows import make_windows, read_split
 
-    cfg = opts.model
-    with stage(f"preparing {len(price_paths)} ticker{'s' if len(price_paths) != 1 else ''} on Spark", spark):
-        prepared = prepare(spark, price_paths, _fold_path(opts, run_dir, "prepared", fold), lookback=cfg.lookback,
+    cfg, run_dir, name = opts.model, progress.run_dir, f"fold-{fold + 1}"
+
+    def prepare_fold() -> Any:
+        with stage(f"preparing {len(price_paths)} ticker{'s' if len(price_paths) != 1 else ''} on Spark", spark):
+            return prepare(spark, price_paths, _fold_path(opts, run_dir, "prepared", fold), lookback=cfg.lookback,
                            horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
                            features=opts.features, missing=opts.missing, n_folds=opts.folds, fold=fold)
+
+    prepared = progress.stage(f"{name}/prepare", prepare_fold)
+    with stage("cutting the windows"):
         tables = {split: read_split(prepared.table_path, split, prepared.features)
                   for split in ("train", "val", "test")}
         windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
@@ -132,16 +188,24 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], run_dir: Path, fold: in
     with ThreadPoolExecutor(1, thread_name_prefix="forecaster-garch") as background:
         # GARCH fits on the executors while the driver trains: they use different processes (and in local mode
         # training leaves a core to spare).
-        fitting = background.submit(_fit_garch, spark, prepared, cfg.horizon)
-        trained, failed, test, last = _train(opts, spark, prepared, windows, last, run_dir)
+        fitting = background.submit(progress.stage, f"{name}/garch", lambda: _fit_garch(spark, prepared, cfg.horizon))
+        trained, failed = progress.stage(f"{name}/train", lambda: _train(opts, spark, prepared, windows, run_dir))
         garch_origins, garch_params = fitting.result()
+    test, last = windows["test"], last
+    if trained.per_ticker:
+        modelled = list(trained.files)
+        test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
     scores_path = _fold_path(opts, run_dir, "scores", fold)
-    with stage(f"scoring {len(test)} test windows on the executors", spark):
-        # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
-        scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
-                               prepared.features, cfg.lookback, cfg.horizon, scores_path,
-                               expected_windows=len(test) + len(last))
-        scores = artifacts.read_parquet(scores_path)
+
+    def score() -> None:
+        with stage(f"scoring {len(test)} test windows on the executors", spark):
+            # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
+            scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
+                                   prepared.features, cfg.lookback, cfg.horizon, scores_path,
+                                   expected_windows=len(test) + len(last))
+
+    progress.stage(f"{name}/score", score)
+    scores = artifacts.read_parquet(scores_path)
     test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
     # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
     known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
@@ -164,25 +228,23 @@ def _fit_garch(spark: Any, prepared: Any, horizon: int) -> tuple[pd.DataFrame, d
     return origins, params
 
 
-def _train(opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any], last: Any, run_dir: Path
-           ) -> tuple[Any, dict[str, str], Any, Any]:
-    """The global model in the driver, or one model per ticker on the executors; returns the trained models,
-    the failed tickers and the test and last windows of the tickers that have a model."""
+def _train(opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any], run_dir: Path
+           ) -> tuple[Any, dict[str, str]]:
+    """The global model in the driver, or one model per ticker on the executors; returns the trained models
+    (saved in the run folder; the checkpoint keeps the rest, without the Keras objects) and the failed tickers."""
     from forecaster.model import per_ticker, training
 
-    test, failed, cfg = windows["test"], {}, opts.model
+    failed, cfg = {}, opts.model
     with stage("training", spark):
         if opts.per_ticker:
             # One task per ticker on the executors, each cutting its own windows and saving its model.
             trained, failed = per_ticker.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg,
                                                         prepared.bounds["ticker"].tolist())
-            modelled = list(trained.files)
-            test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
         else:
             trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg,
                                    verbose=opts.verbose)
             training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
-    return trained, failed, test, last
+    return replace(trained, models={}), failed
 
 
 def _outputs(trained: Any, windows: Any, quantiles: np.ndarray, known: pd.DataFrame) -> Any:
@@ -235,22 +297,22 @@ def _tests_on_executors(spark: Any, predictions: pd.DataFrame) -> pd.DataFrame:
         return significance.tests_on_executors(spark, predictions)
 
 
+def _predictions(folds: list[Fold]) -> pd.DataFrame:
+    """Every fold's backtest rows, by ticker, step and day."""
+    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    return predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+
+
 def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold],
-                     left_out: dict[str, str]) -> RunResult:
+                     left_out: dict[str, str], report: dict[str, Any], assessed: Any) -> RunResult:
     from forecaster.jobs.card import model_card
     from forecaster.model import per_ticker
 
     final = folds[-1]  # trained on the most history: the model kept and used to forecast
     if final.trained.per_ticker:
         per_ticker.remove_models_except(run_dir, list(final.trained.files))
-    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
-    predictions = predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
-    prices = _price_snapshot(price_paths, final.prepared.bounds["ticker"].tolist())
-    artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT, prices)
-    artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
     # The outcomes known at the run's end, for the online calibration of later forecasts.
     artifacts.write_parquet(run_dir / artifacts.CALIBRATION, final.calibration)
-    report, assessed = _assess(opts, predictions, prices, final.mase_scale)
     if assessed.daily_ic is not None:
         artifacts.write_parquet(run_dir / artifacts.CROSS_SECTION, assessed.daily_ic)
         artifacts.write_parquet(run_dir / artifacts.PORTFOLIO, assessed.daily_returns)

@@ -1,0 +1,147 @@
+"""The finished stages of a run, kept in its unpublished folder, so that a failure (or a kill) late in a long run
+loses nothing that finished: the same command continues from the first unfinished stage.
+
+A run folder that is not yet published holds ``progress.json`` (the run's fingerprint - its options and the
+content of its prices - and the stages finished so far) and ``checkpoints/`` (each finished stage's result, a
+pickle written atomically). Stages that write their own files (the prepared table, the model, the executors'
+scores) write them into the run folder as always; their checkpoint records what the next stages need to use
+them. A run resumes only with the same fingerprint: other options or other prices start afresh. The
+checkpoints are removed when the run is published.
+
+Example:
+    >>> progress = Progress.start(Path("data/runs/20261130T101010Z-abc123"), "f1e2d3")  # doctest: +SKIP
+    >>> prepared = progress.stage("fold-1/prepare", lambda: prepare(...))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pickle
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from forecaster import artifacts
+from forecaster.config import RunOptions
+from forecaster.errors import ArtifactError, ConfigError
+
+log = logging.getLogger(__name__)
+
+PROGRESS = "progress.json"
+CHECKPOINTS = "checkpoints"
+#: Options that change how a run reports or where it runs, not what it computes: a resume may change them.
+NOT_FINGERPRINTED = ("verbose", "report_path", "mlflow_uri", "data_dir", "master", "remote", "csv_paths",
+                     "resume", "fresh")
+
+T = TypeVar("T")
+
+
+def fingerprint(opts: RunOptions, price_paths: list[Path]) -> str:
+    """What a run computes from: its options (but those in ``NOT_FINGERPRINTED``) and the content of each price
+    file it reads (the rows, not the file's bytes: a re-import of the same prices stamps a new import time)."""
+    digest = hashlib.sha256()
+    options = {k: v for k, v in asdict(opts).items() if k not in NOT_FINGERPRINTED}
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    for path in sorted(price_paths):
+        rows = pq.read_table(path).to_pandas()
+        digest.update(path.stem.encode())
+        digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+class Progress:
+    """The finished stages of one unpublished run folder."""
+
+    def __init__(self, run_dir: Path, state: dict[str, Any]) -> None:
+        self.run_dir = run_dir
+        self.state = state
+
+    @classmethod
+    def start(cls, run_dir: Path, print_: str) -> Progress:
+        """A new run's progress (nothing finished yet), written at once so that a kill leaves a resumable folder."""
+        progress = cls(run_dir, {"fingerprint": print_, "finished": []})
+        progress._write()
+        return progress
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Progress:
+        """The progress of an unfinished run folder, or ArtifactError."""
+        return cls(run_dir, artifacts.read_json(run_dir / PROGRESS))
+
+    @property
+    def finished(self) -> list[str]:
+        return list(self.state["finished"])
+
+    def stage(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``'s result, kept as the checkpoint ``name``; read back instead when that stage finished
+        in an earlier attempt of this run."""
+        path = self.run_dir / CHECKPOINTS / f"{name}.pickle"
+        if name in self.state["finished"]:
+            try:
+                with open(path, "rb") as handle:
+                    value = pickle.load(handle)
+                log.info("%s: finished earlier, kept", name)
+                return value
+            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                log.warning("%s: its checkpoint cannot be read (%s); running it again", name, exc)
+        value = compute()
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        artifacts.atomic_write(path, lambda tmp: tmp.write_bytes(payload))
+        self.state["finished"] = [s for s in self.state["finished"] if s != name] + [name]
+        self._write()
+        return value
+
+    def failed(self, stage: str, error: BaseException) -> None:
+        """Note where and why the run stopped (shown by ``check`` and the next attempt)."""
+        self.state["failed"] = {"stage": stage, "error": f"{type(error).__name__}: {error}"[:500]}
+        self._write()
+
+    def done(self) -> None:
+        """The run is published: its checkpoints are of no further use."""
+        shutil.rmtree(self.run_dir / CHECKPOINTS, ignore_errors=True)
+        (self.run_dir / PROGRESS).unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        artifacts.write_json(self.run_dir / PROGRESS, self.state)
+
+
+def unfinished_runs(data_dir: Path) -> list[Path]:
+    """Run folders that started and never published, newest first (those a resume can continue)."""
+    runs = Path(data_dir) / artifacts.RUNS
+    if not runs.is_dir():
+        return []
+    found = [d for d in runs.iterdir() if d.is_dir() and (d / PROGRESS).is_file()
+             and not (d / artifacts.MODEL_CARD).is_file()]
+    return sorted(found, key=lambda d: d.name, reverse=True)
+
+
+def resumable(data_dir: Path, print_: str, run_id: str | None) -> Progress | None:
+    """The unfinished run to continue: ``run_id`` when given (refused, saying why, if it cannot be continued),
+    else the newest unfinished run with the same fingerprint, or None."""
+    if run_id is None:
+        for run_dir in unfinished_runs(data_dir):
+            try:
+                progress = Progress.read(run_dir)
+            except ArtifactError:
+                continue
+            if progress.state.get("fingerprint") == print_:
+                return progress
+        return None
+    run_dir = Path(data_dir) / artifacts.RUNS / run_id
+    if (run_dir / artifacts.MODEL_CARD).is_file():
+        raise ConfigError(f"--resume {run_id}: that run finished; nothing to resume")
+    if not (run_dir / PROGRESS).is_file():
+        known = ", ".join(d.name for d in unfinished_runs(data_dir)) or "none"
+        raise ConfigError(f"--resume {run_id}: no unfinished run of that id in {run_dir.parent} (unfinished: {known})")
+    progress = Progress.read(run_dir)
+    if progress.state.get("fingerprint") != print_:
+        raise ConfigError(f"--resume {run_id}: that run was started with other options or other prices; give the "
+                          "same options (and prices), or leave out --resume to start afresh")
+    return progress
