@@ -11,6 +11,7 @@ import pandas as pd
 
 from forecaster import artifacts
 from forecaster.errors import ArtifactError
+from forecaster.evaluate.report_files import read_report
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def _read_run(run_dir: Path, version: tuple[str, float]) -> RunView:
     return _check_shape(run_dir, RunView(
         run_id=run_dir.name,
         version=version,
-        report=artifacts.read_json(run_dir / artifacts.REPORT),
+        report=read_report(run_dir),
         card=artifacts.read_json(run_dir / artifacts.MODEL_CARD),
         predictions=_dates(run_dir / artifacts.PREDICTIONS, artifacts.read_parquet(run_dir / artifacts.PREDICTIONS),
                            "origin_date", "target_date"),

@@ -13,7 +13,10 @@ Layout::
         forecast.parquet           the next trading days after the data, with intervals
         prices.parquet             the prices the run used (OHLC scaled to the adjusted close), for charts
         calibration.parquet        conformity scores of the outcomes known at the run's end (online intervals)
-        report.json                metrics beside the baselines (the `--report` contract)
+        report.json                the summary of the metrics beside the baselines, each ticker's test period
+        metrics.parquet            every ticker's metrics and tests against naive, per step and model
+        bands.parquet              every band's backtest (forecaster.evaluate.report_files reads the three back
+                                   as one report: the --report contract)
       runs/LATEST                  the id of the newest complete run
       prepared/<id>/               output of `prepare`: table/, scaling/, prepared.json
       prepared/LATEST              the id of the newest complete preparation
@@ -49,7 +52,9 @@ PREPARED = "prepared"
 PREPARED_MANIFEST = "prepared.json"
 LATEST = "LATEST"
 PRICES = "prices"
-REPORT = "report.json"
+REPORT = "report.json"  # the summary and each ticker's test period (forecaster.evaluate.report_files)
+METRICS = "metrics.parquet"  # per ticker, step and model: every metric and test of the report
+BANDS = "bands.parquet"  # per ticker, step, model and band tail: its backtest as value-at-risk
 MODEL = "model.keras"
 MODEL_CARD = "model_card.json"
 PREDICTIONS = "predictions.parquet"

@@ -393,6 +393,8 @@ def _check(args: argparse.Namespace) -> int:
     if found.unpublished:
         print(f"{len(found.unpublished)} unpublished folders (interrupted or running jobs; never read): "
               + ", ".join(found.unpublished))
+    for run_id, where in found.resumable.items():
+        print(f"resumable run {run_id} ({where}): the same `run` command continues it, or add --resume {run_id}")
     print("ok" if found.ok else f"{len(found.problems)} problems")
     return 0 if found.ok else 1
 

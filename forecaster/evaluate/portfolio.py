@@ -119,8 +119,11 @@ def backtest(signals: pd.DataFrame, prices: pd.DataFrame, cost_bps: float = COST
     frames = []
     for step, rows in signals.groupby("step", sort=True):
         first, last = rows["origin_date"].min(), rows["origin_date"].max()
-        for signal in (s for s in SIGNALS if s in rows):
-            wide = rows.pivot_table(index="origin_date", columns="ticker", values=signal)
+        present = [s for s in SIGNALS if s in rows]
+        # Every signal's days x tickers table from one reshape (a row per ticker, origin day and step).
+        by_day = rows.set_index(["origin_date", "ticker"])[present].unstack("ticker").sort_index()
+        for signal in present:
+            wide = by_day[signal]
             if wide.notna().to_numpy().any():
                 frames.append(long_short(wide, returns, int(step), cost_bps).assign(step=int(step), signal=signal))
         frames.append(universe(returns, first, _day_after(returns.index, last, int(step)))

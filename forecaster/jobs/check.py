@@ -15,6 +15,8 @@ from forecaster import artifacts
 from forecaster.data import cache
 from forecaster.errors import ForecasterError
 from forecaster.evaluate import ledger
+from forecaster.evaluate.report_files import read_report
+from forecaster.jobs import checkpoint
 
 
 @dataclass
@@ -26,6 +28,7 @@ class Check:
     prepared: str | None = None
     problems: list[str] = field(default_factory=list)
     unpublished: list[str] = field(default_factory=list)  # folders of interrupted or running jobs
+    resumable: dict[str, str] = field(default_factory=dict)  # unfinished run id -> where it stopped, what it kept
 
     @property
     def ok(self) -> bool:
@@ -63,12 +66,20 @@ def check_data_dir(data_dir: Path, load_models: bool = True) -> Check:
         if folder.is_dir():
             result.unpublished += [f"{kind}/{d.name}" for d in sorted(folder.iterdir())
                                    if d.is_dir() and d.name != published and not _was_published(d)]
+    for run_dir in checkpoint.unfinished_runs(data_dir):
+        try:
+            state = checkpoint.Progress.read(run_dir).state
+        except ForecasterError:
+            continue
+        failed = state.get("failed")
+        stopped = f"stopped while {failed['stage']}" if failed else "killed, or still running"
+        result.resumable[run_dir.name] = f"{stopped}; kept: {', '.join(state['finished']) or 'nothing'}"
     return result
 
 
 def _check_run(run_dir: Path, load_models: bool, result: Check) -> None:
     card = _try(result, lambda: artifacts.read_json(run_dir / artifacts.MODEL_CARD))
-    _try(result, lambda: artifacts.read_json(run_dir / artifacts.REPORT))
+    _try(result, lambda: read_report(run_dir))
     for name in (artifacts.PREDICTIONS, artifacts.FORECAST, artifacts.PRICES_SNAPSHOT):
         _try(result, lambda n=name: artifacts.read_parquet(run_dir / n))
     for name in (artifacts.CROSS_SECTION, artifacts.PORTFOLIO):  # only runs of enough tickers have them
@@ -89,8 +100,9 @@ def _check_run(run_dir: Path, load_models: bool, result: Check) -> None:
 
 
 def _was_published(folder: Path) -> bool:
-    # A run finished by someone else after ours stays complete though LATEST moved on: it has a report.
-    return (folder / artifacts.REPORT).is_file() or (folder / artifacts.PREPARED_MANIFEST).is_file()
+    # A run finished by someone else after ours stays complete though LATEST moved on: it has its model card
+    # (the last file a run writes).
+    return (folder / artifacts.MODEL_CARD).is_file() or (folder / artifacts.PREPARED_MANIFEST).is_file()
 
 
 def _try(result: Check, read):

@@ -2,11 +2,12 @@
 loses nothing that finished: the same command continues from the first unfinished stage.
 
 A run folder that is not yet published holds ``progress.json`` (the run's fingerprint - its options and the
-content of its prices - and the stages finished so far) and ``checkpoints/`` (each finished stage's result, a
-pickle written atomically). Stages that write their own files (the prepared table, the model, the executors'
-scores) write them into the run folder as always; their checkpoint records what the next stages need to use
-them. A run resumes only with the same fingerprint: other options or other prices start afresh. The
-checkpoints are removed when the run is published.
+content of its prices - and the stages finished so far) and ``checkpoints/`` (each finished stage's result as
+JSON, its tables as Parquet files beside it, each written atomically; never pickle, which would run code from a
+folder anyone with write access to the data directory could change). Stages that write their own files (the
+prepared table, the model, the executors' scores) write them into the run folder as always; their checkpoint
+records what the next stages need to use them. A run resumes only with the same fingerprint: other options or
+other prices start afresh. The checkpoints are removed when the run is published.
 
 Example:
     >>> progress = Progress.start(Path("data/runs/20261130T101010Z-abc123"), "f1e2d3")  # doctest: +SKIP
@@ -15,16 +16,18 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import logging
-import pickle
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -82,18 +85,18 @@ class Progress:
     def stage(self, name: str, compute: Callable[[], T]) -> T:
         """``compute()``'s result, kept as the checkpoint ``name``; read back instead when that stage finished
         in an earlier attempt of this run."""
-        path = self.run_dir / CHECKPOINTS / f"{name}.pickle"
+        folder = self.run_dir / CHECKPOINTS / name
         if name in self.state["finished"]:
             try:
-                with open(path, "rb") as handle:
-                    value = pickle.load(handle)
+                value = _decode(json.loads((folder / "value.json").read_text(encoding="utf-8")), folder)
                 log.info("%s: finished earlier, kept", name)
                 return value
-            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, ArtifactError) as exc:
                 log.warning("%s: its checkpoint cannot be read (%s); running it again", name, exc)
         value = compute()
-        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        artifacts.atomic_write(path, lambda tmp: tmp.write_bytes(payload))
+        shutil.rmtree(folder, ignore_errors=True)
+        encoded = json.dumps(_encode(value, folder, [0]))
+        artifacts.atomic_write(folder / "value.json", lambda tmp: tmp.write_text(encoded, encoding="utf-8"))
         self.state["finished"] = [s for s in self.state["finished"] if s != name] + [name]
         self._write()
         return value
@@ -110,6 +113,57 @@ class Progress:
 
     def _write(self) -> None:
         artifacts.write_json(self.run_dir / PROGRESS, self.state)
+
+
+def _encode(value: Any, folder: Path, tables: list[int]) -> Any:
+    """``value`` as JSON: tables go to Parquet files in ``folder`` (named in order), and dataclasses, paths,
+    tuples and NumPy numbers are tagged so that ``_decode`` gives back the same types."""
+    if isinstance(value, pd.DataFrame):
+        tables[0] += 1
+        path = folder / f"table-{tables[0]}.parquet"
+        artifacts.atomic_write(path, lambda tmp: value.to_parquet(tmp))  # pandas keeps the index and dtypes
+        return {"__table__": path.name}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = type(value)
+        return {"__dataclass__": f"{kind.__module__}:{kind.__qualname__}",
+                "fields": {f.name: _encode(getattr(value, f.name), folder, tables) for f in dataclasses.fields(value)}}
+    if isinstance(value, Path):
+        return {"__path__": str(value)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, folder, tables) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, folder, tables) for v in value]
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"a checkpoint keeps dicts with text keys only, not {sorted(map(repr, value))[:3]}")
+        return {k: _encode(v, folder, tables) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    raise TypeError(f"a checkpoint cannot keep a {type(value).__name__}")
+
+
+def _decode(value: Any, folder: Path) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, folder) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__table__" in value:
+        return pd.read_parquet(folder / value["__table__"])
+    if "__path__" in value:
+        return Path(value["__path__"])
+    if "__tuple__" in value:
+        return tuple(_decode(v, folder) for v in value["__tuple__"])
+    if "__dataclass__" in value:
+        module, name = value["__dataclass__"].split(":")
+        if not module.startswith("forecaster."):
+            raise TypeError(f"a checkpoint names a class outside forecaster: {module}")
+        kind = getattr(importlib.import_module(module), name)
+        if not dataclasses.is_dataclass(kind):
+            raise TypeError(f"{module}:{name} is not a dataclass")
+        return kind(**{k: _decode(v, folder) for k, v in value["fields"].items()})
+    return {k: _decode(v, folder) for k, v in value.items()}
 
 
 def unfinished_runs(data_dir: Path) -> list[Path]:

@@ -20,7 +20,7 @@ from forecaster import artifacts
 from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError, ForecasterError, RunFailed
-from forecaster.evaluate import ledger
+from forecaster.evaluate import ledger, report_files
 from forecaster.jobs import checkpoint, tracking
 from forecaster.jobs.prepare import check_before_spark
 
@@ -316,7 +316,7 @@ def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, f
     if assessed.daily_ic is not None:
         artifacts.write_parquet(run_dir / artifacts.CROSS_SECTION, assessed.daily_ic)
         artifacts.write_parquet(run_dir / artifacts.PORTFOLIO, assessed.daily_returns)
-    artifacts.write_json(run_dir / artifacts.REPORT, report)
+    report_files.write_report(run_dir, report)
     artifacts.write_parquet(run_dir / artifacts.FORECAST, final.forecast)
     card = model_card(opts, run_dir, final.prepared, final.trained, folds, price_paths, left_out)
     artifacts.write_json(run_dir / artifacts.MODEL_CARD, card)

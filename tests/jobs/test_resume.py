@@ -112,3 +112,17 @@ def test_a_failed_garch_resumes_without_training_again_and_a_named_resume_must_m
         with pytest.raises(RunFailed) as resumed:
             run(_options(tmp_path, resume=run_id))
     assert resumed.value.run_id == run_id and calls["garch"] == 1 and calls["train"] == 0
+
+
+def test_check_lists_an_unfinished_run_as_resumable(tmp_path, capsys):
+    from forecaster.cli import main
+
+    run_dir = tmp_path / "runs" / "20261130T101010Z-abc123"
+    run_dir.mkdir(parents=True)
+    progress = checkpoint.Progress.start(run_dir, "f00")
+    progress.stage("fold-1/prepare", lambda: {"kept": True})
+    progress.failed("training", RuntimeError("out of memory"))
+    assert main(["check", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert ("resumable run 20261130T101010Z-abc123 (stopped while training; kept: fold-1/prepare): the same `run` "
+            "command continues it, or add --resume 20261130T101010Z-abc123") in out

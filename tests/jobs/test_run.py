@@ -8,6 +8,7 @@ import pytest
 
 from forecaster import artifacts
 from forecaster.cli import main
+from forecaster.evaluate.report_files import read_report
 from forecaster.model.network import load_model
 from tests.conftest import AAPL_CSV, TINY_MODEL
 
@@ -66,7 +67,7 @@ def test_run_publishes_complete_artifacts(published_run):
     assert artifacts.latest_run_dir(data_dir) == result.run_dir
     for name in (artifacts.MODEL, artifacts.MODEL_CARD, artifacts.PREDICTIONS, artifacts.REPORT):
         assert (result.run_dir / name).is_file(), name
-    assert artifacts.read_json(result.run_dir / artifacts.REPORT) == result.report
+    assert read_report(result.run_dir) == result.report  # report.json, metrics.parquet and bands.parquet
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     assert card["lookback"] == TINY_MODEL.lookback and card["tickers"] == ["AAPL"]
     assert card["versions"]["keras_backend"] == "jax"
