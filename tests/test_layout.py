@@ -15,7 +15,8 @@ PACKAGE = ROOT / "forecaster"
 #: The stages in data-flow order; a module may import its own stage, the base and the stages before it.
 STAGES = ("data", "prepare", "model", "evaluate", "jobs")
 #: Modules every stage may use: they import no stage themselves.
-BASE = {"forecaster", "forecaster.columns", "forecaster.config", "forecaster.errors", "forecaster.artifacts"}
+BASE = {"forecaster", "forecaster.columns", "forecaster.config", "forecaster.errors", "forecaster.artifacts",
+        "forecaster.left_out"}
 
 
 def _module_name(path: Path) -> str:
