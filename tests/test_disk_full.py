@@ -13,6 +13,7 @@ import pytest
 
 from forecaster import artifacts, cli
 from forecaster.data import cache
+from forecaster.jobs import checkpoint
 from tests.test_faults import TINY_RUN, _complete
 
 DISK_MB = 6
@@ -46,9 +47,9 @@ def _files(data_dir: Path) -> dict[str, int]:
 
 
 # Free space left before the second run, and where that run then runs out: the cache file it refreshes,
-# Spark's prepared table, or the run's own artifacts after training.
+# Spark's prepared table, or the run's own files after training (its checkpoints or artifacts).
 @pytest.mark.parametrize("free_kb, runs_out_in", [(4, "prices/IBM.parquet"), (200, "/prepared/"),
-                                                  (450, "/predictions.parquet")])
+                                                  (450, "/runs/")])
 def test_a_full_disk_gives_a_clear_error_and_leaves_the_previous_run_intact(spark, small_disk, caplog, free_kb,
                                                                              runs_out_in):
     data_dir = small_disk / "data"
@@ -64,7 +65,12 @@ def test_a_full_disk_gives_a_clear_error_and_leaves_the_previous_run_intact(spar
     message = caplog.records[-1].getMessage()
     assert "no space left on the device" in message and runs_out_in in message, message
 
-    # No file was added, changed or left half-written; the good run is still the published one, whole.
+    # No file was changed or left half-written; the good run is still the published one, whole. What the stopped
+    # run finished is kept in its unpublished folder, for a resume once there is room.
     assert artifacts.latest_run_dir(data_dir) == good_run and _complete(good_run)
-    assert _files(data_dir) == before
+    after = _files(data_dir)
+    added = {name for name in after if name not in before}
+    assert {name: after[name] for name in before} == before
+    unfinished = [f"runs/{d.name}/" for d in checkpoint.unfinished_runs(data_dir)]
+    assert all(any(name.startswith(u) for u in unfinished) and ".tmp" not in name for name in added), added
     assert cache.read_ticker(data_dir, "IBM").prices.equals(cached.prices)

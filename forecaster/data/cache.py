@@ -115,18 +115,32 @@ def date_ranges(paths: list[Path], test_start: str | None = None) -> pd.DataFram
     return pd.DataFrame(rows, columns=["ticker", "rows", "first_date", "last_date", "before"])
 
 
+def read_many(paths: list[Path], columns: list[str]) -> pa.Table:
+    """``columns`` of many cache files as one Arrow table, sorted by ticker and date: one multi-threaded scan
+    (reading thousands of files one by one costs 20 times as much). A damaged file is named."""
+    import pyarrow.dataset as ds
+
+    if not paths:
+        return pa.table({c: [] for c in columns})
+    try:
+        table = ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=["ticker", *columns])
+    except (pa.ArrowException, OSError) as exc:
+        for path in paths:  # find which file it is
+            try:
+                pq.read_table(path, columns=["ticker", *columns])
+            except (pa.ArrowException, OSError, KeyError) as damage:
+                raise ArtifactError(f"{path}: damaged cache file ({type(damage).__name__}: {damage})") from exc
+        raise ArtifactError(f"cache files could not be read together ({exc})") from exc
+    return table.sort_by([("ticker", "ascending"), ("date", "ascending")])
+
+
 def closes(paths: list[Path]) -> dict[str, pd.DataFrame]:
     """Per cache file (ticker), its ``date`` and ``adj_close`` columns in date order: what the checks made before
     Spark starts read (two columns of each file, not the whole table)."""
-    out = {}
-    for path in paths:
-        try:
-            table = pq.read_table(path, columns=["date", "adj_close"]).to_pandas()
-        except (pa.ArrowException, OSError, KeyError) as exc:
-            raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
-        table["date"] = pd.to_datetime(table["date"])
-        out[Path(path).stem] = table.sort_values("date", ignore_index=True)
-    return out
+    frame = read_many(paths, ["date", "adj_close"]).to_pandas()
+    frame["date"] = pd.to_datetime(frame["date"])
+    return {str(t): rows.drop(columns="ticker").reset_index(drop=True)
+            for t, rows in frame.groupby("ticker", sort=True)}
 
 
 def cached_tickers(data_dir: Path) -> list[str]:

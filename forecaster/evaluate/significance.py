@@ -11,8 +11,15 @@
 
 A forecast equal to naive's on every day *abstains*: its tests are undefined (``None``) and it counts as a tie,
 never as a loss. Across tickers, ``summary`` counts the tickers significantly better and worse than naive at 5%
-after the Benjamini-Hochberg correction. The MCS bootstrap costs a tenth of a second per ticker and step, so
-``tests_on_executors`` runs every ticker's tests on Spark's executors, one task per ticker.
+after the Benjamini-Hochberg correction.
+
+``ticker_tests`` runs the libraries' own functions on one ticker (0.15 s a ticker, the MCS bootstrap most of it).
+A universe's run calls ``every_ticker_tests`` instead: the same tests for every ticker at once, in arrays - the
+Diebold-Mariano statistic from the HAC variance statsmodels' OLS computes (Bartlett weights, no small-sample
+factor), the Pesaran-Timmermann statistic, and the MCS's bootstrap means as one product of bootstrap counts and
+losses (arch's stationary bootstrap indices, drawn once per length of history with the same seed arch is given)
+followed by arch's elimination - equal to ``ticker_tests`` (``tests/evaluate/test_significance.py``), at a cost
+that grows with the number of tickers and nothing else.
 """
 
 from __future__ import annotations
@@ -147,41 +154,6 @@ def _interval_score(rows: pd.DataFrame, model: str, level: int = 80) -> np.ndarr
                            rows[bound_column(level, "hi", model)].to_numpy(), level)
 
 
-#: The schema of ``tests_on_executors``' rows (what each task returns).
-SCHEMA = ("ticker string, step int, model string, dm_stat double, dm_p_vs_naive double, dm_is80_p_vs_naive double, "
-          "pt_p double, in_mcs_90 boolean, abstains boolean")
-
-
-def tests_on_executors(spark: Any, predictions: pd.DataFrame, mcs_reps: int = MCS_REPS) -> pd.DataFrame:
-    """``ticker_tests`` of every ticker, computed on Spark's executors, one task per ticker."""
-    columns = [c for c in predictions.columns
-               if c in ("ticker", "step", "target_date", "actual", "origin_price", *POINT_MODELS)
-               or c.startswith(tuple(f"{m}_lo80" for m in (*BANDED, "naive")))
-               or c.startswith(tuple(f"{m}_hi80" for m in (*BANDED, "naive")))]
-    frame = predictions[columns].copy()
-    frame["target_date"] = pd.to_datetime(frame["target_date"]).dt.strftime("%Y-%m-%d")
-    tickers = frame["ticker"].nunique()
-    spark_frame = spark.createDataFrame(frame).repartition(max(1, min(tickers, 2 * _cores(spark))), "ticker")
-
-    def task(rows: pd.DataFrame) -> pd.DataFrame:
-        return _tests_task(rows, mcs_reps)
-
-    result = spark_frame.groupBy("ticker").applyInPandas(task, schema=SCHEMA).toPandas()
-    return result.astype({"step": int}).replace({np.nan: None})
-
-
-def _tests_task(rows: pd.DataFrame, mcs_reps: int) -> pd.DataFrame:
-    tests = ticker_tests(rows, mcs_reps)
-    return tests.astype({c: "float64" for c in FIELDS if c != "in_mcs_90"})
-
-
-def _cores(spark: Any) -> int:
-    try:
-        return max(1, int(spark.sparkContext.defaultParallelism))
-    except Exception:  # Spark Connect has no SparkContext: a guess that keeps tasks few
-        return 2
-
-
 def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
     """Benjamini-Hochberg adjusted p-values (``statsmodels``' ``fdr_bh``) of the defined ones; None stays None.
 
@@ -233,3 +205,151 @@ def summary(tests: pd.DataFrame, model: str = MODEL_NAME) -> dict[str, dict[str,
                                "share_abstains": tied / n, "abstains": tied == n,
                                "share_in_mcs_90": float(np.mean(at["in_mcs_90"].astype(bool)))}
     return out
+
+
+def _dm_arrays(loss_a: np.ndarray, loss_b: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """``diebold_mariano`` of each row of two (n, T) loss arrays: the statistics and p-values (NaN where the losses
+    are equal every day)."""
+    from scipy import stats
+
+    d = loss_a - loss_b
+    n, t = d.shape
+    lags = int(max(horizon - 1, math.ceil(t ** (1 / 3))))
+    u = d - d.mean(axis=1, keepdims=True)
+    long_run = np.einsum("ij,ij->i", u, u)
+    for lag in range(1, min(lags, t - 1) + 1):
+        long_run += 2 * (1 - lag / (lags + 1)) * np.einsum("ij,ij->i", u[:, lag:], u[:, :-lag])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = d.mean(axis=1) / np.sqrt(long_run / t**2)
+    stat *= math.sqrt((t + 1 - 2 * horizon + horizon * (horizon - 1) / t) / t)
+    p = 2 * stats.t.cdf(-np.abs(stat), df=t - 1)
+    equal = np.all(np.abs(loss_a - loss_b) <= 1e-15, axis=1) | (t < 3)
+    finite = np.isfinite(stat) & np.isfinite(p) & ~equal
+    return np.where(finite, stat, np.nan), np.where(finite, p, np.nan)
+
+
+def _pt_arrays(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """``pesaran_timmermann``'s two-sided p-value of each row of (n, T) changes; NaN where undefined."""
+    from scipy import stats
+
+    up, called = actual > 0, predicted > 0
+    t = actual.shape[1]
+    p_y, p_z, hit = up.mean(axis=1), called.mean(axis=1), (up == called).mean(axis=1)
+    p_ind = p_y * p_z + (1 - p_y) * (1 - p_z)
+    variance = (p_ind * (1 - p_ind) - (2 * p_y - 1) ** 2 * p_z * (1 - p_z) - (2 * p_z - 1) ** 2 * p_y * (1 - p_y)) / t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = (hit - p_ind) / np.sqrt(variance)
+    defined = (t >= 3) & (p_y > 0) & (p_y < 1) & (p_z > 0) & (p_z < 1) & (variance > 0) & np.isfinite(stat)
+    return np.where(defined, 2 * stats.norm.sf(np.abs(stat)), np.nan)
+
+
+def _bootstrap_counts(t: int, reps: int, seed: int) -> np.ndarray:
+    """How often each of ``t`` days is drawn in each of ``reps`` replications of arch's stationary bootstrap, as
+    ``arch.bootstrap.MCS`` draws them (block size sqrt(t), the same seed): (reps, t)."""
+    from arch.bootstrap import StationaryBootstrap
+
+    bootstrap = StationaryBootstrap(int(np.sqrt(t)), np.arange(t), seed=seed)
+    counts = np.zeros((reps, t))
+    for rep, data in enumerate(bootstrap.bootstrap(reps)):
+        np.add.at(counts[rep], np.asarray(data[0][0], dtype=int), 1.0)
+    return counts
+
+
+def _mcs_arrays(losses: np.ndarray, candidates: np.ndarray, size: float, reps: int, seed: int) -> np.ndarray:
+    """``mcs_members`` of many loss tables of the same length at once: ``losses`` (n, T, k), ``candidates`` (n, k)
+    the distinct columns that enter each set. Returns which columns are in each set (n, k), candidates only."""
+    n, t, k = losses.shape
+    losses = np.where(candidates[:, None, :], losses, 0.0)
+    counts = _bootstrap_counts(t, reps, seed)
+    mean = losses.mean(axis=1)  # (n, k)
+    diffs = mean[:, :, None] - mean[:, None, :]
+    boot = np.einsum("rt,ntk->nrk", counts, losses) / t
+    boot_diffs = boot[:, :, :, None] - boot[:, :, None, :] - diffs[:, None]
+    variances = (boot_diffs**2).mean(axis=1) + np.eye(k)
+    std_diffs = diffs / np.sqrt(variances)
+    std_boot = boot_diffs / np.sqrt(variances)[:, None]
+    included = candidates.copy()
+    pvalues = np.ones((n, k))
+    running = np.zeros(n)  # arch makes each p-value at least those of the models eliminated before it
+    pair = included[:, :, None] & included[:, None, :]
+    while True:
+        active = included.sum(axis=1) > 1
+        if not active.any():
+            break
+        pair = included[:, :, None] & included[:, None, :]
+        stat = np.where(pair, std_diffs, -np.inf).reshape(n, -1)
+        worst = stat.argmax(axis=1)
+        test_stat = stat[np.arange(n), worst]
+        simulated = np.where(pair[:, None], std_boot, -np.inf).reshape(n, reps, -1).max(axis=2)
+        p = (test_stat[:, None] < simulated).mean(axis=1)
+        running = np.where(active, np.maximum(running, p), running)
+        eliminated = worst // k
+        rows = np.flatnonzero(active)
+        pvalues[rows, eliminated[rows]] = running[rows]
+        included[rows, eliminated[rows]] = False
+    return candidates & (pvalues > size)
+
+
+def every_ticker_tests(predictions: pd.DataFrame, mcs_reps: int = MCS_REPS) -> pd.DataFrame:
+    """``ticker_tests`` of every ticker of ``predictions`` at once (arrays, on the driver): the same rows."""
+    frames = []
+    for (step, _), rows in predictions.groupby(["step", predictions.groupby(["ticker", "step"])["ticker"]
+                                                .transform("size").to_numpy()], sort=True):
+        frames.append(_tests_of_equal_length(rows.sort_values(["ticker", "target_date"]), int(step), mcs_reps))
+    columns = ["ticker", "step", "model", *FIELDS, "abstains"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return out.sort_values(["ticker", "step"], kind="stable", ignore_index=True)[columns]
+
+
+def _tests_of_equal_length(rows: pd.DataFrame, step: int, mcs_reps: int) -> pd.DataFrame:
+    """The tests of one step for tickers with the same number of days (rows sorted by ticker and day)."""
+    tickers = rows["ticker"].drop_duplicates().to_numpy()
+    n = len(tickers)
+    t = len(rows) // n
+
+    def table(column: str) -> np.ndarray:
+        return rows[column].to_numpy(np.float64).reshape(n, t)
+
+    actual, origin, naive = table("actual"), table("origin_price"), table("naive")
+    models = [m for m in POINT_MODELS if m in rows]
+    forecasts = {m: table(m) for m in models}
+    complete = {m: ~np.isnan(f).any(axis=1) for m, f in forecasts.items()}
+    losses = np.stack([(actual - np.nan_to_num(forecasts[m])) ** 2 for m in models], axis=2)
+    # Each ticker's distinct complete loss series (a forecast that abstains is naive's: they go together).
+    available = np.stack([complete[m] for m in models], axis=1)
+    representative = np.tile(np.arange(len(models)), (n, 1))
+    for i in range(len(models)):
+        for j in range(i):
+            same = available[:, i] & available[:, j] & np.all(losses[:, :, i] == losses[:, :, j], axis=1)
+            representative[:, i] = np.where(same & (representative[:, i] == i), representative[:, j],
+                                            representative[:, i])
+    candidates = available & (representative == np.arange(len(models)))
+    testable = (candidates.sum(axis=1) >= 2) & (t >= 10)
+    members = available.copy()  # nothing to tell apart: every available model is in the set
+    if testable.any():
+        kept = _mcs_arrays(losses[testable], candidates[testable], MCS_SIZE, mcs_reps, MCS_SEED)
+        members[testable] = np.take_along_axis(kept, representative[testable], axis=1) & available[testable]
+    out = []
+    for index, model in enumerate(models):
+        forecast = forecasts[model]
+        abstaining = np.all(np.abs(forecast - naive) <= 1e-12, axis=1)
+        tested = (model != "naive") & ~abstaining
+        stat, p = _dm_arrays(losses[:, :, index], losses[:, :, models.index("naive")], step)
+        pt = _pt_arrays(actual - origin, forecast - origin)
+        p_is = np.full(n, np.nan)
+        if model in BANDED and bound_column(80, "lo", model) in rows:
+            _, p_is = _dm_arrays(_interval_scores(rows, model, n, t), _interval_scores(rows, "naive", n, t), step)
+        frame = pd.DataFrame({"ticker": tickers, "step": step, "model": model,
+                              "dm_stat": np.where(tested, stat, np.nan), "dm_p_vs_naive": np.where(tested, p, np.nan),
+                              "dm_is80_p_vs_naive": np.where(tested, p_is, np.nan),
+                              "pt_p": np.where(tested, pt, np.nan), "in_mcs_90": members[:, index],
+                              "abstains": (model != "naive") & abstaining})
+        out.append(frame[complete[model]])
+    return pd.concat(out, ignore_index=True).astype(object).where(lambda f: f.notna(), None)
+
+
+def _interval_scores(rows: pd.DataFrame, model: str, n: int, t: int) -> np.ndarray:
+    from forecaster.evaluate.metrics import interval_scores
+
+    return interval_scores(rows["actual"].to_numpy(np.float64), rows[bound_column(80, "lo", model)].to_numpy(),
+                           rows[bound_column(80, "hi", model)].to_numpy(), 80).reshape(n, t)

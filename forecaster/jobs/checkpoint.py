@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from forecaster import artifacts
 from forecaster.config import RunOptions
+from forecaster.data import cache
 from forecaster.errors import ArtifactError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,11 @@ def fingerprint(opts: RunOptions, price_paths: list[Path]) -> str:
     digest = hashlib.sha256()
     options = {k: v for k, v in asdict(opts).items() if k not in NOT_FINGERPRINTED}
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    for path in sorted(price_paths):
-        rows = pq.read_table(path).to_pandas()
-        digest.update(path.stem.encode())
-        digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
+    table = cache.read_many(price_paths, ["date", "open", "high", "low", "close", "adj_close", "volume"])
+    rows = table.column("ticker").to_pandas().value_counts().sort_index()
+    digest.update(json.dumps({str(t): int(n) for t, n in rows.items()}).encode())  # the rows' tickers, in order
+    for name in table.column_names[1:]:
+        digest.update(np.ascontiguousarray(table.column(name).to_numpy()).tobytes())
     return digest.hexdigest()[:16]
 
 

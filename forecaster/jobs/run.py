@@ -205,17 +205,18 @@ def _fold_stages(opts: RunOptions, price_paths: list[Path], progress: checkpoint
                                    expected_windows=len(test) + len(last))
 
     progress.stage(f"{name}/score", score)
-    scores = artifacts.read_parquet(scores_path)
-    test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
-    # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
-    known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
-    naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
-    columns = {name: backtest.price_forecasts(w, _outputs(trained, w, q, known), opts.ma_window, naive_quantiles,
-                                              garch.for_windows(garch_origins, garch_params, w))
-               for name, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))}
-    return Fold(prepared, trained, backtest.predictions_frame(test, columns["test"]),
-                backtest.forecast_beyond(last, columns["last"]), metrics.naive_scales(tables["train"]), counts,
-                failed, scores_path, known, naive_quantiles, garch_params)
+    with stage(f"backtest of {len(test)} test windows beside the baselines, with online calibration"):
+        scores = artifacts.read_parquet(scores_path)
+        test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
+        # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
+        known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
+        naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
+        columns = {kind: backtest.price_forecasts(w, _outputs(trained, w, q, known), opts.ma_window,
+                                                  naive_quantiles, garch.for_windows(garch_origins, garch_params, w))
+                   for kind, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))}
+        return Fold(prepared, trained, backtest.predictions_frame(test, columns["test"]),
+                    backtest.forecast_beyond(last, columns["last"]), metrics.naive_scales(tables["train"]), counts,
+                    failed, scores_path, known, naive_quantiles, garch_params)
 
 
 def _fit_garch(spark: Any, prepared: Any, horizon: int) -> tuple[pd.DataFrame, dict[str, dict]]:
@@ -260,41 +261,30 @@ def _outputs(trained: Any, windows: Any, quantiles: np.ndarray, known: pd.DataFr
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame:
     """The run's price history for the dashboard, OHLC scaled to the adjusted close so candles match it."""
-    frames = []
-    for path in price_paths:
-        if path.stem in tickers:
-            prices = cache.read_ticker(path.parent.parent, path.stem).prices
-            factor = prices["adj_close"] / prices["close"]
-            frames.append(prices.assign(**{c: prices[c] * factor for c in ("open", "high", "low", "close")}))
-    return pd.concat(frames, ignore_index=True)[["ticker", "date", "open", "high", "low", "close", "volume"]]
+    columns = ["date", "open", "high", "low", "close", "adj_close", "volume"]
+    kept = set(tickers)
+    prices = cache.read_many([p for p in price_paths if p.stem in kept], columns).to_pandas()
+    prices["date"] = pd.to_datetime(prices["date"])
+    factor = prices["adj_close"] / prices["close"]
+    prices = prices.assign(**{c: prices[c] * factor for c in ("open", "high", "low", "close")})
+    return prices[["ticker", "date", "open", "high", "low", "close", "volume"]]
 
 
 def _assess(opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, mase_scale: dict[str, float]
             ) -> tuple[dict[str, Any], Any]:
-    """The report: every ticker's tests against naive run on the executors (one task per ticker: the MCS bootstrap
-    is what they cost) while the driver computes the metrics, the band backtests, the cross-sectional skill and
-    the portfolio (vectorised); the tests are added when they come back. Writes the skill's daily files."""
-    from forecaster.evaluate import skill
-    from forecaster.evaluate.report import add_tests, build_report
-    from forecaster.prepare.session import get_spark
+    """The report: every ticker's metrics, band backtests and tests against naive, the cross-sectional skill and
+    the portfolio, each computed for every ticker at once (arrays, on the driver: they grow with the number of
+    backtest rows and nothing else)."""
+    from forecaster.evaluate import significance, skill
+    from forecaster.evaluate.report import build_report
 
-    spark = get_spark(opts.master, opts.remote)
-    with ThreadPoolExecutor(1, thread_name_prefix="forecaster-tests") as background:
-        testing = background.submit(_tests_on_executors, spark, predictions)
-        with stage("cross-sectional skill and the long-short portfolio"):
-            assessed = skill.assess(predictions, prices, opts.min_cross_section, opts.cost_bps)
-        with stage("metrics and band backtests of every ticker"):
-            report = build_report(predictions, mase_scale, skill=assessed)
-        tests = testing.result()
-    return add_tests(report, tests), assessed
-
-
-def _tests_on_executors(spark: Any, predictions: pd.DataFrame) -> pd.DataFrame:
-    from forecaster.evaluate import significance
-
-    with stage("testing each ticker against naive on the executors (Diebold-Mariano, Pesaran-Timmermann, MCS)",
-               spark):
-        return significance.tests_on_executors(spark, predictions)
+    with stage("testing each ticker against naive (Diebold-Mariano, Pesaran-Timmermann, MCS)"):
+        tests = significance.every_ticker_tests(predictions)
+    with stage("cross-sectional skill and the long-short portfolio"):
+        assessed = skill.assess(predictions, prices, opts.min_cross_section, opts.cost_bps)
+    with stage("metrics and band backtests of every ticker"):
+        report = build_report(predictions, mase_scale, tests=tests, skill=assessed)
+    return report, assessed
 
 
 def _predictions(folds: list[Fold]) -> pd.DataFrame:

@@ -76,17 +76,21 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     steps = sorted(known["step"].unique()) if len(known) else []
     horizon = max(steps) if steps else 0
     out = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
-    origin_ticker = origins["ticker"].astype(str).to_numpy()
     origin_date = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
-    for (ticker, step), rows in known.groupby(["ticker", "step"], sort=False):
-        rows = rows.sort_values("target_date", kind="stable")
-        mask = origin_ticker == str(ticker)
-        if not mask.any():
+    # Each ticker's origins, found once: a comparison with every origin per ticker and step grows with the
+    # square of the number of tickers.
+    by_ticker = pd.Series(np.arange(len(origins))).groupby(origins["ticker"].astype(str).to_numpy()).indices
+    # Sorted once by day within each ticker and step; then each group is a run of positions.
+    known = known.sort_values(["ticker", "step", "target_date"], kind="stable")
+    every_date = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
+    every_score = np.column_stack([known[f"score{level}"].to_numpy(np.float64) for level in LEVELS])
+    for (ticker, step), positions in known.groupby(["ticker", "step"], sort=False).indices.items():
+        mask = by_ticker.get(str(ticker))
+        if mask is None:
             continue
-        dates = pd.to_datetime(rows["target_date"]).to_numpy("datetime64[ns]")
         # How many scores are known at each origin: those dated on or before it.
-        known_count = np.searchsorted(dates, origin_date[mask], side="right")
-        columns = np.column_stack([rows[f"score{level}"].to_numpy(np.float64) for level in LEVELS])
+        known_count = np.searchsorted(every_date[positions], origin_date[mask], side="right")
+        columns = every_score[positions]
         for level, values in zip(LEVELS, _window_quantiles(columns, known_count, window).T, strict=True):
             out[level][mask, int(step) - 1] = values
     return out
@@ -101,13 +105,15 @@ def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int) 
     if n == 0:
         return out
     held = np.minimum(known_count, window)  # scores in each origin's window
+    last = np.clip(known_count - 1, 0, n - 1)
+    needed, which = np.unique(last, return_inverse=True)  # the windows some origin uses: only those are sorted
     for j, level in enumerate(LEVELS):
         padded = np.concatenate([np.full(window - 1, np.inf), values[:, j]])
-        # Row i: the window of scores ending with score i, sorted (the padding sorts last).
-        rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window), axis=1)
-        last = np.clip(known_count - 1, 0, n - 1)
-        rank = np.array([conformal_rank(int(c), level) if c else 1 for c in held])
-        picked = rows[last, rank - 1]
+        # Row i: the window of scores ending with score needed[i], sorted (the padding sorts last).
+        rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window)[needed], axis=1)
+        # conformal_rank of every count at once (1 where nothing is known yet: that origin gets 0 below).
+        rank = np.where(held > 0, np.minimum(held, np.ceil((held + 1) * level / 100)), 1).astype(int)
+        picked = rows[which.ravel(), rank - 1]
         out[:, j] = np.where(held >= MIN_SCORES, picked, 0.0)
     return out
 

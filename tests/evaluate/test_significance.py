@@ -80,3 +80,37 @@ def test_the_model_confidence_set_is_arch_s():
     direct = MCS(losses.to_numpy(), size=0.1, reps=significance.MCS_REPS, seed=significance.MCS_SEED)
     direct.compute()
     assert significance.mcs_members(losses) == {losses.columns[i] for i in direct.included} == {"a", "b"}
+
+
+def _universe(rng: np.random.Generator) -> pd.DataFrame:
+    """Tickers as a universe holds them: most with a year of days, some with a short history, one whose forecast
+    abstains (it is naive's), one without GARCH on one step, one too short for the MCS, one with real skill."""
+    frames = []
+    for k in range(40):
+        days = 250 if k < 30 else (120 if k < 38 else 8)
+        frame = _ticker(rng, days=days, skill=0.6 if k == 3 else 0.0, steps=3).assign(ticker=f"T{k:02d}")
+        width = rng.uniform(1.5, 3.5, len(frame))  # bands that breathe, as real ones do
+        frame["garch_lo80"], frame["garch_hi80"] = frame["garch"] - width, frame["garch"] + width
+        frame["lstm_lo80"], frame["lstm_hi80"] = frame["lstm"] - 0.8 * width, frame["lstm"] + 0.8 * width
+        frames.append(frame)
+    frames[5]["lstm"] = frames[5]["naive"]  # abstains
+    frames[6].loc[frames[6]["step"] == 2, "garch"] = np.nan  # GARCH failed at one step: no row, no MCS member
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_every_ticker_at_once_gives_each_ticker_s_own_tests():
+    """The arrays of ``every_ticker_tests`` against statsmodels' and arch's functions called ticker by ticker."""
+    predictions = _universe(np.random.default_rng(3))
+    one_by_one = pd.concat([significance.ticker_tests(rows) for _, rows in predictions.groupby("ticker")],
+                           ignore_index=True)
+    at_once = significance.every_ticker_tests(predictions)
+    keys = ["ticker", "step", "model"]
+    assert at_once[keys].values.tolist() == one_by_one[keys].values.tolist()
+    for field in ("dm_stat", "dm_p_vs_naive", "dm_is80_p_vs_naive", "pt_p"):
+        expected = one_by_one[field].astype(float).to_numpy()
+        got = at_once[field].astype(float).to_numpy()
+        assert np.array_equal(np.isnan(expected), np.isnan(got)), field
+        assert got[~np.isnan(got)] == pytest.approx(expected[~np.isnan(expected)], rel=1e-9, abs=1e-12), field
+    for field in ("in_mcs_90", "abstains"):
+        assert at_once[field].tolist() == one_by_one[field].tolist(), field
+    assert not at_once.loc[at_once["ticker"] == "T03", "in_mcs_90"].all()  # naive leaves the set of the skilled one

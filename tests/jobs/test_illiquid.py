@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from forecaster import artifacts
+from forecaster.evaluate.report_files import read_report
 from forecaster.jobs.run import RunOptions, run
 from forecaster.left_out import card_lines
 from tests.conftest import TINY_MODEL
@@ -40,7 +39,9 @@ def test_a_ticker_still_on_most_days_is_scored_with_every_undefined_metric_named
     result, _ = illiquid_run
     text = (result.run_dir / artifacts.REPORT).read_text()
     assert "NaN" not in text and "Infinity" not in text
-    for ticker, entry in json.loads(text)["tickers"].items():
+    report = read_report(result.run_dir)
+    assert report == result.report
+    for ticker, entry in report["tickers"].items():
         for by_model in entry["metrics"].values():
             for name, metrics in by_model.items():
                 nulls = {k for k, v in metrics.items() if v is None}

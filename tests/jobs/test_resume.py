@@ -22,7 +22,7 @@ STAGES = {
     "garch": (garch, "fit_on_executors", "fitting GARCH(1,1) per ticker on the executors"),
     "train": (training, "fit", "training"),
     "score": (scoring, "score_split_to", "scoring"),
-    "assess": (significance, "tests_on_executors", "testing each ticker against naive"),
+    "assess": (significance, "every_ticker_tests", "testing each ticker against naive"),
     "write": (card, "model_card", "writing the artifacts"),
 }
 
