@@ -149,3 +149,20 @@ def _main_with_its_console(argv: list[str]) -> int:
         return main(argv)
     finally:
         root.handlers = saved
+
+
+def test_the_forecast_of_a_large_universe_is_summarised_per_step():
+    import pandas as pd
+
+    from forecaster.cli import format_forecast
+
+    days = pd.bdate_range("2018-02-08", periods=3)
+    rows = [{"ticker": f"T{k:02d}", "origin_date": pd.Timestamp("2018-02-07"), "target_date": day, "step": step,
+             "origin_price": 100.0, "lstm": 100.0 + (k - 12) * 0.1 * step, "lstm_lo80": 98.0, "lstm_hi80": 102.0}
+            for k in range(25) for step, day in enumerate(days, 1)]
+    frame = pd.DataFrame(rows)
+    lines = format_forecast(frame).splitlines()
+    assert lines[0].startswith("forecast of 25 tickers") and len(lines) == 4
+    assert lines[1] == ("step 1: median change +0.00%, median 80% band width 4.00% of the last close; largest rises "
+                        "T24 +1.20%, T23 +1.10%, T22 +1.00%; largest falls T00 -1.20%, T01 -1.10%, T02 -1.00%")
+    assert len(format_forecast(frame, "all").splitlines()) == 2 + 75
