@@ -2,9 +2,9 @@
 universe of thousands a count per reason with a few names (the model card keeps every ticker's reason).
 
 Example:
-    >>> reasons = {"A": "too short", "B": "too short", "C": "constant"}
+    >>> reasons = {"A": "only 8 days", "B": "only 9 days", "C": "constant"}
     >>> summary_lines(reasons, few=2)
-    ['2 tickers: too short (A, B)', '1 ticker: constant (C)']
+    ['2 tickers (A, B), e.g. A: only 8 days', '1 ticker (C): constant']
 """
 
 from __future__ import annotations
@@ -31,16 +31,19 @@ def kind(reason: str) -> str:
 
 
 def summary_lines(reasons: dict[str, str], few: int = FEW) -> list[str]:
-    """One line per ticker for ``few`` or fewer, else one line per kind of reason: its count and first names."""
+    """One line per ticker for ``few`` or fewer, else one line per kind of reason: its count, first names and the
+    first one's own reason."""
     if len(reasons) <= few:
         return [f"{ticker}: {why}" for ticker, why in reasons.items()]
     grouped: dict[str, list[str]] = defaultdict(list)
     for ticker, why in reasons.items():
         grouped[kind(why)].append(ticker)
     lines = []
-    for what, tickers in sorted(grouped.items(), key=lambda item: -len(item[1])):
+    for tickers in sorted(grouped.values(), key=len, reverse=True):
         shown = ", ".join(tickers[:NAMES_SHOWN]) + (", …" if len(tickers) > NAMES_SHOWN else "")
-        lines.append(f"{len(tickers)} ticker{'s' if len(tickers) != 1 else ''}: {what} ({shown})")
+        example = f"e.g. {tickers[0]}: " if len(tickers) > 1 else ""
+        lines.append(f"{len(tickers)} ticker{'s' if len(tickers) != 1 else ''} ({shown}){',' if example else ':'} "
+                     f"{example}{reasons[tickers[0]]}")
     return lines
 
 
