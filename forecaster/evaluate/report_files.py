@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
@@ -67,10 +69,25 @@ def write_report(run_dir: Path, report: dict[str, Any]) -> None:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values, NaN as None."""
-    columns = {c: frame[c].tolist() for c in frame.columns}
-    return [{c: (None if isinstance(v, float) and math.isnan(v) else v) for c, v in zip(columns, values, strict=True)}
-            for values in zip(*columns.values(), strict=True)]
+    """Rows as dicts of plain Python values, NaN as None (converted a column at a time: a report holds a
+    hundred thousand rows)."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind == "f":
+            plain = values.astype(object)
+            plain[np.isnan(values)] = None
+            columns.append(plain.tolist())
+        else:
+            columns.append([None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()])
+    names = list(frame.columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+@lru_cache(maxsize=4096)
+def _parsed(text: str | None) -> Any:
+    """A JSON cell's value; the same few texts repeat on every row, so each is parsed once (callers copy it)."""
+    return json.loads(text) if text else None
 
 
 def read_report(run_dir: Path) -> dict[str, Any]:
@@ -88,8 +105,8 @@ def read_report(run_dir: Path) -> dict[str, Any]:
     entries = {t: dict(span) for t, span in tickers.items()}  # a ticker without rows stays without metrics
     for row in _records(artifacts.read_parquet(run_dir / artifacts.METRICS)):
         key = tuple(row.pop(k) for k in KEYS)
-        undefined = json.loads(row.pop("undefined") or "{}")
-        absent = set(json.loads(row.pop("absent") or "[]"))
+        undefined = dict(_parsed(row.pop("undefined")) or {})
+        absent = _parsed(row.pop("absent")) or ()
         fields = {k: v for k, v in row.items() if k not in absent}
         if key in bands:
             fields["bands"] = bands[key]
