@@ -54,10 +54,10 @@ def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFra
     ``last`` windows (one per ticker), dated on the exchange calendar."""
     frame = forecast_frame(last, columns)
     horizon = last.y.shape[1]
-    for ticker, origin in zip(last.ticker, last.origin_date, strict=True):
-        days = next_sessions(origin, horizon)
-        rows = frame.index[frame["ticker"] == str(ticker)]
-        frame.loc[rows, "target_date"] = [days[s - 1] for s in frame.loc[rows, "step"]]
+    # Most tickers end on the same day: the calendar is asked once per last day.
+    sessions = {origin: next_sessions(origin, horizon) for origin in frame["origin_date"].drop_duplicates()}
+    frame["target_date"] = [sessions[origin][step - 1] for origin, step in zip(frame["origin_date"], frame["step"],
+                                                                                strict=True)]
     return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 

@@ -88,9 +88,14 @@ def naive_bands(windows: Windows, quantiles: dict[str, list[list[float]]]) -> di
     """The naive forecast's constant-width bands around each origin price: ``naive_lo80`` .. ``naive_hi95``,
     each (n, horizon); NaN for a ticker without quantiles."""
     horizon = _horizon(windows)
-    table = np.full((len(windows), horizon, 4), np.nan)
-    for ticker, per_step in quantiles.items():
-        table[windows.ticker == ticker] = np.asarray(per_step)[None, :horizon, :]
+    # One row of quantiles per ticker, looked up for every window at once (a loop over tickers comparing every
+    # window's ticker grows with the square of the universe).
+    known = pd.Index(list(quantiles))
+    rows = np.full((len(known) + 1, horizon, 4), np.nan)  # the last row: a ticker without quantiles
+    for k, per_step in enumerate(quantiles.values()):
+        rows[k] = np.asarray(per_step)[:horizon, :]
+    position = known.get_indexer(np.asarray(windows.ticker, dtype=str))
+    table = rows[np.where(position >= 0, position, len(known))]
     origin = windows.origin_price[:, None]
     return {"naive_lo95": origin * np.exp(table[..., 0]), "naive_lo80": origin * np.exp(table[..., 1]),
             "naive_hi80": origin * np.exp(table[..., 2]), "naive_hi95": origin * np.exp(table[..., 3])}

@@ -140,7 +140,9 @@ def per_window(values: dict[str, list[float]], tickers: np.ndarray, horizon: int
     for a ticker without a model."""
     if GLOBAL in values:
         return np.broadcast_to(np.asarray(values[GLOBAL], np.float64)[None, :], (len(tickers), horizon))
-    out = np.full((len(tickers), horizon), np.nan)
-    for ticker, per_step in values.items():
-        out[tickers == ticker] = np.asarray(per_step)[None, :]
-    return out
+    known = pd.Index(list(values))
+    rows = np.full((len(known) + 1, horizon), np.nan)  # the last row: a ticker without a model
+    for k, per_step in enumerate(values.values()):
+        rows[k] = np.asarray(per_step)
+    position = known.get_indexer(np.asarray(tickers, dtype=str))
+    return rows[np.where(position >= 0, position, len(known))]
