@@ -64,3 +64,18 @@ def test_forecast_rows_and_the_compare_table_carry_the_forecast_files_numbers(pu
     assert row["change"] == pytest.approx(first["lstm"] / first["origin_price"] - 1, abs=1e-6)
     lstm = result.report["tickers"]["AAPL"]["metrics"]["1"]["lstm"]
     assert row["rmse_ratio"] == round(lstm["rmse_ratio_vs_naive"], 4)
+
+
+def test_the_model_card_names_the_tickers_left_out_and_why():
+    from dashboard.layout import card_text
+    from dashboard.reader import RunView
+
+    skipped = {"ILLIQ100A": "its adjusted close never changes (a constant series)",
+               "APTV": "only 0 usable days before the test start 2017-02-08"}
+    card = {"created_at": "2026-11-30T22:00:00Z", "source": "csv", "tickers": ["AAPL"], "skipped_tickers": skipped,
+            "failed_tickers": {}, "data_range": {"AAPL": ["2013-02-08", "2018-02-07"]}, "horizon": 5}
+    view = RunView(run_id="r", version=("r", 0.0), report={"tickers": {}, "summary": {}}, card=card,
+                   predictions=None, prices=None, forecast=None)
+    lines = card_text(view).splitlines()
+    assert lines[-3:] == ["skipped 2 tickers:", "  ILLIQ100A: its adjusted close never changes (a constant series)",
+                          "  APTV: only 0 usable days before the test start 2017-02-08"]
