@@ -38,6 +38,8 @@ from forecaster.errors import ArtifactError, ConfigError
 log = logging.getLogger(__name__)
 
 PROGRESS = "progress.json"
+#: The attribute an error carries with the name of the stage it stopped (``forecaster.jobs.run.stage`` sets it).
+STAGE_ATTRIBUTE = "forecaster_stage"
 CHECKPOINTS = "checkpoints"
 #: Options that change how a run reports or where it runs, not what it computes: a resume may change them.
 NOT_FINGERPRINTED = ("verbose", "report_path", "mlflow_uri", "data_dir", "master", "remote", "csv_paths",
@@ -95,9 +97,13 @@ class Progress:
             except (OSError, ValueError, KeyError, TypeError, ArtifactError) as exc:
                 log.warning("%s: its checkpoint cannot be read (%s); running it again", name, exc)
         value = compute()
-        shutil.rmtree(folder, ignore_errors=True)
-        encoded = json.dumps(_encode(value, folder, [0]))
-        artifacts.atomic_write(folder / "value.json", lambda tmp: tmp.write_text(encoded, encoding="utf-8"))
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            encoded = json.dumps(_encode(value, folder, [0]))
+            artifacts.atomic_write(folder / "value.json", lambda tmp: tmp.write_text(encoded, encoding="utf-8"))
+        except Exception as exc:
+            setattr(exc, STAGE_ATTRIBUTE, f"keeping the finished stage {name}")  # the run's one-line error says it
+            raise
         self.state["finished"] = [s for s in self.state["finished"] if s != name] + [name]
         self._write()
         return value
@@ -122,7 +128,9 @@ def _encode(value: Any, folder: Path, tables: list[int]) -> Any:
     if isinstance(value, pd.DataFrame):
         tables[0] += 1
         path = folder / f"table-{tables[0]}.parquet"
-        artifacts.atomic_write(path, lambda tmp: value.to_parquet(tmp))  # pandas keeps the index and dtypes
+        plain = value.copy(deep=False)
+        plain.attrs = {}  # pandas writes attrs as JSON; Spark Connect's toPandas puts its plan metrics there
+        artifacts.atomic_write(path, lambda tmp: plain.to_parquet(tmp))  # pandas keeps the index and dtypes
         return {"__table__": path.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         kind = type(value)

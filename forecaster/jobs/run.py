@@ -28,8 +28,7 @@ __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
 
-#: The attribute ``stage`` sets on an error raised inside it: the stage's name.
-STAGE_ATTRIBUTE = "forecaster_stage"
+STAGE_ATTRIBUTE = checkpoint.STAGE_ATTRIBUTE
 
 
 @dataclass(frozen=True)

@@ -126,3 +126,23 @@ def test_check_lists_an_unfinished_run_as_resumable(tmp_path, capsys):
     out = capsys.readouterr().out
     assert ("resumable run 20261130T101010Z-abc123 (stopped while training; kept: fold-1/prepare): the same `run` "
             "command continues it, or add --resume 20261130T101010Z-abc123") in out
+
+
+def test_a_kept_stage_comes_back_as_it_was(tmp_path):
+    """Tables (their index and dtypes; attrs dropped: Spark Connect puts objects there), dataclasses, paths and
+    tuples survive the JSON and Parquet of a checkpoint."""
+    import pandas as pd
+
+    from forecaster.model.network import TrainResult
+
+    frame = pd.DataFrame({"ticker": ["A", "B"], "date": pd.to_datetime(["2020-01-02", "2020-01-03"]), "x": [1.5, 2.0]},
+                         index=pd.Index([3, 7], name="row"))
+    frame.attrs["metrics"] = [object()]
+    value = {"table": frame, "path": tmp_path / "model.keras", "shape": (2, 3),
+             "result": TrainResult(epochs_run=3, best_epoch=2, best_val_loss=0.5, train_seconds=1.0,
+                                   member_best_epochs=(2, 1))}
+    progress = checkpoint.Progress.start(tmp_path, "f00")
+    progress.stage("one", lambda: value)
+    again = checkpoint.Progress.read(tmp_path).stage("one", lambda: pytest.fail("a finished stage ran again"))
+    assert again["table"].equals(frame) and again["table"].index.name == "row"
+    assert again["path"] == value["path"] and again["shape"] == (2, 3) and again["result"] == value["result"]
