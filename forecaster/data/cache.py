@@ -98,23 +98,6 @@ def read_meta(path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
 
 
-def date_ranges(paths: list[Path], test_start: str | None = None) -> pd.DataFrame:
-    """Per cache file, from its date column alone: ticker, rows, first_date, last_date and ``before``, the rows
-    dated before ``test_start`` (all rows when it is None). Cheap enough to check a request before Spark starts.
-    """
-    rows = []
-    cut = pd.Timestamp(test_start) if test_start else None
-    for path in paths:
-        try:
-            dates = pd.to_datetime(pq.read_table(path, columns=["date"]).column("date").to_pandas())
-        except (pa.ArrowException, OSError, KeyError) as exc:
-            raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc})") from exc
-        rows.append({"ticker": Path(path).stem, "rows": len(dates), "first_date": dates.min().date(),
-                     "last_date": dates.max().date(),
-                     "before": int((dates < cut).sum()) if cut is not None else len(dates)})
-    return pd.DataFrame(rows, columns=["ticker", "rows", "first_date", "last_date", "before"])
-
-
 def read_many(paths: list[Path], columns: list[str]) -> pa.Table:
     """``columns`` of many cache files as one Arrow table, sorted by ticker and date: one multi-threaded scan
     (reading thousands of files one by one costs 20 times as much). A damaged file is named."""

@@ -338,7 +338,8 @@ def _tests_of_equal_length(rows: pd.DataFrame, step: int, mcs_reps: int) -> pd.D
         pt = _pt_arrays(actual - origin, forecast - origin)
         p_is = np.full(n, np.nan)
         if model in BANDED and bound_column(80, "lo", model) in rows:
-            _, p_is = _dm_arrays(_interval_scores(rows, model, n, t), _interval_scores(rows, "naive", n, t), step)
+            _, p_is = _dm_arrays(_interval_score(rows, model).reshape(n, t),
+                                 _interval_score(rows, "naive").reshape(n, t), step)
         frame = pd.DataFrame({"ticker": tickers, "step": step, "model": model,
                               "dm_stat": np.where(tested, stat, np.nan), "dm_p_vs_naive": np.where(tested, p, np.nan),
                               "dm_is80_p_vs_naive": np.where(tested, p_is, np.nan),
@@ -346,10 +347,3 @@ def _tests_of_equal_length(rows: pd.DataFrame, step: int, mcs_reps: int) -> pd.D
                               "abstains": (model != "naive") & abstaining})
         out.append(frame[complete[model]])
     return pd.concat(out, ignore_index=True).astype(object).where(lambda f: f.notna(), None)
-
-
-def _interval_scores(rows: pd.DataFrame, model: str, n: int, t: int) -> np.ndarray:
-    from forecaster.evaluate.metrics import interval_scores
-
-    return interval_scores(rows["actual"].to_numpy(np.float64), rows[bound_column(80, "lo", model)].to_numpy(),
-                           rows[bound_column(80, "hi", model)].to_numpy(), 80).reshape(n, t)

@@ -15,7 +15,7 @@ rolling scores correct what it misses within weeks.
 
 from __future__ import annotations
 
-import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,15 +42,16 @@ def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> np.ndarray:
     return np.maximum(lo - y, y - hi) / spread(quantiles)
 
 
-def conformal_rank(n: int, level: int) -> int:
+def conformal_rank(n: Any, level: int) -> Any:
     """The rank (1 = smallest) of the score among ``n`` that covers ``level``% of exchangeable new ones:
-    ceil((n + 1) level), at most n.
+    ceil((n + 1) level), at most n; ``n`` a count or an array of counts.
 
     Example:
-        >>> conformal_rank(99, 80)
-        80
+        >>> conformal_rank(99, 80), conformal_rank(np.array([9, 99]), 80).tolist()
+        (80, [8, 80])
     """
-    return min(n, math.ceil((n + 1) * level / 100))
+    rank = np.minimum(n, np.ceil((np.asarray(n) + 1) * level / 100)).astype(int)
+    return int(rank) if np.ndim(rank) == 0 else rank
 
 
 def calibrated_bands(quantiles: np.ndarray, corrections: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, ...]]:
@@ -111,8 +112,7 @@ def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int) 
         padded = np.concatenate([np.full(window - 1, np.inf), values[:, j]])
         # Row i: the window of scores ending with score needed[i], sorted (the padding sorts last).
         rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window)[needed], axis=1)
-        # conformal_rank of every count at once (1 where nothing is known yet: that origin gets 0 below).
-        rank = np.where(held > 0, np.minimum(held, np.ceil((held + 1) * level / 100)), 1).astype(int)
+        rank = np.where(held > 0, conformal_rank(held, level), 1)  # 1 where nothing is known: that origin gets 0
         picked = rows[which.ravel(), rank - 1]
         out[:, j] = np.where(held >= MIN_SCORES, picked, 0.0)
     return out
