@@ -14,13 +14,16 @@ file whole. A file that cannot be read is reported as damaged, never half-used.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forecaster.artifacts import PRICES, atomic_write
@@ -56,16 +59,45 @@ def write_ticker(data_dir: Path, ticker: str, prices: pd.DataFrame, source: str,
     rows = normalise_prices(prices, origin=f"cache write of {ticker}")
     if rows.empty:
         raise ArtifactError(f"refusing to cache an empty series for {ticker}")
+    return _write_table(data_dir, ticker, _to_arrow(rows), source, adjustment, requested_start)
+
+
+def write_tickers(data_dir: Path, prices: pd.DataFrame, source: str, adjustment: str,
+                  wanted: set[str] | None = None) -> Iterator[tuple[str, pa.Table]]:
+    """Cache every ticker of a table of many (or only those ``wanted``), one file each as ``write_ticker``
+    writes it; yields each ticker and its rows once its file is in place.
+
+    The table becomes Arrow once and each ticker's file is a slice of it: converting thousands of small frames
+    one by one cost more than reading the CSV they came from.
+    """
+    rows = normalise_prices(prices, origin="cache write")  # sorted by ticker, then date: a ticker is one slice
+    tickers = rows["ticker"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, tickers[1:] != tickers[:-1]]) if len(rows) else np.array([], int)
+    table = _to_arrow(rows)
+    for start, end in zip(starts, [*starts[1:], len(rows)], strict=True):
+        ticker = validate_ticker(tickers[start])
+        if wanted is None or ticker in wanted:
+            piece = table.slice(start, end - start)
+            _write_table(data_dir, ticker, piece, source, adjustment)
+            yield ticker, piece
+
+
+def _to_arrow(rows: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(rows.assign(date=rows["date"].dt.date), preserve_index=False)
+
+
+def _write_table(data_dir: Path, ticker: str, table: pa.Table, source: str, adjustment: str,
+                 requested_start: str | None = None) -> Path:
+    dates = table.column("date")
     meta = {
         "source": source,
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "first_date": f"{rows['date'].min():%Y-%m-%d}",
-        "last_date": f"{rows['date'].max():%Y-%m-%d}",
-        "rows": int(len(rows)),
+        "first_date": f"{pc.min(dates).as_py():%Y-%m-%d}",
+        "last_date": f"{pc.max(dates).as_py():%Y-%m-%d}",
+        "rows": int(table.num_rows),
         "adjustment": adjustment,
         "requested_start": requested_start,
     }
-    table = pa.Table.from_pandas(rows.assign(date=rows["date"].dt.date), preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), _META_KEY: json.dumps(meta).encode()})
     return atomic_write(prices_path(data_dir, ticker), lambda tmp: pq.write_table(table, tmp))
 

@@ -190,12 +190,11 @@ def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = Non
     report = IngestReport()
     with _progress(list(found if wanted is None else wanted), "import: caching", progress) as bar:
         for path, layout, prices in loaded:
-            for symbol, rows in prices.groupby("ticker", sort=True):
-                if wanted is not None and symbol not in wanted:
-                    continue
-                cache.write_ticker(data_dir, symbol, rows, f"csv:{path.name}", CSV_ADJUSTMENT[layout])
-                report.outcomes.append(Outcome(symbol, "imported", len(rows), len(rows),
-                                               f"{rows['date'].min():%Y-%m-%d}..{rows['date'].max():%Y-%m-%d} "
+            for symbol, rows in cache.write_tickers(data_dir, prices, f"csv:{path.name}", CSV_ADJUSTMENT[layout],
+                                                    wanted):
+                dates = rows.column("date")
+                report.outcomes.append(Outcome(symbol, "imported", rows.num_rows, rows.num_rows,
+                                               f"{dates[0].as_py():%Y-%m-%d}..{dates[-1].as_py():%Y-%m-%d} "
                                                f"from {path.name}"))
                 bar.update()
     log.info("imported %d tickers (%s rows) from %d file%s", len(report.outcomes),

@@ -48,13 +48,25 @@ def decile_weights(signal: pd.DataFrame) -> pd.DataFrame:
         >>> decile_weights(day).iloc[0].to_dict()["a"], decile_weights(day).iloc[0].to_dict()["c"]
         (1.0, -1.0)
     """
-    n = signal.notna().sum(axis=1)
-    k = np.maximum(1, np.floor(n * DECILE)).astype(int)
-    high = signal.rank(axis=1, method="first", ascending=False)
-    low = signal.rank(axis=1, method="first", ascending=True)
-    weights = (high.le(k, axis=0).astype(float) - low.le(k, axis=0).astype(float)).div(k, axis=0)
-    varies = signal.max(axis=1) > signal.min(axis=1)
-    return weights.where(signal.notna(), 0.0).mul(varies & (n >= 2), axis=0)
+    values = signal.to_numpy(np.float64)
+    present = ~np.isnan(values)
+    n = present.sum(axis=1)
+    k = np.maximum(1, np.floor(n * DECILE)).astype(int)[:, None]
+    weights = (_first_ranks(-values, present) <= k).astype(float) - (_first_ranks(values, present) <= k)
+    with np.errstate(invalid="ignore"):
+        varies = np.nanmax(np.where(present, values, -np.inf), axis=1) > np.nanmin(np.where(present, values, np.inf),
+                                                                                   axis=1)
+    weights = np.where(present, weights / k, 0.0) * (varies & (n >= 2))[:, None]
+    return pd.DataFrame(weights, index=signal.index, columns=signal.columns)
+
+
+def _first_ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each row's ranks, lowest first, ties in column order and missing values last: pandas' ``rank(axis=1,
+    method="first")`` as one NumPy sort (a frame's rank ran several times slower)."""
+    order = np.argsort(np.where(present, values, np.inf), axis=1, kind="stable")
+    ranks = np.empty(values.shape, np.int64)
+    np.put_along_axis(ranks, order, np.arange(1, values.shape[1] + 1)[None, :], axis=1)
+    return ranks
 
 
 def long_short(signal: pd.DataFrame, returns: pd.DataFrame, horizon: int, cost_bps: float = COST_BPS) -> pd.DataFrame:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from forecaster.jobs.prepare import check_before_spark
 __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 STAGE_ATTRIBUTE = checkpoint.STAGE_ATTRIBUTE
 
@@ -152,11 +153,8 @@ def _fold_path(opts: RunOptions, run_dir: Path, name: str, fold: int) -> Path:
 
 
 def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Progress, fold: int) -> Fold:
-    """One walk-forward fold, each of its stages kept when it finishes (a finished fold as a whole)."""
-    return progress.stage(f"fold-{fold + 1}", lambda: _fold_stages(opts, price_paths, progress, fold))
-
-
-def _fold_stages(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Progress, fold: int) -> Fold:
+    """One walk-forward fold, each of its costly stages kept when it finishes. The backtest after scoring is
+    not: redoing it from the kept scores takes seconds, and keeping it wrote every prediction twice."""
     # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
     from forecaster.prepare.session import get_spark
 
@@ -275,15 +273,23 @@ def _assess(opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, m
     the portfolio, each computed for every ticker at once (arrays, on the driver: they grow with the number of
     backtest rows and nothing else)."""
     from forecaster.evaluate import significance, skill
-    from forecaster.evaluate.report import build_report
+    from forecaster.evaluate.report import add_assessment, build_report
 
-    with stage("testing each ticker against naive (Diebold-Mariano, Pesaran-Timmermann, MCS)"):
-        tests = significance.every_ticker_tests(predictions)
-    with stage("cross-sectional skill and the long-short portfolio"):
-        assessed = skill.assess(predictions, prices, opts.min_cross_section, opts.cost_bps)
-    with stage("metrics and band backtests of every ticker"):
-        report = build_report(predictions, mase_scale, tests=tests, skill=assessed)
-    return report, assessed
+    def timed(name: str, work: Callable[..., T], *args: Any) -> T:
+        with stage(name):
+            return work(*args)
+
+    # Three independent computations, mostly in NumPy, which lets go of the interpreter's lock: threads put the
+    # second core to work (one process: the tables are shared, not copied). Each thread reads its own shallow
+    # copy, since pandas caches a frame's columns as they are read.
+    with ThreadPoolExecutor(2, thread_name_prefix="forecaster-assess") as pool:
+        tests = pool.submit(timed, "testing each ticker against naive (Diebold-Mariano, Pesaran-Timmermann, MCS)",
+                            significance.every_ticker_tests, predictions.copy(deep=False))
+        assessed = pool.submit(timed, "cross-sectional skill and the long-short portfolio", skill.assess,
+                               predictions.copy(deep=False), prices, opts.min_cross_section, opts.cost_bps)
+        with stage("metrics and band backtests of every ticker"):
+            report = build_report(predictions, mase_scale)
+        return add_assessment(report, tests.result(), assessed.result()), assessed.result()
 
 
 def _predictions(folds: list[Fold]) -> pd.DataFrame:

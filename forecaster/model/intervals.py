@@ -15,6 +15,7 @@ rolling scores correct what it misses within weeks.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,12 @@ def calibrated_bands(quantiles: np.ndarray, corrections: dict[int, np.ndarray]) 
     return bands
 
 
+#: Windows of scores searched at once: bounds the memory of one batch (rows x CALIBRATION_WINDOW numbers).
+BATCH_ROWS = 512
+#: Threads that search the windows.
+THREADS = 2
+
+
 def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW
                         ) -> dict[int, np.ndarray]:
     """The correction ``c`` of each origin and step, from the scores known on the origin's day.
@@ -75,47 +82,67 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     Only scores with ``target_date <= origin_date`` are used: an interval never sees a later outcome.
     """
     steps = sorted(known["step"].unique()) if len(known) else []
-    horizon = max(steps) if steps else 0
+    horizon = int(max(steps)) if steps else 0
     out = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
-    origin_date = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
-    # Each ticker's origins, found once: a comparison with every origin per ticker and step grows with the
-    # square of the number of tickers.
-    by_ticker = pd.Series(np.arange(len(origins))).groupby(origins["ticker"].astype(str).to_numpy()).indices
-    # Sorted once by day within each ticker and step; then each group is a run of positions.
-    known = known.sort_values(["ticker", "step", "target_date"], kind="stable")
-    every_date = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
-    every_score = np.column_stack([known[f"score{level}"].to_numpy(np.float64) for level in LEVELS])
-    for (ticker, step), positions in known.groupby(["ticker", "step"], sort=False).indices.items():
-        mask = by_ticker.get(str(ticker))
-        if mask is None:
-            continue
-        # How many scores are known at each origin: those dated on or before it.
-        known_count = np.searchsorted(every_date[positions], origin_date[mask], side="right")
-        columns = every_score[positions]
-        for level, values in zip(LEVELS, _window_quantiles(columns, known_count, window).T, strict=True):
-            out[level][mask, int(step) - 1] = values
-    return out
-
-
-def _window_quantiles(values: np.ndarray, known_count: np.ndarray, window: int) -> np.ndarray:
-    """For each count k and each level's column of ``values`` (scores in time order, one column per level of
-    ``LEVELS``): the conformal quantile of the last ``window`` of the first k scores; 0 with fewer than
-    ``MIN_SCORES``. Returns (len(known_count), len(LEVELS))."""
-    n = len(values)
-    out = np.zeros((len(known_count), len(LEVELS)))
-    if n == 0:
+    if not horizon or not len(origins):
         return out
-    held = np.minimum(known_count, window)  # scores in each origin's window
-    last = np.clip(known_count - 1, 0, n - 1)
-    needed, which = np.unique(last, return_inverse=True)  # the windows some origin uses: only those are sorted
+    # Every (ticker, step) is a group, every day a number: one sorted key finds, for every origin and step at
+    # once, how many of its group's scores are known on its day (no loop over tickers, whose count is the
+    # universe's).
+    names = pd.Index(pd.unique(np.concatenate([known["ticker"].astype(str).to_numpy(),
+                                               origins["ticker"].astype(str).to_numpy()])))
+    known_day = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
+    origin_day = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
+    days = np.unique(np.concatenate([known_day, origin_day]))
+    group = names.get_indexer(known["ticker"].astype(str)) * (horizon + 1) + known["step"].to_numpy(np.int64)
+    key = group * len(days) + np.searchsorted(days, known_day)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    scores = np.column_stack([known[f"score{level}"].to_numpy(np.float64)[order] for level in LEVELS])
+    origin_group = (names.get_indexer(origins["ticker"].astype(str))[:, None] * (horizon + 1)
+                    + np.arange(1, horizon + 1)[None, :])  # (origins, horizon)
+    first = np.searchsorted(key, origin_group * len(days))  # where each group's scores start
+    end = np.searchsorted(key, origin_group * len(days) + np.searchsorted(days, origin_day)[:, None], side="right")
+    count = end - first
+    use = count >= MIN_SCORES  # fewer known scores: c = 0, the raw band
+    # Origins on the same day share a window: each is searched once.
+    needed, which = np.unique(end[use] - 1, return_inverse=True)
+    which = which.ravel()
+    needed_count = np.empty(len(needed), np.int64)
+    needed_count[which] = count[use]  # the same for every origin of a window: its group's scores up to its end
+    found = _window_quantiles(scores, needed, needed_count, window)
     for j, level in enumerate(LEVELS):
-        padded = np.concatenate([np.full(window - 1, np.inf), values[:, j]])
-        # Row i: the window of scores ending with score needed[i], sorted (the padding sorts last).
-        rows = np.sort(np.lib.stride_tricks.sliding_window_view(padded, window)[needed], axis=1)
-        rank = np.where(held > 0, conformal_rank(held, level), 1)  # 1 where nothing is known: that origin gets 0
-        picked = rows[which.ravel(), rank - 1]
-        out[:, j] = np.where(held >= MIN_SCORES, picked, 0.0)
+        out[level][use] = found[which, j]
     return out
+
+
+def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, window: int) -> np.ndarray:
+    """For each window - the scores of one group up to position ``last[i]`` of ``values`` (scores sorted by group
+    and day, a column per level of ``LEVELS``), of which there are ``count[i]`` - and each level: the conformal
+    quantile of its last ``window`` scores. Returns (len(last), len(LEVELS))."""
+    found = np.zeros((len(last), len(LEVELS)))
+    full = count >= window
+
+    def search(j: int, rows: np.ndarray, whole: bool) -> None:
+        column, level = values[:, j], LEVELS[j]
+        if whole:  # a whole window of scores: one rank for all, found by a partial sort
+            kth = conformal_rank(window, level) - 1
+            windows = np.lib.stride_tricks.sliding_window_view(column, window)[last[rows] - window + 1]
+            found[rows, j] = np.partition(windows, kth, axis=1)[:, kth]
+        else:  # the group's first scores (fewer than a window), padded with inf, which sorts last
+            width = np.arange(window - 1)
+            position = (last[rows] - count[rows] + 1)[:, None] + width[None, :]
+            windows = np.where(width[None, :] < count[rows][:, None],
+                               column[np.minimum(position, len(column) - 1)], np.inf)
+            found[rows, j] = np.sort(windows, axis=1)[np.arange(len(rows)), conformal_rank(count[rows], level) - 1]
+
+    # Small batches stay in the processor's cache; NumPy's sorts and copies let go of the interpreter's lock, so
+    # two threads use both cores of a small machine.
+    batches = [(j, rows[i:i + BATCH_ROWS], whole) for j in range(len(LEVELS)) for whole in (True, False)
+               for rows in [np.flatnonzero(full if whole else ~full)] for i in range(0, len(rows), BATCH_ROWS)]
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
+        list(pool.map(lambda batch: search(*batch), batches))
+    return found
 
 
 def shrinkage(y: np.ndarray, median: np.ndarray) -> list[float]:

@@ -54,8 +54,10 @@ def _band_without_width(train_close: np.ndarray, horizon: int) -> str | None:
         changes = log_price[h:] - log_price[:-h]
         if len(changes) == 0:
             return None  # too short: Spark names it
-        for level, (low, high) in BAND_QUANTILES.items():
-            if np.quantile(changes, low) == np.quantile(changes, high):
+        # Every level's quantiles in one call: one partial sort of the changes, not one per quantile.
+        bounds = np.quantile(changes, [q for pair in BAND_QUANTILES.values() for q in pair]).reshape(-1, 2)
+        for level, (low, high) in zip(BAND_QUANTILES, bounds, strict=True):
+            if low == high:
                 still = float(np.mean(changes == 0))
                 return (f"its naive {level}% band has no width at step {h}: the price is unchanged over {h} "
                         f"day{'s' if h > 1 else ''} on {still:.0%} of training days")
