@@ -15,7 +15,6 @@ another Java or Spark ignores it and starts as usual.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -24,18 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from forecaster import config
+from forecaster.prepare.class_archive import ARCHIVE_ENV, archive_path
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_ENV = "FORECASTER_SPARK_CLASS_ARCHIVE"
 #: JVM module option pyspark's launcher passes; the archive must be written under the same module graph.
 MODULE_OPTIONS = ("--add-modules=jdk.incubator.vector",)
-#: JVM logging: warnings (an archive of another Java, say) to standard error, where Spark's own output goes,
-#: never to standard output, which is the user's.
-LOG_OPTIONS = "-Xlog:disable -Xlog:all=warning:stderr"
-
-
 #: Archives kept in the cache folder (one per Java and environment; each is about 200 MB): the newest.
 KEEP_ARCHIVES = 3
 
@@ -46,44 +39,6 @@ def _keep_newest(folder: Path, keep: int) -> None:
     for old in archives[keep:]:
         old.unlink(missing_ok=True)
         old.with_suffix(".log").unlink(missing_ok=True)
-
-
-def _java() -> Path | None:
-    """The java that pyspark's launcher runs: ``$JAVA_HOME/bin/java``, else the first on the PATH."""
-    home = os.environ.get("JAVA_HOME")
-    found = Path(home) / "bin" / "java" if home else shutil.which("java")
-    return Path(found).resolve() if found and Path(found).exists() else None
-
-
-def _key() -> str | None:
-    """A digest of the Java binary and of pyspark's jars (where, how big, when written): Java accepts an
-    archive only for exactly the class path it was written from, so a reinstalled or moved environment gets an
-    archive of its own."""
-    import pyspark
-
-    java = _java()
-    if java is None:
-        return None
-    files = [java, *sorted((Path(pyspark.__file__).resolve().parent / "jars").glob("*.jar"))]
-    text = "\n".join(f"{path} {path.stat().st_size} {int(path.stat().st_mtime)}" for path in files)
-    return hashlib.sha256(f"{pyspark.__version__}\n{text}".encode()).hexdigest()[:16]
-
-
-def archive_path() -> Path | None:
-    """Where the archive of this Java and pyspark is (or would be); None when disabled or without Java."""
-    def beside_the_other_caches() -> Path | None:
-        key = _key()
-        return None if key is None else config.user_cache_dir() / f"spark-classes-{key}.jsa"
-
-    return config.cache_path(ARCHIVE_ENV, beside_the_other_caches)
-
-
-def java_options() -> str:
-    """Driver JVM options that use the archive, when it exists; else none."""
-    path = archive_path()
-    if path is None or not path.is_file():
-        return ""
-    return f"-XX:SharedArchiveFile={path} -Xshare:auto {LOG_OPTIONS}"
 
 
 def _lock(path: Path) -> Path | None:

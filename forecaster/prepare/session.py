@@ -18,7 +18,7 @@ from pyspark.sql import DataFrameWriter, SparkSession
 
 from forecaster import config
 from forecaster.errors import ArtifactError
-from forecaster.prepare import jvm_cache
+from forecaster.prepare import class_archive
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +60,10 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
                    .config("spark.ui.enabled", "false")
                    .config("spark.sql.adaptive.enabled", "false")
                    .config("spark.driver.extraJavaOptions",
-                           f"{config.spark_java_options()} {jvm_cache.java_options()}".strip())
+                           f"{config.spark_java_options()} {class_archive.java_options()}".strip())
                    .config("spark.driver.memory", config.spark_driver_memory()))
-    elif jvm_cache.java_options():
-        builder = builder.config("spark.driver.extraJavaOptions", jvm_cache.java_options())  # our client driver
+    elif class_archive.java_options():
+        builder = builder.config("spark.driver.extraJavaOptions", class_archive.java_options())  # our client driver
     started = SparkContext._active_spark_context is None
     with _quiet_start():
         spark = builder.getOrCreate()

@@ -10,28 +10,28 @@ import time
 
 import pytest
 
-from forecaster.prepare import jvm_cache
+from forecaster.prepare import class_archive, jvm_cache
 
 
 def test_it_can_be_turned_off_or_put_elsewhere(monkeypatch, tmp_path):
-    monkeypatch.setenv(jvm_cache.ARCHIVE_ENV, "off")
-    assert jvm_cache.archive_path() is None and jvm_cache.java_options() == ""
-    monkeypatch.setenv(jvm_cache.ARCHIVE_ENV, str(tmp_path / "mine.jsa"))
-    assert jvm_cache.archive_path() == tmp_path / "mine.jsa"
-    assert jvm_cache.java_options() == ""  # not built yet: the JVM starts as usual
+    monkeypatch.setenv(class_archive.ARCHIVE_ENV, "off")
+    assert class_archive.archive_path() is None and class_archive.java_options() == ""
+    monkeypatch.setenv(class_archive.ARCHIVE_ENV, str(tmp_path / "mine.jsa"))
+    assert class_archive.archive_path() == tmp_path / "mine.jsa"
+    assert class_archive.java_options() == ""  # not built yet: the JVM starts as usual
     (tmp_path / "mine.jsa").write_bytes(b"x")
-    assert f"-XX:SharedArchiveFile={tmp_path / 'mine.jsa'}" in jvm_cache.java_options()
-    assert "-Xshare:auto" in jvm_cache.java_options()  # an unusable archive is skipped, never fatal
+    assert f"-XX:SharedArchiveFile={tmp_path / 'mine.jsa'}" in class_archive.java_options()
+    assert "-Xshare:auto" in class_archive.java_options()  # an unusable archive is skipped, never fatal
 
 
 def test_the_default_archive_is_named_after_this_java_and_this_spark(monkeypatch, tmp_path):
-    monkeypatch.delenv(jvm_cache.ARCHIVE_ENV, raising=False)
+    monkeypatch.delenv(class_archive.ARCHIVE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    path = jvm_cache.archive_path()
+    path = class_archive.archive_path()
     assert path.parent == tmp_path / "forecaster" and path.name.startswith("spark-classes-")
-    assert jvm_cache.archive_path() == path  # stable
+    assert class_archive.archive_path() == path  # stable
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java-here"))
-    assert jvm_cache.archive_path() is None  # no java: nothing to build for
+    assert class_archive.archive_path() is None  # no java: nothing to build for
 
 
 def test_a_lock_left_by_a_killed_build_is_taken_over(tmp_path):
@@ -54,7 +54,7 @@ def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--tickers", "IBM", "--data-dir",
                            str(data_dir)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, jvm_cache.ARCHIVE_ENV: str(garbage)})
+                          env={**os.environ, class_archive.ARCHIVE_ENV: str(garbage)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
     assert time.perf_counter() - started < 120
