@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.columns import feature_column
-from forecaster.prepare.splits import compute_bounds, label_positions, skip_reasons
+from forecaster.prepare.splits import MIN_TRAIN_WINDOWS, MIN_VAL_WINDOWS
 from forecaster.prepare.table import PRICE_FIELDS, TARGET_SCALE_FEATURE
 
 
@@ -41,6 +41,30 @@ def _features(rows: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
+def _split_bounds(per_ticker: pd.DataFrame, lookback: int, horizon: int, val_share: float
+                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The split rule, written out here on its own (not ``forecaster.prepare.splits``, which it checks): the
+    rows from ``lookback`` before the first test day on are the test split's; of the ``m`` rows before them, the
+    last ``round(val_share * m)`` are validation targets, whose inputs reach ``lookback`` rows further back; the
+    rest is training. A ticker without a test day, or with fewer windows (rows less lookback and horizon, plus
+    one) than the thresholds, is left out."""
+    rows, skipped = [], {}
+    for ticker, n, a_test in zip(per_ticker["ticker"], per_ticker["n"], per_ticker["a_test"], strict=True):
+        if pd.isna(a_test):
+            skipped[ticker] = "no trading days on or after the test start"
+            continue
+        before_test = int(a_test) - lookback
+        validation_targets = round(before_test * val_share)
+        a_val = before_test - validation_targets
+        train_rows, val_rows = a_val - lookback, validation_targets + lookback
+        if (train_rows - lookback - horizon + 1 < MIN_TRAIN_WINDOWS
+                or val_rows - lookback - horizon + 1 < MIN_VAL_WINDOWS):
+            skipped[ticker] = "too few days before the test start"
+            continue
+        rows.append({"ticker": ticker, "n": int(n), "a_val": a_val, "a_test": int(a_test)})
+    return pd.DataFrame(rows), skipped
+
+
 def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_start: str, val_share: float,
                    features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Return (table, scaling statistics, bounds, skipped) as the Spark preparation computes them."""
@@ -55,13 +79,12 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     per_ticker = featured.groupby("ticker").agg(
         n=("pos", "size"), first_date=("date", "min"), last_date=("date", "max"))
     per_ticker["a_test"] = featured[featured["date"] >= pd.Timestamp(test_start)].groupby("ticker")["pos"].min()
-    bounds = compute_bounds(per_ticker.reset_index(), lookback, horizon, val_share)
-    skipped = skip_reasons(bounds, test_start, lookback, horizon,
-                            sorted(set(clean["ticker"]) - set(bounds["ticker"])))
-    bounds = bounds[~bounds["ticker"].isin(skipped)].reset_index(drop=True)
+    bounds, skipped = _split_bounds(per_ticker.reset_index(), lookback, horizon, val_share)
+    skipped = {**{t: "too few days for the features" for t in sorted(set(clean["ticker"]) - set(featured["ticker"]))},
+               **skipped}
     table = featured.merge(bounds[["ticker", "a_val", "a_test"]], on="ticker")
-    table["split"] = label_positions(table["pos"].to_numpy(), table["a_val"].to_numpy(), table["a_test"].to_numpy(),
-                                     lookback)
+    pos, a_val, a_test = table["pos"], table["a_val"], table["a_test"]
+    table["split"] = np.select([pos >= a_test - lookback, pos >= a_val - lookback], ["test", "val"], "train")
     names = list(dict.fromkeys([*features, TARGET_SCALE_FEATURE]))
     train = table[table["split"] == "train"].groupby("ticker")[names]
     stats = pd.concat([train.mean().add_suffix("_mean"), train.std(ddof=0).add_suffix("_std")], axis=1)

@@ -90,7 +90,10 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
                "--tickers", *FEW, "--master", cluster.master_url]
     watched = Watched(command, new_file(sp_data, "runs/*/models/*.keras"))
     watched.wait_for_marker(600)
+    # The first model is written and the run is still training (the wait also ends when the process does).
+    assert watched.marker() and watched.process.poll() is None, "the run ended before a worker could be killed"
     cluster.kill_worker(0)
+    assert watched.process.poll() is None  # it was killed under a running job
     code, output = watched.finish(600)
     cluster.start_worker(0)
     assert code == 0, output[-4000:]

@@ -6,11 +6,13 @@ import subprocess
 import sys
 import time
 
+import pandas as pd
 import pytest
 
 from forecaster import artifacts
 from forecaster.data import cache
 from forecaster.data.ingest import store_sample
+from forecaster.evaluate import report_files
 from forecaster.jobs.check import check_data_dir
 from forecaster.jobs.run import RunOptions, run
 from tests.conftest import TINY_MODEL
@@ -50,7 +52,13 @@ def test_two_runs_at_once_on_one_data_dir_do_not_corrupt_each_other(tmp_path):
     runs = [d for d in (tmp_path / artifacts.RUNS).iterdir() if d.is_dir()]
     assert len(runs) == 2 and all(_complete(d) for d in runs)
     assert artifacts.latest_run_dir(tmp_path) in runs
-    assert {e.ticker for e in map(lambda t: cache.read_ticker(tmp_path, t), ["IBM", "MSFT"])} == {"IBM", "MSFT"}
+    # Each run reports its own ticker, and the price cache both read is what was stored, row for row.
+    assert sorted(sorted(report_files.read_report(d)["tickers"]) for d in runs) == [["IBM"], ["MSFT"]]
+    reference = tmp_path / "reference"
+    store_sample(reference, ["IBM", "MSFT"])
+    for ticker in ("IBM", "MSFT"):
+        pd.testing.assert_frame_equal(cache.read_ticker(tmp_path, ticker).prices,
+                                      cache.read_ticker(reference, ticker).prices)
 
 
 def test_kill_9_during_a_run_leaves_only_complete_artifacts_and_a_rerun_finishes(spark, tmp_path):

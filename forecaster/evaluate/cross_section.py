@@ -91,7 +91,7 @@ def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFr
         >>> frame = pd.DataFrame({"ticker": np.tile(np.arange(40), 50), "step": 1, "realised": y.ravel(),
         ...     "origin_date": np.repeat(pd.bdate_range("2020-01-01", periods=50), 40), "lstm": x.ravel()})
         >>> ic = daily_ic(frame)
-        >>> round(ic["ic"].mean(), 1), len(ic)
+        >>> round(float(ic["ic"].mean()), 1), len(ic)
         (0.4, 50)
     """
     keys = ["step", "origin_date"]

@@ -98,7 +98,7 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     key = group * len(days) + np.searchsorted(days, known_day)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    scores = np.column_stack([known[f"score{level}"].to_numpy(np.float64)[order] for level in LEVELS])
+    known_scores = np.column_stack([known[f"score{level}"].to_numpy(np.float64)[order] for level in LEVELS])
     origin_group = (names.get_indexer(origins["ticker"].astype(str))[:, None] * (horizon + 1)
                     + np.arange(1, horizon + 1)[None, :])  # (origins, horizon)
     first = np.searchsorted(key, origin_group * len(days))  # where each group's scores start
@@ -110,7 +110,7 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     which = which.ravel()
     needed_count = np.empty(len(needed), np.int64)
     needed_count[which] = count[use]  # the same for every origin of a window: its group's scores up to its end
-    found = _window_quantiles(scores, needed, needed_count, window)
+    found = _window_quantiles(known_scores, needed, needed_count, window)
     for j, level in enumerate(LEVELS):
         out[level][use] = found[which, j]
     return out

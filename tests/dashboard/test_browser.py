@@ -60,10 +60,13 @@ def test_range_buttons_set_what_both_panels_show_and_the_address_keeps_it(browse
         opened = axes(page)
         assert opened["xaxes"] == ["xaxis"]  # prices and volume share one date axis: nothing to fall out of step
         assert [pd.Timestamp(v) for v in opened["x"]] == list(x_range("6M", first, end))  # the forecast in view
-        expected_days = {"1M": (27, 32), "6M": (180, 186), "YTD": (0, 366), "1Y": (364, 367)}
+        ytd = (end - pd.Timestamp(end.year, 1, 1)).days  # from 1 January of the forecast's last year
+        expected_days = {"1M": (27, 32), "6M": (180, 186), "YTD": (ytd - 1, ytd + 1), "1Y": (364, 367)}
         for label, days in expected_days.items():
             page.click(f".rangeselector .button:has-text('{label}')")
             drawn = settled_axes(page, lambda x: _expected_y(view, "IBM", x), days)
+            span = (pd.Timestamp(drawn["x"][1][:19]) - pd.Timestamp(drawn["x"][0][:19])).days
+            assert days[0] <= span <= days[1], (label, span)
             # Each button's window is exactly Plotly's, which the address's range reproduces (YTD: from 1 January).
             assert [pd.Timestamp(v[:19]) for v in drawn["x"]] == list(x_range(label, first, end)), label
             # The y-axis fits what is inside the window, no more.

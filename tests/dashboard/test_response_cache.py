@@ -73,6 +73,8 @@ def test_answers_that_change_with_time_are_never_stored(published_run, tmp_path)
     assert answer["is_open"] is True and newer.name in json.dumps(answer["children"])
     assert f"run={newer.name}&ticker=AAPL" in json.dumps(answer["children"])  # the same view, on the newer run
     assert raw.size == 0
+    client.post("/_dash-update-component", data=json.dumps(_price_request("AAPL")), headers=headers)
+    assert raw.size > 0  # the same cache stores an answer that does not change with time
 
 
 def test_a_page_arrives_built_for_its_address_and_is_kept(published_run, tmp_path):

@@ -16,6 +16,7 @@ from yfinance.exceptions import YFRateLimitError
 from forecaster.cli import main
 from forecaster.data import cache
 from forecaster.data.ingest import fetch, import_csv
+from forecaster.data.sources import yahoo as yahoo_source
 from forecaster.errors import ArtifactError, DataError
 from tests.conftest import AAPL_CSV, SP500_CSV
 from tests.yahoo_fake import FakeYahoo
@@ -59,10 +60,26 @@ def test_partial_result_keeps_the_good_tickers_and_names_the_bad(tmp_path, yahoo
     assert cache.cached_tickers(tmp_path) == ["AAPL"]
 
 
-def test_rate_limit_is_retried_with_backoff(tmp_path, yahoo):
+def _attempts(monkeypatch) -> tuple[list[str], list[float]]:
+    """The downloads tried and the waits between them, recorded (the waits without waiting)."""
+    tried, waits = [], []
+    download = yahoo_source.download
+
+    def counted(ticker, *args):
+        tried.append(ticker)
+        return download(ticker, *args)
+
+    monkeypatch.setattr(yahoo_source, "download", counted)
+    monkeypatch.setattr(yahoo_source.time, "sleep", waits.append)
+    return tried, waits
+
+
+def test_rate_limit_is_retried_with_backoff(tmp_path, yahoo, monkeypatch):
+    tried, waits = _attempts(monkeypatch)
     yahoo.failures["AAPL"] = [YFRateLimitError(), YFRateLimitError()]
-    report = _fetch(tmp_path, ["AAPL"])
+    report = fetch(["AAPL"], tmp_path, retries=3, backoff_s=1.5, progress=False)
     assert report.ok and report.outcomes[0].rows == 300
+    assert tried == ["AAPL"] * 3 and waits == [1.5, 3.0]  # refused twice, waiting twice as long the second time
 
 
 def test_persistent_rate_limit_fails_and_leaves_the_cache_alone(tmp_path, yahoo, aapl_bars):
@@ -76,10 +93,12 @@ def test_persistent_rate_limit_fails_and_leaves_the_cache_alone(tmp_path, yahoo,
     assert cache.prices_path(tmp_path, "AAPL").read_bytes() == before
 
 
-def test_time_outs_are_retried_then_reported(tmp_path, yahoo):
+def test_time_outs_are_retried_then_reported(tmp_path, yahoo, monkeypatch):
+    tried, waits = _attempts(monkeypatch)
     yahoo.failures["AAPL"] = [TimeoutError("curl: (28) Operation timed out after 30001 milliseconds")] * 9
     report = _fetch(tmp_path, ["AAPL"])
     assert "could not reach Yahoo Finance" in report.outcomes[0].message
+    assert tried == ["AAPL"] * 3 and len(waits) == 2  # the first try and two retries (retries=2), then reported
     assert not cache.cached_tickers(tmp_path)
 
 
@@ -170,6 +189,7 @@ def test_kill_during_write_leaves_the_previous_file_whole(tmp_path, shared_data)
     writer = textwrap.dedent(f"""
         import numpy as np, pandas as pd
         from forecaster.data import cache
+from forecaster.data.sources import yahoo as yahoo_source
         n = 100_000
         price = np.linspace(10, 20, n)
         big = pd.DataFrame({{"ticker": "AAPL", "date": pd.date_range("1750-01-01", periods=n), "open": price,

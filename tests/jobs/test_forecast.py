@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,14 +115,21 @@ def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_r
 
 
 @pytest.mark.slow
-def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spark, shared_data, tmp_path, caplog):
+def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spark, shared_data, tmp_path, caplog,
+                                                                          monkeypatch):
     """A run on AAPL to 2018-03-29; then the cache gets April 2018 and ``forecast`` issues from 2018-04-30 with
     bands calibrated by April's outcomes too, and never by one after its origin."""
     import logging
 
     from forecaster.data import cache
     from forecaster.data.sources import load_prices
+    from forecaster.model import intervals
     from tests.conftest import AAPL_CSV
+
+    calibrated = []  # the outcomes and origins each calibration was given
+    real = intervals.rolling_corrections
+    monkeypatch.setattr(intervals, "rolling_corrections",
+                        lambda known, origins, *a: calibrated.append((known, origins)) or real(known, origins, *a))
 
     prices = load_prices("csv", csv_paths=[str(AAPL_CSV)])
     cache.write_prices(tmp_path, prices[prices["date"] <= "2018-03-29"], "test", "test")
@@ -132,6 +140,11 @@ def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spar
         _, fresh = forecast_latest(tmp_path)
     assert (fresh["origin_date"] == pd.Timestamp("2018-04-30")).all()
     assert "and 63 outcomes since the run" in caplog.text  # 21 new days x 3 steps
+    known, origins = calibrated[-1]  # the forecast's own calibration
+    arrived = pd.to_datetime(known["target_date"]) > pd.Timestamp("2018-03-29")
+    assert arrived.sum() == 63 and (pd.to_datetime(known["target_date"]) <= pd.Timestamp("2018-04-30")).all()
+    with_them, without = real(known, origins), real(known[~arrived], origins)
+    assert not np.array_equal(with_them[80], without[80])  # April's outcomes moved the bands
     stored = artifacts.read_parquet(result.run_dir / artifacts.CALIBRATION)
     assert pd.to_datetime(stored["target_date"]).max() <= pd.Timestamp("2018-03-29")
     ordered = fresh[["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]].to_numpy()

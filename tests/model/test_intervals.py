@@ -60,7 +60,11 @@ def test_an_interval_never_uses_an_outcome_dated_after_its_origin():
     for level in (80, 95):
         assert after[level][0, 1] == before[level][0, 1]
     changed.loc[changed["target_date"] == origin_day, "score80"] = 1e6  # known on the origin's day: it counts
-    assert intervals.rolling_corrections(changed, origins)[80][0, 1] >= before[80][0, 1]
+    known_then = changed.loc[changed["target_date"] <= origin_day, "score80"].to_numpy()
+    window = known_then[-intervals.CALIBRATION_WINDOW:]
+    expected = np.sort(window)[intervals.conformal_rank(len(window), 80) - 1]
+    assert expected != before[80][0, 1]  # the day's score moves the quantile: leaving it out would show
+    assert intervals.rolling_corrections(changed, origins)[80][0, 1] == expected
 
 
 def test_only_the_last_window_of_scores_counts():

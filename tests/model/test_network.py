@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,21 +56,35 @@ def test_each_member_keeps_the_weights_of_its_own_best_epoch():
             np.testing.assert_array_equal(weights, expected)
 
 
-#: A new process that builds the network and forecasts with it: what every command and Spark worker does.
+#: A new process that builds the network and forecasts with it: what every command and Spark worker does. It
+#: prints how many compilations JAX found in its persistent cache and how many it had to make.
 _FORECAST_IN_A_NEW_PROCESS = """
+import collections, json
+import jax.monitoring
 import numpy as np
+events = collections.Counter()
+jax.monitoring.register_event_listener(lambda event, **_: events.update([event.rsplit("/", 1)[-1]]))
 from forecaster.config import ModelConfig
 from forecaster.model import network
 _, model = network.build_model(3, ModelConfig(lookback=6, horizon=2, units=4, members=1))
 model.predict(np.zeros((4, 6, 3), np.float32), verbose=0)
+print(json.dumps({"found": events["cache_hits"], "compiled": events["cache_misses"]}))
 """
+
+
+def _forecast_in_a_new_process(env: dict[str, str]) -> dict[str, int]:
+    done = subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_a_second_process_finds_the_network_compiled_by_the_first(tmp_path):
     folder = tmp_path / "compiled"
     env = {**os.environ, "FORECASTER_COMPILE_CACHE": str(folder)}
-    subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120)
-    first = sorted(p.name for p in folder.iterdir())
-    assert first  # every compilation is kept, however quick
-    subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120)
-    assert sorted(p.name for p in folder.iterdir()) == first  # all found: nothing compiled again
+    first = _forecast_in_a_new_process(env)
+    assert first["compiled"] > 0 and first["found"] == 0
+    kept = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    assert len(kept) >= first["compiled"]  # every compilation is kept, however quick
+    second = _forecast_in_a_new_process(env)
+    assert second == {"found": first["compiled"], "compiled": 0}  # each one found: nothing compiled again
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == kept  # and nothing written again

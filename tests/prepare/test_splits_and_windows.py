@@ -48,10 +48,16 @@ def test_windows_never_see_their_targets_and_splits_never_share_a_row(case):
     touched: dict[str, set[tuple[str, int]]] = {}
     origins: dict[str, np.ndarray] = {}
     for split in ("train", "val", "test"):
-        try:
-            windows = make_windows(table, split, features, lookback, horizon)
-        except DataError:
-            continue  # a split too short for one window: nothing to leak
+        # A window needs lookback input rows and its targets inside the split (one, in the test split, whose
+        # later steps may run past the data): counted from the labels, per ticker.
+        rows_per_ticker = table[table["split"] == split].groupby("ticker").size()
+        expected = int(np.maximum(0, rows_per_ticker - lookback - (1 if split == "test" else horizon) + 1).sum())
+        if expected == 0:
+            with pytest.raises(DataError, match=f"no {split} windows"):
+                make_windows(table, split, features, lookback, horizon)
+            continue
+        windows = make_windows(table, split, features, lookback, horizon)
+        assert len(windows) == expected
         # Inputs end on the origin day, strictly before the first target day.
         assert (windows.origin_date < windows.target_date[:, 0]).all()
         # The feature holds the row's position: the last input row is the origin day itself.
@@ -64,6 +70,7 @@ def test_windows_never_see_their_targets_and_splits_never_share_a_row(case):
             rows.update((ticker, p) for p in range(origin - lookback + 1, last + 1))
         touched[split] = rows
         origins[split] = windows.origin_date
+    assert "test" in touched  # the strategy always leaves test windows: the checks above ran
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         if a in touched and b in touched:
             assert not touched[a] & touched[b], f"{a} and {b} windows share rows"
@@ -115,10 +122,16 @@ def test_targets_never_come_from_the_next_ticker():
     assert (test.target_date[dated, 0] > test.origin_date[dated]).all()
 
 
-@pytest.mark.parametrize("lookback,horizon", [(1, 1), (60, 5)])
-def test_compute_bounds_keeps_origins_lookback_plus_horizon_apart(lookback, horizon):
-    bounds = compute_bounds(pd.DataFrame({"n": [2000], "a_test": [1700]}), lookback, horizon, 0.15)
-    a_val = int(bounds["a_val"][0])
-    last_train_origin = (a_val - lookback - 1) - horizon
-    first_val_origin = a_val - 1
-    assert first_val_origin - last_train_origin == lookback + horizon
+@pytest.mark.parametrize("lookback,horizon,train_windows,val_windows", [(1, 1, 1442, 255), (60, 5, 1270, 242)])
+def test_compute_bounds_keeps_origins_lookback_plus_horizon_apart(lookback, horizon, train_windows, val_windows):
+    """The windows cut from the labels of ``compute_bounds``: as many as it says, counted by hand (2,000 days,
+    the test from day 1,700, 15% of the days before it less a lookback for validation: 255 and 246 validation
+    targets), and the last train origin exactly lookback + horizon days before the first validation origin (the
+    train targets end where the validation inputs begin: nothing shared, nothing wasted)."""
+    table, bounds = _synthetic_table(2000, 1700, lookback, horizon, 0.15, tickers=1)
+    assert (int(bounds["train_windows"][0]), int(bounds["val_windows"][0])) == (train_windows, val_windows)
+    cut = {split: make_windows(table, split, ("log_return",), lookback, horizon) for split in ("train", "val")}
+    assert (len(cut["train"]), len(cut["val"])) == (train_windows, val_windows)
+    origin = {split: np.busday_count(np.datetime64("2000-01-03"), w.origin_date.astype("datetime64[D]"))
+              for split, w in cut.items()}
+    assert origin["val"].min() - origin["train"].max() == lookback + horizon

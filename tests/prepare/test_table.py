@@ -192,12 +192,17 @@ def test_forward_fill_policy_carries_the_previous_day(spark, tmp_path):
     prices = load_prices("sample", ["IBM"])
     path = cache.write_prices(tmp_path, prices, "test", "test")[0]
     frame = artifacts.read_parquet(path)
-    frame.loc[100, "close"] = None
+    frame.loc[100, ["close", "adj_close"]] = None
     holey = tmp_path / "holey.parquet"
     artifacts.write_parquet(holey, frame)
     dropped = prepare(spark, [holey], tmp_path / "drop", lookback=LOOKBACK, horizon=HORIZON, missing="drop")
     filled = prepare(spark, [holey], tmp_path / "ffill", lookback=LOOKBACK, horizon=HORIZON, missing="ffill")
     assert int(filled.bounds["n"][0]) == int(dropped.bounds["n"][0]) + 1
+    day = pd.Timestamp(frame.loc[100, "date"])
+    kept = read_prepared(filled.table_path, filled.features)
+    row = kept[pd.to_datetime(kept["date"]) == day]
+    assert row["adj_close"].tolist() == [frame.loc[99, "adj_close"]]  # the day before's price, carried
+    assert day not in set(pd.to_datetime(read_prepared(dropped.table_path, dropped.features)["date"]))
 
 
 def test_walk_forward_fold_trains_before_its_test_part(spark, tmp_path):

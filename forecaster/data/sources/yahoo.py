@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -141,8 +140,7 @@ def download(ticker: str, start: str | None = None, end: str | None = None, peri
 
 
 def download_with_retries(ticker: str, start: str | None = None, end: str | None = None,
-                          period: str | None = None, retries: int = 3, backoff_s: float = 2.0,
-                          sleep: Callable[[float], None] = time.sleep) -> pd.DataFrame:
+                          period: str | None = None, retries: int = 3, backoff_s: float = 2.0) -> pd.DataFrame:
     """``download``, retrying rate limits and network errors up to ``retries`` times.
 
     Waits ``backoff_s``, then twice that, and so on (capped at 60 s) between tries.
@@ -156,7 +154,7 @@ def download_with_retries(ticker: str, start: str | None = None, end: str | None
             wait = min(backoff_s * 2**attempt, 60.0)
             log.warning("%s: %s; retry %d of %d in %.0f s", ticker, exc.kind.replace("_", " "), attempt + 1,
                         retries, wait)
-            sleep(wait)
+            time.sleep(wait)
     raise AssertionError("unreachable")
 
 
