@@ -274,18 +274,12 @@ def build_report(predictions: pd.DataFrame, mase_scale: dict[str, float], tests:
         if tied:  # the forecast is naive's: no ticker beats it, none loses to it
             out["summary"]["share_beating_naive"][step] = None
     out["summary"]["band_zones"] = band_backtest.zone_shares(per_ticker)
-    return add_assessment(out, tests, skill)
-
-
-def add_assessment(report: dict[str, Any], tests: pd.DataFrame | None, skill: Any) -> dict[str, Any]:
-    """``report`` with the tests against naive and the cross-sectional skill (as ``build_report`` takes them)
-    added, for a caller that computed them beside the metrics."""
     if tests is not None:
-        add_tests(report, tests)
+        add_tests(out, tests)
     if skill is not None:
-        report["summary"]["cross_section"] = skill.cross_section
-        report["summary"]["portfolio"] = skill.portfolio
-    return report
+        out["summary"]["cross_section"] = skill.cross_section
+        out["summary"]["portfolio"] = skill.portfolio
+    return out
 
 
 def _number(value: float | None, spec: str) -> str:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,6 @@ from forecaster.jobs.prepare import check_before_spark
 __all__ = ["ModelConfig", "RunOptions", "RunResult", "run"]
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 STAGE_ATTRIBUTE = checkpoint.STAGE_ATTRIBUTE
 
@@ -273,25 +272,17 @@ def _assess(opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, m
     the portfolio, each computed for every ticker at once (arrays, on the driver: they grow with the number of
     backtest rows and nothing else)."""
     from forecaster.evaluate import significance, skill
-    from forecaster.evaluate.report import add_assessment, build_report
+    from forecaster.evaluate.report import build_report
 
-    def timed(name: str, work: Callable[..., T], *args: Any) -> T:
-        with stage(name):
-            return work(*args)
-
-    # The skill beside the metrics, in a thread: both are mostly NumPy, which lets go of the interpreter's lock,
-    # so the second core works too (one process: the tables are shared, not copied). The tests after them: all
-    # three at once held 2 GB more at 2,500 tickers, past what the driver may use. The thread reads its own
-    # shallow copy, since pandas caches a frame's columns as they are read.
-    with ThreadPoolExecutor(1, thread_name_prefix="forecaster-assess") as pool:
-        assessed = pool.submit(timed, "cross-sectional skill and the long-short portfolio", skill.assess,
-                               predictions.copy(deep=False), prices, opts.min_cross_section, opts.cost_bps)
-        with stage("metrics and band backtests of every ticker"):
-            report = build_report(predictions, mase_scale)
-        skill_found = assessed.result()
+    # One after the other: the skill beside the metrics in a second thread saved 10 s at 2,531 tickers but held
+    # 1.3 GB more, past the 6 GB the driver may use (measured with benchmarks/universe.py).
     with stage("testing each ticker against naive (Diebold-Mariano, Pesaran-Timmermann, MCS)"):
         tests = significance.every_ticker_tests(predictions)
-    return add_assessment(report, tests, skill_found), skill_found
+    with stage("cross-sectional skill and the long-short portfolio"):
+        assessed = skill.assess(predictions, prices, opts.min_cross_section, opts.cost_bps)
+    with stage("metrics and band backtests of every ticker"):
+        report = build_report(predictions, mase_scale, tests=tests, skill=assessed)
+    return report, assessed
 
 
 def _predictions(folds: list[Fold]) -> pd.DataFrame:
