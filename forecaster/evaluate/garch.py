@@ -1,7 +1,7 @@
 """The GARCH(1,1) baseline with Student-t errors, from the ``arch`` package.
 
-Fitted per ticker on the ticker's train returns only, on Spark's executors (one task per ticker, like the
-per-ticker models), then filtered forward with those parameters - never refitted on validation or test days -
+Fitted per ticker on the ticker's train returns only, on Spark's executors (a few tasks per core, each fitting
+its share of the tickers), then filtered forward with those parameters - never refitted on validation or test days -
 so that each origin's forecast uses the returns up to that origin and nothing later. The point forecast is the
 origin price times the fitted mean return; the ``h``-day band comes from the sum of the per-day variance
 forecasts and the fitted t distribution's quantiles.
@@ -83,8 +83,9 @@ def fit_ticker(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
 
 def fit_on_executors(spark: Any, table_path: Path, tickers: list[str], horizon: int
                      ) -> tuple[pd.DataFrame, dict[str, dict], dict]:
-    """One ``fit_ticker`` task per ticker of a prepared table. Returns the per-origin variances (ticker, pos,
-    variance), the parameters by ticker, and the failures by ticker (logged, left out)."""
+    """``fit_ticker`` for every ticker of a prepared table, in ``TASKS_PER_CORE`` tasks per core. Returns the
+    per-origin variances (ticker, pos, variance), the parameters by ticker, and the failures by ticker (logged,
+    left out)."""
     from forecaster.prepare.session import parallelism, ship_package, sql_options
 
     ship_package(spark)
