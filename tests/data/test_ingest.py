@@ -189,7 +189,6 @@ def test_kill_during_write_leaves_the_previous_file_whole(tmp_path, shared_data)
     writer = textwrap.dedent(f"""
         import numpy as np, pandas as pd
         from forecaster.data import cache
-from forecaster.data.sources import yahoo as yahoo_source
         n = 100_000
         price = np.linspace(10, 20, n)
         big = pd.DataFrame({{"ticker": "AAPL", "date": pd.date_range("1750-01-01", periods=n), "open": price,
