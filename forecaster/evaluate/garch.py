@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 #: arch's optimiser is tuned for returns in percent.
 RETURN_SCALE = 100.0
+#: Spark tasks per executor core that the fits are spread over (see ``fit_on_executors``).
 TASKS_PER_CORE = 4
 RESULT_SCHEMA = "ticker string, pos long, variance array<double>, params string, message string"
 

@@ -53,9 +53,7 @@ def decile_weights(signal: pd.DataFrame) -> pd.DataFrame:
     n = present.sum(axis=1)
     k = np.maximum(1, np.floor(n * DECILE)).astype(int)[:, None]
     weights = (_first_ranks(-values, present) <= k).astype(float) - (_first_ranks(values, present) <= k)
-    with np.errstate(invalid="ignore"):
-        varies = np.nanmax(np.where(present, values, -np.inf), axis=1) > np.nanmin(np.where(present, values, np.inf),
-                                                                                   axis=1)
+    varies = np.where(present, values, -np.inf).max(axis=1) > np.where(present, values, np.inf).min(axis=1)
     weights = np.where(present, weights / k, 0.0) * (varies & (n >= 2))[:, None]
     return pd.DataFrame(weights, index=signal.index, columns=signal.columns)
 

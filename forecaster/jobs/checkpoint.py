@@ -130,12 +130,13 @@ def _encode(value: Any, folder: Path, tables: list[int]) -> Any:
     """``value`` as JSON: tables go to Parquet files in ``folder`` (named in order), and dataclasses, paths,
     tuples and NumPy numbers are tagged so that ``_decode`` gives back the same types."""
     # The common cases first, by exact type: a report holds millions of numbers in hundreds of thousands of dicts.
-    kind = type(value)
-    if kind in _PLAIN:
+    if type(value) in _PLAIN:
         return value
-    if kind is dict:
-        return _encode_dict(value, folder, tables)
-    if kind is list:
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"a checkpoint keeps dicts with text keys only, not {sorted(map(repr, value))[:3]}")
+        return {k: _encode(v, folder, tables) for k, v in value.items()}
+    if isinstance(value, list):
         return [_encode(v, folder, tables) for v in value]
     if isinstance(value, pd.DataFrame):
         tables[0] += 1
@@ -152,21 +153,11 @@ def _encode(value: Any, folder: Path, tables: list[int]) -> Any:
         return {"__path__": str(value)}
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, folder, tables) for v in value]}
-    if isinstance(value, list):
-        return [_encode(v, folder, tables) for v in value]
-    if isinstance(value, dict):
-        return _encode_dict(value, folder, tables)
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, (str, bool, int, float)):
         return value
     raise TypeError(f"a checkpoint cannot keep a {type(value).__name__}")
-
-
-def _encode_dict(value: dict, folder: Path, tables: list[int]) -> dict[str, Any]:
-    if not all(type(k) is str or isinstance(k, str) for k in value):
-        raise TypeError(f"a checkpoint keeps dicts with text keys only, not {sorted(map(repr, value))[:3]}")
-    return {k: _encode(v, folder, tables) for k, v in value.items()}
 
 
 def _decode(value: Any, folder: Path) -> Any:

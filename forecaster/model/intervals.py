@@ -138,8 +138,11 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
 
     # Small batches stay in the processor's cache; NumPy's sorts and copies let go of the interpreter's lock, so
     # two threads use both cores of a small machine.
-    batches = [(j, rows[i:i + BATCH_ROWS], whole) for j in range(len(LEVELS)) for whole in (True, False)
-               for rows in [np.flatnonzero(full if whole else ~full)] for i in range(0, len(rows), BATCH_ROWS)]
+    batches = []
+    for whole in (True, False):
+        rows = np.flatnonzero(full if whole else ~full)
+        batches += [(j, rows[i:i + BATCH_ROWS], whole) for j in range(len(LEVELS))
+                    for i in range(0, len(rows), BATCH_ROWS)]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
         list(pool.map(lambda batch: search(*batch), batches))
     return found
