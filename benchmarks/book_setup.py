@@ -47,8 +47,9 @@ def main() -> int:
     train, test = prices[prices["Date"] < "2017-01-01"], prices[prices["Date"] >= "2017-01-01"]
     print(f"test days={len(test)} ({test['Date'].min():%Y-%m-%d}..{test['Date'].max():%Y-%m-%d})")
     first_naive = prices.loc[test.index[0] - 1, "Adj Close"]
-    naive_all = np.sqrt(np.mean((test["Adj Close"].to_numpy()
-                                 - np.r_[first_naive, test["Adj Close"].to_numpy()[:-1]]) ** 2))
+    naive_all = np.sqrt(
+        np.mean((test["Adj Close"].to_numpy() - np.r_[first_naive, test["Adj Close"].to_numpy()[:-1]]) ** 2)
+    )
     print(f"naive (tomorrow = today) rmse_usd={naive_all:.4f}")
     variants = (
         ("book: same-day Close, scaler fitted on train rows", "Close", train),
@@ -67,8 +68,10 @@ def main() -> int:
         scaled_rmse = float(np.sqrt(np.mean((predicted - scale(test["Adj Close"])) ** 2)))
         dollars = predicted * (hi - lo) + lo
         usd_rmse = float(np.sqrt(np.mean((dollars - test["Adj Close"].to_numpy()) ** 2)))
-        print(f"{name}: rmse_scaled={scaled_rmse:.4f} rmse_usd={usd_rmse:.4f} "
-              f"ratio_vs_naive={usd_rmse / naive_all:.2f}", flush=True)
+        print(
+            f"{name}: rmse_scaled={scaled_rmse:.4f} rmse_usd={usd_rmse:.4f} ratio_vs_naive={usd_rmse / naive_all:.2f}",
+            flush=True,
+        )
     return 0
 
 

@@ -32,12 +32,19 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     ratios: dict[str, list[float]] = {}
-    print("seed step  lstm_rmse naive_rmse drift_rmse  ma_rmse garch_rmse  ratio  lstm_dir  cov80  cov95 "
-          "IS80/nv IS95/nv")
+    print(
+        "seed step  lstm_rmse naive_rmse drift_rmse  ma_rmse garch_rmse  ratio  lstm_dir  cov80  cov95 IS80/nv IS95/nv"
+    )
     for seed in args.seeds:
         with tempfile.TemporaryDirectory() as data_dir:
-            opts = RunOptions(source="csv", csv_paths=[str(args.csv)], test_start=args.test_start,
-                              model=replace(ModelConfig(), seed=seed), data_dir=Path(data_dir), verbose=0)
+            opts = RunOptions(
+                source="csv",
+                csv_paths=[str(args.csv)],
+                test_start=args.test_start,
+                model=replace(ModelConfig(), seed=seed),
+                data_dir=Path(data_dir),
+                verbose=0,
+            )
             report = run(opts).report
         for step, by_model in report["tickers"]["AAPL"]["metrics"].items():
             lstm, naive = by_model["lstm"]["rmse"], by_model["naive"]["rmse"]
@@ -45,11 +52,16 @@ def main() -> int:
             garch = by_model["garch"]["rmse"]
             entry = by_model["lstm"]
             ratios.setdefault(step, []).append(lstm / naive)
-            is_ratio = {level: entry[f"interval_score_{level}"] / by_model["naive"][f"interval_score_{level}"]
-                        for level in (80, 95)}
-            print(f"{seed:>4} {step:>4} {lstm:>10.4f} {naive:>10.4f} {drift:>10.4f} {ma:>8.4f} {garch:>10.4f}"
-                  f" {lstm / naive:>6.3f} {entry['directional_accuracy'] or 0:>9.3f} {entry['coverage_80']:>6.3f}"
-                  f" {entry['coverage_95']:>6.3f} {is_ratio[80]:>7.3f} {is_ratio[95]:>7.3f}", flush=True)
+            is_ratio = {
+                level: entry[f"interval_score_{level}"] / by_model["naive"][f"interval_score_{level}"]
+                for level in (80, 95)
+            }
+            print(
+                f"{seed:>4} {step:>4} {lstm:>10.4f} {naive:>10.4f} {drift:>10.4f} {ma:>8.4f} {garch:>10.4f}"
+                f" {lstm / naive:>6.3f} {entry['directional_accuracy'] or 0:>9.3f} {entry['coverage_80']:>6.3f}"
+                f" {entry['coverage_95']:>6.3f} {is_ratio[80]:>7.3f} {is_ratio[95]:>7.3f}",
+                flush=True,
+            )
     for step, values in ratios.items():
         print(f"mean_ratio_step_{step}={sum(values) / len(values):.4f} max={max(values):.4f}")
     return 0

@@ -38,8 +38,9 @@ AIDS = {"archive": "FORECASTER_SPARK_CLASS_ARCHIVE", "compile-cache": "FORECASTE
 
 def _command(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "forecaster", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecaster", *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
     return time.perf_counter() - started, done.stderr
 
 
@@ -50,8 +51,12 @@ def _median(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--compare", choices=sorted(AIDS), default="archive",
-                        help="the start-up aid measured with and without (default: archive)")
+    parser.add_argument(
+        "--compare",
+        choices=sorted(AIDS),
+        default="archive",
+        help="the start-up aid measured with and without (default: archive)",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from forecaster.prepare import jvm_cache
@@ -70,8 +75,9 @@ def main() -> int:
         jobs: dict[str, str] = {}
         for _ in range(args.repeats):
             for aided in (True, False):
-                seconds, log = _command(["run", "--source", "sample", "--quiet", "--data-dir", str(data)],
-                                        environments[aided])
+                seconds, log = _command(
+                    ["run", "--source", "sample", "--quiet", "--data-dir", str(data)], environments[aided]
+                )
                 results.setdefault(("run --source sample", aided), []).append(seconds)
                 for name, took, count in STAGE.findall(log):
                     stages.setdefault((name, aided), []).append(float(took))
@@ -79,9 +85,11 @@ def main() -> int:
                         jobs[name] = count
                 seconds, _ = _command(["forecast", "--data-dir", str(data)], environments[aided])
                 results.setdefault(("forecast (4 tickers)", aided), []).append(seconds)
-                for label, bad in (("--test-start 2030-01-01", ["--test-start", "2030-01-01"]),
-                                   ("--lookback 5000", ["--lookback", "5000"]),
-                                   ("--source cache --tickers NVDA", ["--source", "cache", "--tickers", "NVDA"])):
+                for label, bad in (
+                    ("--test-start 2030-01-01", ["--test-start", "2030-01-01"]),
+                    ("--lookback 5000", ["--lookback", "5000"]),
+                    ("--source cache --tickers NVDA", ["--source", "cache", "--tickers", "NVDA"]),
+                ):
                     seconds, _ = _command(["run", *bad, "--data-dir", str(data)], environments[aided])
                     results.setdefault((f"refused: {label}", aided), []).append(seconds)
         print(f"{'case':<42}{'with ' + args.compare:>19}{'without':>10}{'ratio':>8}")

@@ -60,15 +60,30 @@ def make_artifacts(data_dir: Path) -> None:
         rng = np.random.default_rng(k)
         close = 20 * (k + 1) * np.exp(np.cumsum(rng.normal(0.0003, 0.018, DAYS)))
         spread = np.abs(rng.normal(0, 0.01, DAYS))
-        frame = pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Open": close * (1 + rng.normal(0, 0.005, DAYS)),
-                              "Close": close, "Adj Close": close, "Volume": rng.integers(1e5, 1e7, DAYS)})
+        frame = pd.DataFrame(
+            {
+                "Date": dates.strftime("%Y-%m-%d"),
+                "Open": close * (1 + rng.normal(0, 0.005, DAYS)),
+                "Close": close,
+                "Adj Close": close,
+                "Volume": rng.integers(1e5, 1e7, DAYS),
+            }
+        )
         frame["High"] = frame[["Open", "Close"]].max(axis=1) * (1 + spread)
         frame["Low"] = frame[["Open", "Close"]].min(axis=1) * (1 - spread)
-        frame[["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]].to_csv(csv_dir / f"{ticker}.csv",
-                                                                                     index=False)
+        frame[["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]].to_csv(
+            csv_dir / f"{ticker}.csv", index=False
+        )
     cfg = replace(ModelConfig(), epochs=1, units=8)
-    run(RunOptions(source="csv", csv_paths=[str(p) for p in sorted(csv_dir.glob("*.csv"))], model=cfg,
-                   data_dir=data_dir, verbose=0))
+    run(
+        RunOptions(
+            source="csv",
+            csv_paths=[str(p) for p in sorted(csv_dir.glob("*.csv"))],
+            model=cfg,
+            data_dir=data_dir,
+            verbose=0,
+        )
+    )
 
 
 def free_port() -> int:
@@ -106,8 +121,9 @@ def _request(first_output: str, inputs: list[str], values: dict[str, object], ch
 
     return {
         "output": callback["output"],
-        "outputs": [{"id": i, "property": p} for i, p in outputs] if many else {"id": outputs[0][0],
-                                                                             "property": outputs[0][1]},
+        "outputs": [{"id": i, "property": p} for i, p in outputs]
+        if many
+        else {"id": outputs[0][0], "property": outputs[0][1]},
         "inputs": [argument(i) for i in callback["inputs"]],
         "state": [argument(i) for i in callback["state"]],
         "changedPropIds": [changed],
@@ -115,9 +131,17 @@ def _request(first_output: str, inputs: list[str], values: dict[str, object], ch
 
 
 def _page_values(run_id: str, ticker: str, step: int, chart: str) -> dict[str, object]:
-    return {"run-id.data": run_id, "ticker.value": ticker, "step.value": step, "chart.value": chart,
-            "baselines.value": ["naive"], "range-label.data": "6M", "all-steps.value": False,
-            "after-draw.data": {"run": run_id, "ticker": ticker, "step": step}, "below-built.data": True}
+    return {
+        "run-id.data": run_id,
+        "ticker.value": ticker,
+        "step.value": step,
+        "chart.value": chart,
+        "baselines.value": ["naive"],
+        "range-label.data": "6M",
+        "all-steps.value": False,
+        "after-draw.data": {"run": run_id, "ticker": ticker, "step": step},
+        "below-built.data": True,
+    }
 
 
 #: An action's requests: those a person waits for (sent together by the browser), then those sent after the chart
@@ -129,25 +153,46 @@ def switch_requests(run_id: str, ticker: str, step: int, chart: str) -> Action:
     """What the browser sends when the ticker picker changes: the figure and the details at once, then (once the
     chart is drawn) what is below the fold."""
     values = _page_values(run_id, ticker, step, chart)
-    return ([_request("price-graph.figure", ["ticker.value"], values, "ticker.value"),
-             _request("verdict.children", ["ticker.value", "step.value"], values, "ticker.value")],
-            [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")])
+    return (
+        [
+            _request("price-graph.figure", ["ticker.value"], values, "ticker.value"),
+            _request("verdict.children", ["ticker.value", "step.value"], values, "ticker.value"),
+        ],
+        [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")],
+    )
 
 
 def step_requests(run_id: str, ticker: str, step: int) -> Action:
     """What the browser sends when the step changes: the figure's Patch and the details, then what is below."""
     values = _page_values(run_id, ticker, step, "line")
-    return ([_request("price-graph.figure@", ["step.value"], values, "step.value"),
-             _request("verdict.children", ["ticker.value", "step.value"], values, "step.value")],
-            [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")])
+    return (
+        [
+            _request("price-graph.figure@", ["step.value"], values, "step.value"),
+            _request("verdict.children", ["ticker.value", "step.value"], values, "step.value"),
+        ],
+        [_request("metrics-grid.columnDefs", ["after-draw.data", "all-steps.value"], values, "after-draw.data")],
+    )
 
 
 def compare_requests(run_id: str, step: int, measure: str) -> Action:
     """What the browser sends when the Compare view's step or measure changes."""
-    values = {"tabs.active_tab": "compare", "compare-step.value": step, "compare-measure.value": measure,
-              "run-id.data": run_id}
-    return ([_request("compare-body.children", ["tabs.active_tab", "compare-step.value", "compare-measure.value"],
-                      values, "compare-step.value")], [])
+    values = {
+        "tabs.active_tab": "compare",
+        "compare-step.value": step,
+        "compare-measure.value": measure,
+        "run-id.data": run_id,
+    }
+    return (
+        [
+            _request(
+                "compare-body.children",
+                ["tabs.active_tab", "compare-step.value", "compare-measure.value"],
+                values,
+                "compare-step.value",
+            )
+        ],
+        [],
+    )
 
 
 def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix: bool, horizon: int = 5) -> Action:
@@ -158,8 +203,9 @@ def action(rng: random.Random, i: int, offset: int, run_id: str, chart: str, mix
         return switch_requests(run_id, ticker, 1, chart)
     roll = rng.random()
     if roll < 1 / 7:
-        return compare_requests(run_id, rng.randint(1, horizon),
-                                rng.choice(("rmse", "interval_score_80", "interval_score_95")))
+        return compare_requests(
+            run_id, rng.randint(1, horizon), rng.choice(("rmse", "interval_score_80", "interval_score_95"))
+        )
     if roll < 4 / 7:
         return step_requests(run_id, ticker, rng.randint(1, horizon))
     return switch_requests(run_id, ticker, rng.randint(1, horizon), rng.choice(("line", "candles")))
@@ -169,8 +215,11 @@ def _send(url: str, requests: list[dict], errors: list[str]) -> tuple[float, int
     """Sends ``requests`` one after the other; returns the milliseconds they took together and the bytes."""
     started, size = time.perf_counter(), 0
     for payload in requests:
-        request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers={
-            "Content-Type": "application/json", "Accept-Encoding": "br, gzip"})
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Accept-Encoding": "br, gzip"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 body = response.read()
@@ -182,9 +231,19 @@ def _send(url: str, requests: list[dict], errors: list[str]) -> tuple[float, int
     return (time.perf_counter() - started) * 1000, size
 
 
-def client(url: str, count: int, offset: int, run_id: str, chart: str, latencies: list[float], errors: list[str],
-           wire: list[int], deadline: float | None = None, mix: bool = False,
-           below: list[float] | None = None) -> None:
+def client(
+    url: str,
+    count: int,
+    offset: int,
+    run_id: str,
+    chart: str,
+    latencies: list[float],
+    errors: list[str],
+    wire: list[int],
+    deadline: float | None = None,
+    mix: bool = False,
+    below: list[float] | None = None,
+) -> None:
     rng = random.Random(offset)
     i = 0
     while (i < count) if deadline is None else (time.monotonic() < deadline):
@@ -202,8 +261,7 @@ def client(url: str, count: int, offset: int, run_id: str, chart: str, latencies
 
 def rss_mb(master_pid: int) -> float:
     """Resident memory of the gunicorn master and its workers, in MB (from /proc)."""
-    pids = [master_pid] + [int(p) for p in Path(f"/proc/{master_pid}/task/{master_pid}/children")
-                           .read_text().split()]
+    pids = [master_pid] + [int(p) for p in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()]
     total_kb = 0
     for pid in pids:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -215,14 +273,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=25, help="requests per client")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                        help="gunicorn worker processes (default: one per core)")
-    parser.add_argument("--chart", choices=("line", "candles"), default="line",
-                        help="chart type requested (line is the page's default)")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds of load; each client sends requests until then (overrides --requests)")
-    parser.add_argument("--mix", action="store_true",
-                        help="random step, chart and baselines per request, and the compare view now and then")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="gunicorn worker processes (default: one per core)"
+    )
+    parser.add_argument(
+        "--chart", choices=("line", "candles"), default="line", help="chart type requested (line is the page's default)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of load; each client sends requests until then (overrides --requests)",
+    )
+    parser.add_argument(
+        "--mix",
+        action="store_true",
+        help="random step, chart and baselines per request, and the compare view now and then",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -230,9 +297,24 @@ def main() -> int:
         make_artifacts(data_dir)
         port = free_port()
         env = {**os.environ, "FORECASTER_DATA_DIR": str(data_dir)}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(args.workers), "-b",
-                                   f"127.0.0.1:{port}", "--timeout", "60", "dashboard.wsgi:server"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                str(args.workers),
+                "-b",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "60",
+                "dashboard.wsgi:server",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -257,10 +339,25 @@ def main() -> int:
             wire: list[int] = []
             started = time.perf_counter()
             deadline = None if args.duration is None else time.monotonic() + args.duration
-            threads = [threading.Thread(target=client, args=(base + "/_dash-update-component", args.requests, k,
-                                                             run_id, args.chart, latencies, errors, wire, deadline,
-                                                             args.mix, below))
-                       for k in range(args.clients)]
+            threads = [
+                threading.Thread(
+                    target=client,
+                    args=(
+                        base + "/_dash-update-component",
+                        args.requests,
+                        k,
+                        run_id,
+                        args.chart,
+                        latencies,
+                        errors,
+                        wire,
+                        deadline,
+                        args.mix,
+                        below,
+                    ),
+                )
+                for k in range(args.clients)
+            ]
             for thread in threads:
                 thread.start()
             samples = [rss_start]
@@ -276,16 +373,20 @@ def main() -> int:
             server.terminate()
             server.wait(timeout=20)
     chart = "mixed" if args.mix else args.chart
-    print(f"clients={args.clients} actions={len(latencies)} seconds={seconds:.0f} workers={args.workers} "
-          f"days={DAYS} chart={chart} throughput_rps={len(latencies) / seconds:.1f}")
+    print(
+        f"clients={args.clients} actions={len(latencies)} seconds={seconds:.0f} workers={args.workers} "
+        f"days={DAYS} chart={chart} throughput_rps={len(latencies) / seconds:.1f}"
+    )
     print(f"first_switch_ms={cold_ms:.0f} (a worker's first request: reads the run, builds the figure)")
     print(f"kb_per_action={np.mean(wire) / 1024:.0f} (compressed, on the wire)")
     print(f"p50_ms={np.percentile(latencies, 50):.0f}")
     print(f"p95_ms={np.percentile(latencies, 95):.0f}")
     if below:
-        print(f"below_the_fold_p50_ms={np.percentile(below, 50):.0f} "
-              f"below_the_fold_p95_ms={np.percentile(below, 95):.0f} (sent after the chart is drawn; not part of the "
-              "latency above)")
+        print(
+            f"below_the_fold_p50_ms={np.percentile(below, 50):.0f} "
+            f"below_the_fold_p95_ms={np.percentile(below, 95):.0f} (sent after the chart is drawn; not part of the "
+            "latency above)"
+        )
     print(f"errors={len(errors)}")
     print(f"rss_start_mb={rss_start:.0f} rss_end_mb={rss_end:.0f}")
     print("rss_every_10s_mb=" + ",".join(f"{mb:.0f}" for mb in samples + [rss_end]))

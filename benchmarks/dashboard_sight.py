@@ -38,8 +38,9 @@ TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 
 def checkout(ref: str, folder: Path) -> Path:
     """The ``dashboard`` and ``forecaster`` packages of git revision ``ref``, unpacked into ``folder``."""
-    archive = subprocess.run(["git", "archive", ref, "dashboard", "forecaster"], cwd=ROOT, capture_output=True,
-                             check=True).stdout
+    archive = subprocess.run(
+        ["git", "archive", ref, "dashboard", "forecaster"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(folder, filter="data")
     return folder
@@ -75,16 +76,33 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        run(RunOptions(source="sample", tickers=list(TICKERS), data_dir=data_dir, verbose=0,
-                       model=replace(ModelConfig(), epochs=1, units=8)))
+        run(
+            RunOptions(
+                source="sample",
+                tickers=list(TICKERS),
+                data_dir=data_dir,
+                verbose=0,
+                model=replace(ModelConfig(), epochs=1, units=8),
+            )
+        )
         versions = {"this checkout": ROOT}
         if args.compare:
             versions[args.compare] = checkout(args.compare, Path(tmp) / "before")
         results: dict[str, dict[str, list[float]]] = {name: {} for name in versions}
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
             for _ in range(args.rounds):
                 for name, folder in versions.items():
                     port = 8700 + list(versions).index(name)

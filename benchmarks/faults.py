@@ -62,21 +62,58 @@ def stages(data_dir: Path, tickers: list[str], kills: int) -> list[tuple[Stage, 
     d = ["--data-dir", str(data_dir)]
     half = len(tickers) // 2
     fetched, imported = tickers[:half], tickers[half:]
-    groups = [fetched[i::kills + 1] for i in range(kills + 1)]
+    groups = [fetched[i :: kills + 1] for i in range(kills + 1)]
 
     def fetch(group: list[str]) -> Stage:
-        return Stage("fetch", ["-m", "tests.yahoo_fake", "--long", str(SP500_CSV), "--latency", "0.1", "--",
-                               "fetch", "--tickers", *group, *d, "--no-progress"], writes=CACHE_WRITES)
+        return Stage(
+            "fetch",
+            [
+                "-m",
+                "tests.yahoo_fake",
+                "--long",
+                str(SP500_CSV),
+                "--latency",
+                "0.1",
+                "--",
+                "fetch",
+                "--tickers",
+                *group,
+                *d,
+                "--no-progress",
+            ],
+            writes=CACHE_WRITES,
+        )
 
-    imp = Stage("import", ["-m", "forecaster", "import", "--csv", str(SP500_CSV), "--tickers", *imported,
-                           "--on-bad-rows", "drop", *d, "--no-progress"], writes=CACHE_WRITES)
+    imp = Stage(
+        "import",
+        [
+            "-m",
+            "forecaster",
+            "import",
+            "--csv",
+            str(SP500_CSV),
+            "--tickers",
+            *imported,
+            "--on-bad-rows",
+            "drop",
+            *d,
+            "--no-progress",
+        ],
+        writes=CACHE_WRITES,
+    )
     prep = Stage("prepare", ["-m", "forecaster", "prepare", "--tickers", *tickers, *d])
     run_args = ["-m", "forecaster", "run", "--source", "cache", "--tickers", *tickers, *d, *RUN_OPTIONS]
     train = Stage("train", run_args, r"fold 1 of 1")
     forecast = Stage("forecast", ["-m", "forecaster", "forecast", *d])
     write = Stage("write", run_args, writes="runs/*/model.keras")
-    return [(fetch(groups[0]), [fetch(g) for g in groups[1:]]), (imp, [imp] * kills), (prep, [prep] * kills),
-            (train, [train] * kills), (write, [write] * kills), (forecast, [forecast] * kills)]
+    return [
+        (fetch(groups[0]), [fetch(g) for g in groups[1:]]),
+        (imp, [imp] * kills),
+        (prep, [prep] * kills),
+        (train, [train] * kills),
+        (write, [write] * kills),
+        (forecast, [forecast] * kills),
+    ]
 
 
 def damage(data_dir: Path) -> list[str]:
@@ -107,8 +144,11 @@ def main() -> None:
             if code != 0:
                 raise SystemExit(f"{warm.name}: the warm-up run failed:\n{output[-3000:]}")
             window = max(total_s - marker_s, 0.1)
-            print(f"{warm.name}: {total_s:.1f} s to the end, kills drawn over the {window:.1f} s "
-                  f"{'after its marker' if warm.marker or warm.writes else 'of the run'}", flush=True)
+            print(
+                f"{warm.name}: {total_s:.1f} s to the end, kills drawn over the {window:.1f} s "
+                f"{'after its marker' if warm.marker or warm.writes else 'of the run'}",
+                flush=True,
+            )
             for stage in targets:
                 attempt = kill_after(stage.args, stage.fresh_marker(data_dir), rng.uniform(0.0, window) * 0.9)
                 if not attempt.killed:
@@ -121,10 +161,13 @@ def main() -> None:
                 code, output, _, rerun_s = timed_run(stage.args)
                 rerun_ok = code == 0 and not damage(data_dir)
                 reruns_ok += rerun_ok
-                print(f"  {stage.name}: killed at {attempt.at_s:5.1f} s; damaged={'yes' if problems else 'no'}"
-                      f" rerun={'ok' if rerun_ok else 'FAILED'} ({rerun_s:.1f} s)"
-                      + (f" {problems}" if problems else "") + ("" if code == 0 else f"\n{output[-2000:]}"),
-                      flush=True)
+                print(
+                    f"  {stage.name}: killed at {attempt.at_s:5.1f} s; damaged={'yes' if problems else 'no'}"
+                    f" rerun={'ok' if rerun_ok else 'FAILED'} ({rerun_s:.1f} s)"
+                    + (f" {problems}" if problems else "")
+                    + ("" if code == 0 else f"\n{output[-2000:]}"),
+                    flush=True,
+                )
     print(f"stages=6 missed={missed} seconds={time.perf_counter() - started:.0f}")
     print(f"kills={kills} damaged={damaged} reruns_ok={reruns_ok}")
 

@@ -33,7 +33,7 @@ print(json.dumps({{"seconds": seconds, "peak_rss_mb": peak_kb / 1024}}))
 BODIES = {
     "read_csv": "import pandas as pd\nrows = len(pd.read_csv({csv!r}))",
     "import": "from forecaster.data.ingest import import_csv\n"
-              "rows = sum(o.rows for o in import_csv([{csv!r}], {out!r}, on_bad_rows='drop', progress=False).outcomes)",
+    "rows = sum(o.rows for o in import_csv([{csv!r}], {out!r}, on_bad_rows='drop', progress=False).outcomes)",
 }
 
 

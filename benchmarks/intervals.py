@@ -53,9 +53,12 @@ def _pooled(predictions: pd.DataFrame, name: str) -> None:
     for model in MODELS:
         found = _scores(predictions, model)
         step1 = _scores(predictions[predictions["step"] == 1], model)
-        print(f"{name:<7}{model:<7}{found['cov80']:>7.3f}{found['cov95']:>7.3f}{found['width80']:>9.2f}"
-              f"{found['width95']:>9.2f}{found['is80'] / naive['is80']:>9.3f}{found['is95'] / naive['is95']:>9.3f}"
-              f"   step 1: {step1['cov80']:.3f} / {step1['cov95']:.3f}", flush=True)
+        print(
+            f"{name:<7}{model:<7}{found['cov80']:>7.3f}{found['cov95']:>7.3f}{found['width80']:>9.2f}"
+            f"{found['width95']:>9.2f}{found['is80'] / naive['is80']:>9.3f}{found['is95'] / naive['is95']:>9.3f}"
+            f"   step 1: {step1['cov80']:.3f} / {step1['cov95']:.3f}",
+            flush=True,
+        )
 
 
 def _by_year(predictions: pd.DataFrame) -> None:
@@ -73,15 +76,24 @@ def _per_ticker(predictions: pd.DataFrame, name: str) -> None:
         naive = _scores(part, "naive")
         for model in MODELS:
             found = _scores(part, model)
-            rows.append({"ticker": ticker, "model": model, **{k: found[k] for k in ("cov80", "cov95")},
-                         "r80": found["is80"] / naive["is80"], "r95": found["is95"] / naive["is95"]})
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "model": model,
+                    **{k: found[k] for k in ("cov80", "cov95")},
+                    "r80": found["is80"] / naive["is80"],
+                    "r95": found["is95"] / naive["is95"],
+                }
+            )
     table = pd.DataFrame(rows)
     for model in MODELS:
         part = table[table["model"] == model]
-        print(f"{name:<7}{model:<7}median coverage {part['cov80'].median():.3f} / {part['cov95'].median():.3f}  "
-              f"median IS ratio {part['r80'].median():.3f} / {part['r95'].median():.3f}  "
-              f"below 1: {np.mean(part['r80'] < 1):.0%} / {np.mean(part['r95'] < 1):.0%} of {len(part)} tickers",
-              flush=True)
+        print(
+            f"{name:<7}{model:<7}median coverage {part['cov80'].median():.3f} / {part['cov95'].median():.3f}  "
+            f"median IS ratio {part['r80'].median():.3f} / {part['r95'].median():.3f}  "
+            f"below 1: {np.mean(part['r80'] < 1):.0%} / {np.mean(part['r95'] < 1):.0%} of {len(part)} tickers",
+            flush=True,
+        )
 
 
 def main() -> int:
@@ -91,23 +103,37 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=ModelConfig().epochs)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    print(f"{'set':<7}{'model':<7}{'cov80':>7}{'cov95':>7}{'width80':>9}{'width95':>9}{'IS80/nv':>9}{'IS95/nv':>9}",
-          flush=True)
+    print(
+        f"{'set':<7}{'model':<7}{'cov80':>7}{'cov95':>7}{'width80':>9}{'width95':>9}{'IS80/nv':>9}{'IS95/nv':>9}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="intervals-") as tmp:
         for name in args.sets:
             cfg = ModelConfig(epochs=args.epochs)
             if name in ("book", "crash"):
-                opts = RunOptions(source="csv", csv_paths=[str(SHARED / "AAPL.csv")], model=cfg, verbose=0,
-                                  test_start="2017-01-01" if name == "book" else "2008-01-01",
-                                  data_dir=Path(tmp) / name)
+                opts = RunOptions(
+                    source="csv",
+                    csv_paths=[str(SHARED / "AAPL.csv")],
+                    model=cfg,
+                    verbose=0,
+                    test_start="2017-01-01" if name == "book" else "2008-01-01",
+                    data_dir=Path(tmp) / name,
+                )
             else:
                 tickers = None
                 if args.sp500_tickers:
                     names = pd.read_csv(SHARED / "all_stocks_5yr.csv", usecols=["Name"])["Name"].unique()
                     tickers = sorted(names)[: args.sp500_tickers]
-                opts = RunOptions(source="csv", csv_paths=[str(SHARED / "all_stocks_5yr.csv")], tickers=tickers,
-                                  on_bad_rows="drop", test_start="2017-02-08", model=cfg, verbose=0,
-                                  data_dir=Path(tmp) / name)
+                opts = RunOptions(
+                    source="csv",
+                    csv_paths=[str(SHARED / "all_stocks_5yr.csv")],
+                    tickers=tickers,
+                    on_bad_rows="drop",
+                    test_start="2017-02-08",
+                    model=cfg,
+                    verbose=0,
+                    data_dir=Path(tmp) / name,
+                )
             result = run(opts)
             predictions = pd.read_parquet(result.run_dir / "predictions.parquet")
             if name == "sp500":

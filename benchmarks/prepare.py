@@ -69,8 +69,14 @@ def timed(label: str, fn):
 
 def pandas_prepare(data_dir: Path, tickers: list[str], out: Path) -> None:
     prices = cache.load_cached(data_dir, tickers)
-    table, stats, _, _ = prepare_pandas(prices, lookback=LOOKBACK, horizon=HORIZON, test_start=TEST_START,
-                                        val_share=config.DEFAULT_VAL_SHARE, features=FEATURES)
+    table, stats, _, _ = prepare_pandas(
+        prices,
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        test_start=TEST_START,
+        val_share=config.DEFAULT_VAL_SHARE,
+        features=FEATURES,
+    )
     out.mkdir(parents=True)
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out / "table.parquet")
     pq.write_table(pa.Table.from_pandas(stats, preserve_index=False), out / "scaling.parquet")
@@ -84,8 +90,10 @@ def scaled_universe(data_dir: Path, out_dir: Path, copies: int) -> list[Path]:
         prices = cache.read_ticker(data_dir, ticker).prices
         for k in range(copies):
             factor = 1.0 + 0.1 * k
-            copy = prices.assign(ticker=f"{ticker}.S{k}", **{c: prices[c] * factor for c in
-                                                            ["open", "high", "low", "close", "adj_close"]})
+            copy = prices.assign(
+                ticker=f"{ticker}.S{k}",
+                **{c: prices[c] * factor for c in ["open", "high", "low", "close", "adj_close"]},
+            )
             paths.append(cache.write_ticker(out_dir, f"{ticker}.S{k}", copy, "synthetic", "scaled copy"))
     return paths
 
@@ -109,28 +117,38 @@ def main() -> int:
             return spark
 
         spark, _ = timed("spark_startup_s", start)
-        spark_result, spark_s = timed("spark_s", lambda: prepare(
-            spark, paths, work / "spark", lookback=LOOKBACK, horizon=HORIZON, test_start=TEST_START))
+        spark_result, spark_s = timed(
+            "spark_s",
+            lambda: prepare(spark, paths, work / "spark", lookback=LOOKBACK, horizon=HORIZON, test_start=TEST_START),
+        )
         pandas_table, pandas_s = timed("pandas_s", lambda: pandas_prepare(work / "cache", tickers, work / "pandas"))
         print(f"spark_over_pandas={spark_s / pandas_s:.2f}", flush=True)
 
         spark_table = read_prepared(spark_result.table_path, FEATURES)
         pandas_table = pandas_table.sort_values(["ticker", "pos"], ignore_index=True)
-        equal = (spark_table["split"].tolist() == pandas_table["split"].tolist() and all(
+        equal = spark_table["split"].tolist() == pandas_table["split"].tolist() and all(
             np.allclose(spark_table[c], pandas_table[c], rtol=1e-9, atol=1e-12)
-            for c in spark_table.columns if c.startswith("x_") or c in ("adj_close", "target_scale")))
+            for c in spark_table.columns
+            if c.startswith("x_") or c in ("adj_close", "target_scale")
+        )
         print(f"outputs_equal={str(equal).lower()} rows={len(spark_table)}", flush=True)
 
         big_paths = scaled_universe(work / "cache", work / "big", args.copies)
-        _, big_s = timed(f"spark_{args.copies}x_s", lambda: prepare(
-            spark, big_paths, work / "spark_big", lookback=LOOKBACK, horizon=HORIZON, test_start=TEST_START))
+        _, big_s = timed(
+            f"spark_{args.copies}x_s",
+            lambda: prepare(
+                spark, big_paths, work / "spark_big", lookback=LOOKBACK, horizon=HORIZON, test_start=TEST_START
+            ),
+        )
         print(f"scale_10x={big_s / spark_s:.2f} (rows x{args.copies})", flush=True)
         spark.stop()
 
-        code = _FEEDER.format(root=str(ROOT), table=str(spark_result.table_path), features=FEATURES,
-                              lookback=LOOKBACK, horizon=HORIZON)
-        windows, size_mb, baseline, peak = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                                check=True).stdout.split()
+        code = _FEEDER.format(
+            root=str(ROOT), table=str(spark_result.table_path), features=FEATURES, lookback=LOOKBACK, horizon=HORIZON
+        )
+        windows, size_mb, baseline, peak = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
         print(f"feeder_windows={windows} materialised_windows_mb={float(size_mb):.0f}")
         print(f"feeder_baseline_rss_mb={float(baseline):.0f} (Python with Keras and JAX imported)")
         print(f"peak_rss_mb={float(peak):.0f}")

@@ -64,9 +64,11 @@ def main() -> int:
             seconds, line = forecaster("refresh", "--data-dir", str(data))
             new_day.append(seconds)
             print(f"one new day: {seconds:.1f} s | {line}")
-    print(f"tickers={len(names)} refresh_nothing_new_s={statistics.median(nothing):.1f} "
-          f"refresh_one_new_day_s={statistics.median(new_day):.1f} "
-          f"ratio={statistics.median(new_day) / statistics.median(nothing):.1f}")
+    print(
+        f"tickers={len(names)} refresh_nothing_new_s={statistics.median(nothing):.1f} "
+        f"refresh_one_new_day_s={statistics.median(new_day):.1f} "
+        f"ratio={statistics.median(new_day) / statistics.median(nothing):.1f}"
+    )
     return 0
 
 

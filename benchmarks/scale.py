@@ -37,16 +37,47 @@ ONE_THREAD = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 def prepare(data_dir: Path, tickers: list[str], cfg: ModelConfig) -> Path:
     """Import and prepare ``tickers`` (local mode); the prepared table's folder."""
-    assert cli.main(["import", "--csv", str(SP500_CSV), "--tickers", *tickers, "--on-bad-rows", "drop",
-                     "--data-dir", str(data_dir), "--no-progress"]) == 0
-    assert cli.main(["prepare", "--tickers", *tickers, "--lookback", str(cfg.lookback),
-                     "--horizon", str(cfg.horizon), "--data-dir", str(data_dir)]) == 0
+    assert (
+        cli.main(
+            [
+                "import",
+                "--csv",
+                str(SP500_CSV),
+                "--tickers",
+                *tickers,
+                "--on-bad-rows",
+                "drop",
+                "--data-dir",
+                str(data_dir),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "prepare",
+                "--tickers",
+                *tickers,
+                "--lookback",
+                str(cfg.lookback),
+                "--horizon",
+                str(cfg.horizon),
+                "--data-dir",
+                str(data_dir),
+            ]
+        )
+        == 0
+    )
     from forecaster import artifacts
+
     return artifacts.latest_run_dir(data_dir, artifacts.PREPARED)
 
 
-def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig, tickers: list[str]
-                  ) -> tuple[float, int, tuple[int, float] | None]:
+def time_training(
+    workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig, tickers: list[str]
+) -> tuple[float, int, tuple[int, float] | None]:
     """Seconds of the Spark job that trains every ticker's model on a fresh cluster of ``workers`` one-core
     workers, the models trained, and (two workers) the scoring measurement."""
     from pyspark.sql import SparkSession
@@ -63,13 +94,14 @@ def time_training(workers: int, prepared: Path, run_dir: Path, cfg: ModelConfig,
         table = prepared / "table"
         per_ticker.train_on_executors(spark, table, run_dir / f"warm-{workers}", features, cfg, tickers[:2])
         started = time.perf_counter()
-        results = per_ticker.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg,
-                                                 tickers)
+        results = per_ticker.train_on_executors(spark, table, run_dir / f"workers-{workers}", features, cfg, tickers)
         seconds = time.perf_counter() - started
         scoring = score(spark, prepared, run_dir / f"workers-{workers}", cfg) if workers == 2 else None
         spark.stop()
-    print(f"{workers} worker(s): mean training seconds per model inside its task "
-          f"{results['train_seconds'].mean():.2f}", flush=True)
+    print(
+        f"{workers} worker(s): mean training seconds per model inside its task {results['train_seconds'].mean():.2f}",
+        flush=True,
+    )
     return seconds, int((results["status"] == "ok").sum()), scoring
 
 
@@ -83,8 +115,15 @@ def score(spark, prepared: Path, run_dir: Path, cfg: ModelConfig) -> dict[str, t
     timings = {}
     for name, files in (("one_model", {"global": next(iter(models.values()))}), ("per_ticker_models", models)):
         started = time.perf_counter()
-        scoring.score_split_to(spark, prepared / "table", files, tuple(config.DEFAULT_FEATURES), cfg.lookback,
-                               cfg.horizon, run_dir / f"scored-{name}")
+        scoring.score_split_to(
+            spark,
+            prepared / "table",
+            files,
+            tuple(config.DEFAULT_FEATURES),
+            cfg.lookback,
+            cfg.horizon,
+            run_dir / f"scored-{name}",
+        )
         timings[name] = (len(artifacts.read_parquet(run_dir / f"scored-{name}")), time.perf_counter() - started)
     return timings
 
@@ -107,8 +146,7 @@ def main() -> None:
     rows, seconds = scored["one_model"]
     print(f"predict_rows={rows} predict_seconds={seconds:.1f} predict_rows_per_s={rows / seconds:.0f}")
     rows, seconds = scored["per_ticker_models"]
-    print(f"per-ticker models: predict_seconds={seconds:.1f} predict_rows_per_s_per_ticker_models="
-          f"{rows / seconds:.0f}")
+    print(f"per-ticker models: predict_seconds={seconds:.1f} predict_rows_per_s_per_ticker_models={rows / seconds:.0f}")
 
 
 if __name__ == "__main__":

@@ -31,23 +31,30 @@ def main() -> int:
     if "absent" in cross:
         print(f"cross-section absent: {cross['absent']}")
     for step, tests in summary["significance"].items():
-        print(f"step={step} better={tests['share_better']:.3f} worse={tests['share_worse']:.3f} "
-              f"abstains={tests['share_abstains']:.3f} in_mcs_90={tests['share_in_mcs_90']:.3f}")
+        print(
+            f"step={step} better={tests['share_better']:.3f} worse={tests['share_worse']:.3f} "
+            f"abstains={tests['share_abstains']:.3f} in_mcs_90={tests['share_in_mcs_90']:.3f}"
+        )
         for signal, stats in cross.get(step, {}).items():
             rank = stats["rank_ic"]
             money = held.get(step, {}).get(signal, {})
-            print(f"  signal={signal:<13} rank_ic={_number(rank['mean'], '+.4f')} t={_number(rank['t'], '+.2f')} "
-                  f"t_nw={_number(rank['t_nw'], '+.2f')} icir={_number(rank['icir'], '+.3f')} "
-                  f"ls_net_annual={_number(money.get('annual_return_net'), '+.3f')} "
-                  f"ls_net_ir={_number(money.get('ir_net'), '+.2f')} "
-                  f"ls_gross_annual={_number(money.get('annual_return_gross'), '+.3f')} "
-                  f"turnover={_number(money.get('turnover'), '.2f')}")
+            print(
+                f"  signal={signal:<13} rank_ic={_number(rank['mean'], '+.4f')} t={_number(rank['t'], '+.2f')} "
+                f"t_nw={_number(rank['t_nw'], '+.2f')} icir={_number(rank['icir'], '+.3f')} "
+                f"ls_net_annual={_number(money.get('annual_return_net'), '+.3f')} "
+                f"ls_net_ir={_number(money.get('ir_net'), '+.2f')} "
+                f"ls_gross_annual={_number(money.get('annual_return_gross'), '+.3f')} "
+                f"turnover={_number(money.get('turnover'), '.2f')}"
+            )
         universe = held.get(step, {}).get("universe", {})
-        print(f"  signal=universe      annual={_number(universe.get('annual_return_net'), '+.3f')} "
-              f"ir={_number(universe.get('ir_net'), '+.2f')}")
+        print(
+            f"  signal=universe      annual={_number(universe.get('annual_return_net'), '+.3f')} "
+            f"ir={_number(universe.get('ir_net'), '+.2f')}"
+        )
         for model, steps in summary["band_zones"].items():
-            zones = " ".join(f"{tail}:{z['green']:.2f}/{z['yellow']:.2f}/{z['red']:.2f}"
-                             for tail, z in steps.get(step, {}).items())
+            zones = " ".join(
+                f"{tail}:{z['green']:.2f}/{z['yellow']:.2f}/{z['red']:.2f}" for tail, z in steps.get(step, {}).items()
+            )
             print(f"  zones green/yellow/red {model:<6} {zones}")
     return 0
 

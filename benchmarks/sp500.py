@@ -52,9 +52,18 @@ def sp500_run(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float]:
     cfg = replace(ModelConfig(), epochs=args.epochs, patience=args.patience, batch_size=args.batch_size)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as data_dir:
-        result = run(RunOptions(source="csv", csv_paths=[str(args.csv)], on_bad_rows="drop",
-                                test_start=args.test_start, model=cfg, data_dir=Path(data_dir), verbose=2,
-                                report_path=args.report))
+        result = run(
+            RunOptions(
+                source="csv",
+                csv_paths=[str(args.csv)],
+                on_bad_rows="drop",
+                test_start=args.test_start,
+                model=cfg,
+                data_dir=Path(data_dir),
+                verbose=2,
+                report_path=args.report,
+            )
+        )
         card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     return result, card, time.perf_counter() - started
 
@@ -66,27 +75,38 @@ def _share(value: float | None) -> str:
 def main() -> int:
     result, card, seconds = sp500_run(arguments(__doc__).parse_args())
     summary = result.report["summary"]
-    print(f"tickers={summary['tickers']} skipped={len(card['skipped_tickers'])} "
-          f"hyper_parameters={json.dumps(card['hyper_parameters'])}")
-    print(f"training_s={card['training_seconds_all_folds']:.0f} "
-          f"epochs_run={card['training']['global']['epochs_run']} "
-          f"member_best_epochs={card['training']['global']['member_best_epochs']}"
-          f" total_s={seconds:.0f}")
+    print(
+        f"tickers={summary['tickers']} skipped={len(card['skipped_tickers'])} "
+        f"hyper_parameters={json.dumps(card['hyper_parameters'])}"
+    )
+    print(
+        f"training_s={card['training_seconds_all_folds']:.0f} "
+        f"epochs_run={card['training']['global']['epochs_run']} "
+        f"member_best_epochs={card['training']['global']['member_best_epochs']}"
+        f" total_s={seconds:.0f}"
+    )
     for step in summary["median_rmse_ratio_vs_naive"]:
-        baselines = " ".join(f"{b}_median_ratio={r[step]:.4f}"
-                             for b, r in summary["baselines_median_rmse_ratio_vs_naive"].items())
-        print(f"step={step} median_ratio={summary['median_rmse_ratio_vs_naive'][step]:.4f} "
-              f"share_beating_naive={_share(summary['share_beating_naive'][step])} "
-              f"median_directional_accuracy={summary['median_directional_accuracy'][step]:.3f} "
-              f"coverage_80={summary['median_coverage_80'][step]:.3f} "
-              f"coverage_95={summary['median_coverage_95'][step]:.3f} {baselines}")
+        baselines = " ".join(
+            f"{b}_median_ratio={r[step]:.4f}" for b, r in summary["baselines_median_rmse_ratio_vs_naive"].items()
+        )
+        print(
+            f"step={step} median_ratio={summary['median_rmse_ratio_vs_naive'][step]:.4f} "
+            f"share_beating_naive={_share(summary['share_beating_naive'][step])} "
+            f"median_directional_accuracy={summary['median_directional_accuracy'][step]:.3f} "
+            f"coverage_80={summary['median_coverage_80'][step]:.3f} "
+            f"coverage_95={summary['median_coverage_95'][step]:.3f} {baselines}"
+        )
     for step in summary["median_rmse_ratio_vs_naive"]:
-        coverage = " ".join(f"{m}_coverage={c[step]['80']:.3f}/{c[step]['95']:.3f}"
-                            for m, c in summary["median_coverage_by_model"].items())
-        scores = " ".join(f"{m}_IS_ratio={r[step]['80']:.3f}/{r[step]['95']:.3f} "
-                          f"{m}_below_1={summary['share_interval_score_beating_naive'][m][step]['80']:.2f}/"
-                          f"{summary['share_interval_score_beating_naive'][m][step]['95']:.2f}"
-                          for m, r in summary["median_interval_score_ratio_vs_naive"].items())
+        coverage = " ".join(
+            f"{m}_coverage={c[step]['80']:.3f}/{c[step]['95']:.3f}"
+            for m, c in summary["median_coverage_by_model"].items()
+        )
+        scores = " ".join(
+            f"{m}_IS_ratio={r[step]['80']:.3f}/{r[step]['95']:.3f} "
+            f"{m}_below_1={summary['share_interval_score_beating_naive'][m][step]['80']:.2f}/"
+            f"{summary['share_interval_score_beating_naive'][m][step]['95']:.2f}"
+            for m, r in summary["median_interval_score_ratio_vs_naive"].items()
+        )
         print(f"step={step} bands 80/95: {coverage} {scores}")
     return 0
 

@@ -52,23 +52,37 @@ def main() -> int:
         paths = [work / "prices" / f"{o.ticker}.parquet" for o in report.outcomes]
         for lookback in args.lookbacks:
             base = replace(ModelConfig(), lookback=lookback, epochs=args.epochs)
-            prepared = prepare(spark, paths, work / f"prep-{lookback}", lookback=lookback, horizon=base.horizon,
-                               test_start=args.test_start)
-            train, val = (load_windows(prepared.table_path, s, prepared.features, lookback, base.horizon)
-                          for s in ("train", "val"))
+            prepared = prepare(
+                spark,
+                paths,
+                work / f"prep-{lookback}",
+                lookback=lookback,
+                horizon=base.horizon,
+                test_start=args.test_start,
+            )
+            train, val = (
+                load_windows(prepared.table_path, s, prepared.features, lookback, base.horizon)
+                for s in ("train", "val")
+            )
             for units, layers, rate in itertools.product(args.units, args.layers, args.learning_rates):
                 cfg = replace(base, units=units, layers=layers, learning_rate=rate, members=args.members)
                 trained = training.fit(train, val, len(prepared.features), cfg, verbose=0)
                 result = trained.results[GLOBAL]
-                results.append((result.best_val_loss, lookback, units, layers, rate, result.best_epoch,
-                                result.train_seconds))
-                print(f"lookback={lookback} units={units} layers={layers} lr={rate:g}: "
-                      f"val_loss={result.best_val_loss:.5f} (epoch {result.best_epoch}, "
-                      f"{result.train_seconds:.0f} s)", flush=True)
+                results.append(
+                    (result.best_val_loss, lookback, units, layers, rate, result.best_epoch, result.train_seconds)
+                )
+                print(
+                    f"lookback={lookback} units={units} layers={layers} lr={rate:g}: "
+                    f"val_loss={result.best_val_loss:.5f} (epoch {result.best_epoch}, "
+                    f"{result.train_seconds:.0f} s)",
+                    flush=True,
+                )
     print("\nbest first (validation loss only):")
     for loss, lookback, units, layers, rate, epoch, seconds in sorted(results):
-        print(f"  val_loss={loss:.5f} lookback={lookback} units={units} layers={layers} lr={rate:g} "
-              f"best_epoch={epoch} train_s={seconds:.0f}")
+        print(
+            f"  val_loss={loss:.5f} lookback={lookback} units={units} layers={layers} lr={rate:g} "
+            f"best_epoch={epoch} train_s={seconds:.0f}"
+        )
     return 0
 
 

@@ -38,10 +38,35 @@ from forecaster.prepare.table import prepare  # noqa: E402
 from forecaster.prepare.windows import load_windows, read_split  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
-DATA = {"aapl": (SHARED / "AAPL.csv", None, "2017-01-01"),
-        "sp20": (SHARED / "all_stocks_5yr.csv", ["AAPL", "MSFT", "IBM", "GE", "F", "XOM", "JPM", "T", "PFE", "KO",
-                                                  "PEP", "WMT", "INTC", "CSCO", "ORCL", "MRK", "CVX", "BA", "MMM",
-                                                  "HD"], "2017-02-08")}
+DATA = {
+    "aapl": (SHARED / "AAPL.csv", None, "2017-01-01"),
+    "sp20": (
+        SHARED / "all_stocks_5yr.csv",
+        [
+            "AAPL",
+            "MSFT",
+            "IBM",
+            "GE",
+            "F",
+            "XOM",
+            "JPM",
+            "T",
+            "PFE",
+            "KO",
+            "PEP",
+            "WMT",
+            "INTC",
+            "CSCO",
+            "ORCL",
+            "MRK",
+            "CVX",
+            "BA",
+            "MMM",
+            "HD",
+        ],
+        "2017-02-08",
+    ),
+}
 VOLATILITY = ("range", "abs_return", "rv_5", "rv_20")
 
 
@@ -61,8 +86,9 @@ def _validation_scores(val, quantiles: np.ndarray, naive_quantiles, window: int)
         actual = part.target_price
         out[f"cov{level}"] = metrics.coverage(actual.ravel(), lo.ravel(), hi.ravel())
         ours = metrics.interval_score(actual.ravel(), lo.ravel(), hi.ravel(), level)
-        theirs = metrics.interval_score(actual.ravel(), naive[f"naive_lo{level}"].ravel(),
-                                        naive[f"naive_hi{level}"].ravel(), level)
+        theirs = metrics.interval_score(
+            actual.ravel(), naive[f"naive_lo{level}"].ravel(), naive[f"naive_hi{level}"].ravel(), level
+        )
         out[f"is{level}"] = ours / theirs
     return out
 
@@ -79,8 +105,11 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     spark = get_spark()
-    print(f"{'data':<6}{'features':<10}{'lr':>7}{'batch':>6}{'K':>3}{'W':>5}{'epochs':>7}{'val pinball':>13}"
-          f"{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS95/naive':>11}{'train s':>9}", flush=True)
+    print(
+        f"{'data':<6}{'features':<10}{'lr':>7}{'batch':>6}{'K':>3}{'W':>5}{'epochs':>7}{'val pinball':>13}"
+        f"{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS95/naive':>11}{'train s':>9}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.data:
             csv, tickers, test_start = DATA[name]
@@ -90,17 +119,30 @@ def main() -> int:
             sets = {"default": DEFAULT_FEATURES, "+vol": (*DEFAULT_FEATURES, *VOLATILITY)}
             for label, features in ((k, v) for k, v in sets.items() if k in args.feature_sets):
                 cfg = replace(ModelConfig(), epochs=args.epochs)
-                prepared = prepare(spark, paths, work / f"prep-{label}", lookback=cfg.lookback, horizon=cfg.horizon,
-                                   test_start=test_start, features=features)
-                train, val = (load_windows(prepared.table_path, s, features, cfg.lookback, cfg.horizon)
-                              for s in ("train", "val"))
+                prepared = prepare(
+                    spark,
+                    paths,
+                    work / f"prep-{label}",
+                    lookback=cfg.lookback,
+                    horizon=cfg.horizon,
+                    test_start=test_start,
+                    features=features,
+                )
+                train, val = (
+                    load_windows(prepared.table_path, s, features, cfg.lookback, cfg.horizon) for s in ("train", "val")
+                )
                 naive_quantiles = baselines.naive_band_quantiles(
-                    read_split(prepared.table_path, "train", features), cfg.horizon)
+                    read_split(prepared.table_path, "train", features), cfg.horizon
+                )
                 for members, rate, batch in itertools.product(args.members, args.learning_rates, args.batch_sizes):
                     started = time.perf_counter()
-                    trained = training.fit(train, val, len(features),
-                                           replace(cfg, members=members, learning_rate=rate, batch_size=batch),
-                                           verbose=0)
+                    trained = training.fit(
+                        train,
+                        val,
+                        len(features),
+                        replace(cfg, members=members, learning_rate=rate, batch_size=batch),
+                        verbose=0,
+                    )
                     seconds = time.perf_counter() - started
                     quantiles = training.predict_scaled(trained.models["global"], val)
                     miss = val.y[..., None] - quantiles  # the ensemble's own validation pinball loss
@@ -109,10 +151,12 @@ def main() -> int:
                     for window in args.windows:
                         found = _validation_scores(val, quantiles, naive_quantiles, window)
                         epochs = trained.results["global"].epochs_run
-                        print(f"{name:<6}{label:<10}{rate:>7.0e}{batch:>6}{members:>3}{window:>5}{epochs:>7}"
-                              f"{pinball:>13.5f}{found['cov80']:>7.3f}"
-                              f"{found['cov95']:>7.3f}{found['is80']:>11.3f}{found['is95']:>11.3f}{seconds:>9.1f}",
-                              flush=True)
+                        print(
+                            f"{name:<6}{label:<10}{rate:>7.0e}{batch:>6}{members:>3}{window:>5}{epochs:>7}"
+                            f"{pinball:>13.5f}{found['cov80']:>7.3f}"
+                            f"{found['cov95']:>7.3f}{found['is80']:>11.3f}{found['is95']:>11.3f}{seconds:>9.1f}",
+                            flush=True,
+                        )
     return 0
 
 

@@ -84,16 +84,23 @@ def illiquid_rows(dates: np.ndarray) -> pd.DataFrame:
     for k, (ticker, share) in enumerate(ILLIQUID.items()):
         rng = np.random.default_rng(1000 + k)
         yahoo = price_frame(pd.DatetimeIndex(dates), illiquid_close(len(dates), share, rng), rng)
-        frames.append(yahoo.drop(columns="Close").rename(columns={"Adj Close": "close"}).rename(columns=str.lower)
-                      .assign(Name=ticker)[COLUMNS])
+        frames.append(
+            yahoo.drop(columns="Close")
+            .rename(columns={"Adj Close": "close"})
+            .rename(columns=str.lower)
+            .assign(Name=ticker)[COLUMNS]
+        )
     return pd.concat(frames)
 
 
 def _append(out: Any, rows: pd.DataFrame) -> None:
     """Append ``rows`` without a header; Arrow's writer is ~6x faster than pandas' (4 s a copy)."""
     rows = rows.round({"open": 4, "high": 4, "low": 4, "close": 4})
-    pa_csv.write_csv(pa.Table.from_pandas(rows, preserve_index=False), out,
-                     pa_csv.WriteOptions(include_header=False, quoting_style="none"))
+    pa_csv.write_csv(
+        pa.Table.from_pandas(rows, preserve_index=False),
+        out,
+        pa_csv.WriteOptions(include_header=False, quoting_style="none"),
+    )
 
 
 def write_universe(csv: Path, frame: pd.DataFrame, copies: int, path: Path) -> int:
@@ -147,10 +154,29 @@ def _tree_rss(proc: psutil.Process) -> int:
 def run_job(csv: Path, data_dir: Path, run: Run, args: argparse.Namespace) -> Run:
     """Run the CLI on ``csv`` into ``data_dir``, streaming its stderr to ``data_dir/stderr.log``, sampling memory."""
     python = ROOT / ".venv" / "bin" / "python"
-    cmd = [str(python if python.exists() else sys.executable), "-m", "forecaster", "run", "--source", "csv",
-           "--csv", str(csv), "--on-bad-rows", "drop", "--test-start", args.test_start, "--epochs", str(args.epochs),
-           "--patience", str(args.patience), "--batch-size", str(args.batch_size), "--quiet",
-           "--data-dir", str(data_dir)]
+    cmd = [
+        str(python if python.exists() else sys.executable),
+        "-m",
+        "forecaster",
+        "run",
+        "--source",
+        "csv",
+        "--csv",
+        str(csv),
+        "--on-bad-rows",
+        "drop",
+        "--test-start",
+        args.test_start,
+        "--epochs",
+        str(args.epochs),
+        "--patience",
+        str(args.patience),
+        "--batch-size",
+        str(args.batch_size),
+        "--quiet",
+        "--data-dir",
+        str(data_dir),
+    ]
     data_dir.mkdir(parents=True, exist_ok=True)
     first_stage_at: list[float] = []  # when each stage began: its line's arrival less its seconds
     started = time.perf_counter()
@@ -220,8 +246,10 @@ def report(small: Run, big: Run) -> dict[str, Any]:
         print(f"{name[:72]:<72} {_fmt(a):>8}  {_fmt(b):>10}  {_fmt(ratio, '.2f'):>5}{note}")
     after = after_scoring(small), after_scoring(big)
     ratio = after[1] / after[0] if after[0] and after[1] is not None else None
-    print(f"{'after scoring (its end to the end of ' + AFTER_SCORING + ')':<72} {_fmt(after[0]):>8}  "
-          f"{_fmt(after[1]):>10}  {_fmt(ratio, '.2f'):>5}")
+    print(
+        f"{'after scoring (its end to the end of ' + AFTER_SCORING + ')':<72} {_fmt(after[0]):>8}  "
+        f"{_fmt(after[1]):>10}  {_fmt(ratio, '.2f'):>5}"
+    )
     print(f"{'whole run (wall)':<72} {small.wall_s:>8.1f}  {big.wall_s:>10.1f}  {big.wall_s / small.wall_s:>5.2f}")
     print(f"{'driver peak MB (VmHWM)':<72} {small.driver_peak_mb:>8.0f}  {big.driver_peak_mb:>10.0f}")
     print(f"{'process tree peak MB (sampled RSS)':<72} {small.tree_peak_mb:>8.0f}  {big.tree_peak_mb:>10.0f}")
@@ -237,27 +265,42 @@ def report(small: Run, big: Run) -> dict[str, Any]:
     card = big.card or {"skipped_tickers": {}, "tickers": []}
     accounted = [t for t in ILLIQUID if t in card["skipped_tickers"] or t in card["tickers"]]
     goals = {
-        f"no stage ratio above {GOALS['ratio']} (stages >= {TOO_SMALL_S:.0f} s)":
-            (None if worst is None else ratios[worst] <= GOALS["ratio"],
-             "nothing to compare" if worst is None else f"max {ratios[worst]:.2f}: {worst}"),
-        f"after scoring <= {GOALS['after_scoring_s']:.0f} s at {_copies(big.copies)}":
-            (after is not None and after <= GOALS["after_scoring_s"], f"{_fmt(after)} s"),
-        f"whole {big.copies}-copy run <= {GOALS['whole_s']:.0f} s":
-            (big.wall_s <= GOALS["whole_s"], f"{big.wall_s:.1f} s"),
-        f"driver peak <= {GOALS['driver_peak_mb']:.0f} MB":
-            (big.driver_peak_mb <= GOALS["driver_peak_mb"], f"{big.driver_peak_mb:.0f} MB"),
-        "run completed, illiquid tickers skipped or scored":
-            (big.exit_code == 0 and len(accounted) == len(ILLIQUID),
-             f"exit code {big.exit_code}, {len(accounted)}/{len(ILLIQUID)} illiquid accounted for"),
+        f"no stage ratio above {GOALS['ratio']} (stages >= {TOO_SMALL_S:.0f} s)": (
+            None if worst is None else ratios[worst] <= GOALS["ratio"],
+            "nothing to compare" if worst is None else f"max {ratios[worst]:.2f}: {worst}",
+        ),
+        f"after scoring <= {GOALS['after_scoring_s']:.0f} s at {_copies(big.copies)}": (
+            after is not None and after <= GOALS["after_scoring_s"],
+            f"{_fmt(after)} s",
+        ),
+        f"whole {big.copies}-copy run <= {GOALS['whole_s']:.0f} s": (
+            big.wall_s <= GOALS["whole_s"],
+            f"{big.wall_s:.1f} s",
+        ),
+        f"driver peak <= {GOALS['driver_peak_mb']:.0f} MB": (
+            big.driver_peak_mb <= GOALS["driver_peak_mb"],
+            f"{big.driver_peak_mb:.0f} MB",
+        ),
+        "run completed, illiquid tickers skipped or scored": (
+            big.exit_code == 0 and len(accounted) == len(ILLIQUID),
+            f"exit code {big.exit_code}, {len(accounted)}/{len(ILLIQUID)} illiquid accounted for",
+        ),
     }
     print()
     for goal, (met, detail) in goals.items():
         print(f"goal: {goal}: {'not judged' if met is None else 'met' if met else 'NOT MET'} ({detail})")
-    return {"ratio_max": _fmt(None if worst is None else ratios[worst], ".2f"), "after_scoring_s": _fmt(after),
-            "writing_artifacts_s": _fmt(big.stages.get(AFTER_SCORING)), "whole_s": f"{big.wall_s:.1f}",
-            "driver_peak_mb": f"{big.driver_peak_mb:.0f}", "tree_peak_mb": f"{big.tree_peak_mb:.0f}",
-            "tickers": big.tickers_in_file, "skipped": _fmt(skipped[1], "d"), "exit_code": big.exit_code,
-            "goals_met": f"{sum(met is True for met, _ in goals.values())}/{len(goals)}"}
+    return {
+        "ratio_max": _fmt(None if worst is None else ratios[worst], ".2f"),
+        "after_scoring_s": _fmt(after),
+        "writing_artifacts_s": _fmt(big.stages.get(AFTER_SCORING)),
+        "whole_s": f"{big.wall_s:.1f}",
+        "driver_peak_mb": f"{big.driver_peak_mb:.0f}",
+        "tree_peak_mb": f"{big.tree_peak_mb:.0f}",
+        "tickers": big.tickers_in_file,
+        "skipped": _fmt(skipped[1], "d"),
+        "exit_code": big.exit_code,
+        "goals_met": f"{sum(met is True for met, _ in goals.values())}/{len(goals)}",
+    }
 
 
 def main() -> int:
@@ -270,14 +313,21 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--keep", type=Path, default=None, help="keep the CSVs and data directories here")
     parser.add_argument("--only-copies", type=int, default=None, help="run at this many copies only")
-    parser.add_argument("--build-only", type=Path, default=None, metavar="DIR",
-                        help="only write the universe CSVs here and print their tickers and rows")
+    parser.add_argument(
+        "--build-only",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="only write the universe CSVs here and print their tickers and rows",
+    )
     args = parser.parse_args()
     sizes = [args.only_copies] if args.only_copies else sorted({1, args.copies})
     started = time.perf_counter()
     frame = pd.read_csv(args.csv).sort_values(["Name", "date"], kind="stable", ignore_index=True)
-    print(f"read {args.csv.name}: {len(frame)} rows, {frame['Name'].nunique()} tickers "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"read {args.csv.name}: {len(frame)} rows, {frame['Name'].nunique()} tickers "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     folder = args.build_only or args.keep or Path(tempfile.mkdtemp(prefix="universe-"))
     folder.mkdir(parents=True, exist_ok=True)
     runs = []

@@ -17,19 +17,33 @@ log = logging.getLogger("dashboard")
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
-    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Serve the forecast dashboard.",
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", type=data_dir_argument, default=None,
-                        help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})")
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboard",
+        description="Serve the forecast dashboard.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=data_dir_argument,
+        default=None,
+        help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     parser.add_argument("--port", type=int, default=8050)
     parser.add_argument("--debug", action="store_true", help="Dash debug mode (never on a shared network)")
-    parser.add_argument("--allow-jobs", action="store_true",
-                        help="on an address other than 127.0.0.1, let people with the token start jobs (add tickers, "
-                             "refresh, retrain); on 127.0.0.1 jobs are on anyway")
-    parser.add_argument("--job-token", default=os.environ.get("FORECASTER_JOB_TOKEN"), metavar="TOKEN",
-                        help="the token the page asks for before starting a job (default: $FORECASTER_JOB_TOKEN); "
-                             "required with --allow-jobs")
+    parser.add_argument(
+        "--allow-jobs",
+        action="store_true",
+        help="on an address other than 127.0.0.1, let people with the token start jobs (add tickers, "
+        "refresh, retrain); on 127.0.0.1 jobs are on anyway",
+    )
+    parser.add_argument(
+        "--job-token",
+        default=os.environ.get("FORECASTER_JOB_TOKEN"),
+        metavar="TOKEN",
+        help="the token the page asks for before starting a job (default: $FORECASTER_JOB_TOKEN); "
+        "required with --allow-jobs",
+    )
     args = parser.parse_args(argv)
     try:
         data_dir = config.data_dir(args.data_dir)
@@ -40,13 +54,22 @@ def main(argv: list[str] | None = None) -> int:
     jobs = JobSettings.for_host(args.host, args.allow_jobs, args.job_token)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("EXPOSED: binding to %s - anyone who can reach this machine on port %d can open the "
-                    "dashboard and read every forecast in %s", args.host, args.port,
-                    data_dir)
+        log.warning(
+            "EXPOSED: binding to %s - anyone who can reach this machine on port %d can open the "
+            "dashboard and read every forecast in %s",
+            args.host,
+            args.port,
+            data_dir,
+        )
     from dashboard.app import create_app
 
-    log.info("serving %s on http://%s:%d; jobs %s", data_dir, args.host, args.port,
-             ("on" + (" (token required)" if jobs.token else "")) if jobs.enabled else "off")
+    log.info(
+        "serving %s on http://%s:%d; jobs %s",
+        data_dir,
+        args.host,
+        args.port,
+        ("on" + (" (token required)" if jobs.token else "")) if jobs.enabled else "off",
+    )
     create_app(data_dir, jobs).run(host=args.host, port=args.port, debug=args.debug)
     return 0
 

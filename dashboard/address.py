@@ -26,8 +26,11 @@ RANGE_BUTTONS: tuple[str, ...] = ("1M", "6M", "YTD", "1Y", "All")
 #: The chart opens on this range: the last six months, so the forecast is in view.
 DEFAULT_RANGE = "6M"
 #: What the Compare tab ranks tickers by, with the name a person reads.
-COMPARE_MEASURES = {"rmse": "RMSE", "interval_score_80": "80% interval score",
-                    "interval_score_95": "95% interval score"}
+COMPARE_MEASURES = {
+    "rmse": "RMSE",
+    "interval_score_80": "80% interval score",
+    "interval_score_95": "95% interval score",
+}
 _DAYS = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 

@@ -49,9 +49,13 @@ def create_app(data_dir: str | Path, jobs: JobSettings | None = None, manager: A
     # plotly.js is Plotly's finance bundle (scatter, bar, histogram, candlestick: what the charts draw), 1.3 MB
     # against the full bundle's 4.8 MB: loaded with the page, it is there before any chart mounts, so Dash never
     # fetches the full one (assets/README.md).
-    app = Dash(__name__, title="Stock forecaster", suppress_callback_exceptions=True,
-               background_callback_manager=manager,
-               meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}])
+    app = Dash(
+        __name__,
+        title="Stock forecaster",
+        suppress_callback_exceptions=True,
+        background_callback_manager=manager,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
     page_for = callbacks.register(app, reader, str(data_dir), jobs)
 
     def serve_layout() -> html.Div:
@@ -59,8 +63,13 @@ def create_app(data_dir: str | Path, jobs: JobSettings | None = None, manager: A
         # the page, so the request's referrer is that address: the page arrives built, with its chart, and no
         # callback has to run before it can be drawn. Without a referrer the page callback builds it.
         search = page_search()
-        return html.Div([dcc.Location(id="url", refresh=False), dcc.Store(id="page-search", data=search),
-                         html.Div(id="page", children=None if search is None else page_for(search))])
+        return html.Div(
+            [
+                dcc.Location(id="url", refresh=False),
+                dcc.Store(id="page-search", data=search),
+                html.Div(id="page", children=None if search is None else page_for(search)),
+            ]
+        )
 
     app.layout = serve_layout
     app.server.extensions["response_cache"] = response_cache.install(app.server, reader)

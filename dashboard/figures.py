@@ -20,11 +20,13 @@ from forecaster.columns import MODEL_NAME as MODEL
 
 CHART_TYPES = ("candles", "line")
 #: Plotly's definition of each range button (``dashboard.address.x_range`` computes the same ranges).
-_BUTTONS = {"1M": {"count": 1, "step": "month", "stepmode": "backward"},
-            "6M": {"count": 6, "step": "month", "stepmode": "backward"},
-            "YTD": {"count": 1, "step": "year", "stepmode": "todate"},
-            "1Y": {"count": 1, "step": "year", "stepmode": "backward"},
-            "All": {"step": "all"}}
+_BUTTONS = {
+    "1M": {"count": 1, "step": "month", "stepmode": "backward"},
+    "6M": {"count": 6, "step": "month", "stepmode": "backward"},
+    "YTD": {"count": 1, "step": "year", "stepmode": "todate"},
+    "1Y": {"count": 1, "step": "year", "stepmode": "backward"},
+    "All": {"step": "all"},
+}
 RANGE_SELECTOR = [{"label": label, **_BUTTONS[label]} for label in RANGE_BUTTONS]
 #: Smallest half-width of the Compare tab's axis around 1: a 0.3% difference must not look like a chasm.
 COMPARE_MIN_SPAN = 0.02
@@ -36,9 +38,13 @@ TRACE_FORECAST = TRACE_MODEL + 1 + len(BASELINE_NAMES)  # then its 95% band, 80%
 
 PRICE_FORMAT = ".2f"
 # The model is drawn first so that naive's dashed line stays visible above it.
-_BACKTEST_STYLE = {MODEL: {"width": 1.8}, "naive": {"width": 1.5, "dash": "dash"},
-                   "drift": {"width": 1.2, "dash": "dot"}, "moving_average": {"width": 1.2, "dash": "dot"},
-                   "garch": {"width": 1.2, "dash": "dashdot"}}
+_BACKTEST_STYLE = {
+    MODEL: {"width": 1.8},
+    "naive": {"width": 1.5, "dash": "dash"},
+    "drift": {"width": 1.2, "dash": "dot"},
+    "moving_average": {"width": 1.2, "dash": "dot"},
+    "garch": {"width": 1.2, "dash": "dashdot"},
+}
 
 
 def day_strings(dates: pd.Series) -> np.ndarray:
@@ -64,8 +70,11 @@ def backtest_series(predictions: pd.DataFrame, step: int) -> dict[int, dict[str,
     series = {TRACE_MODEL: {"x": dates, "y": rows[MODEL].to_numpy(dtype=float), "name": backtest_name(MODEL, step)}}
     for name, index in TRACE_BASELINE.items():
         present = name in rows
-        series[index] = {"x": dates if present else [],
-                         "y": rows[name].to_numpy(dtype=float) if present else [], "name": backtest_name(name, step)}
+        series[index] = {
+            "x": dates if present else [],
+            "y": rows[name].to_numpy(dtype=float) if present else [],
+            "name": backtest_name(name, step),
+        }
     return series
 
 
@@ -85,26 +94,59 @@ def _price_traces(figure: go.Figure, prices: pd.DataFrame | None, predictions: p
             prices[column] = prices["close"]
         prices["volume"] = np.nan
     dates = day_strings(prices["date"])
-    figure.add_trace(go.Candlestick(
-        x=dates, open=prices["open"], high=prices["high"], low=prices["low"], close=prices["close"],
-        name="actual price (adjusted OHLC)", yhoverformat=PRICE_FORMAT,
-        increasing={"line": {"color": COLORS["up"]}, "fillcolor": COLORS["up"]},
-        decreasing={"line": {"color": COLORS["down"]}, "fillcolor": COLORS["down"]}))
-    figure.add_trace(go.Scatter(x=dates, y=prices["close"], name="actual price (adjusted close)",
-                                mode="lines", line={"color": COLORS["actual"], "width": 1.5},
-                                hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+    figure.add_trace(
+        go.Candlestick(
+            x=dates,
+            open=prices["open"],
+            high=prices["high"],
+            low=prices["low"],
+            close=prices["close"],
+            name="actual price (adjusted OHLC)",
+            yhoverformat=PRICE_FORMAT,
+            increasing={"line": {"color": COLORS["up"]}, "fillcolor": COLORS["up"]},
+            decreasing={"line": {"color": COLORS["down"]}, "fillcolor": COLORS["down"]},
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=dates,
+            y=prices["close"],
+            name="actual price (adjusted close)",
+            mode="lines",
+            line={"color": COLORS["actual"], "width": 1.5},
+            hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+        )
+    )
     # An area, not bars: one path instead of thousands of rectangles draws several times faster.
-    figure.add_trace(go.Scatter(x=dates, y=prices["volume"], name="volume", yaxis="y2", mode="lines",
-                                fill="tozeroy", line={"width": 0, "shape": "hv"}, fillcolor=COLORS["volume"],
-                                showlegend=False, hovertemplate="%{y:,.0f}"))
+    figure.add_trace(
+        go.Scatter(
+            x=dates,
+            y=prices["volume"],
+            name="volume",
+            yaxis="y2",
+            mode="lines",
+            fill="tozeroy",
+            line={"width": 0, "shape": "hv"},
+            fillcolor=COLORS["volume"],
+            showlegend=False,
+            hovertemplate="%{y:,.0f}",
+        )
+    )
 
 
 def _backtest_traces(figure: go.Figure, predictions: pd.DataFrame, step: int) -> None:
     for index, series in sorted(backtest_series(predictions, step).items()):
         name = MODEL if index == TRACE_MODEL else BASELINE_NAMES[index - TRACE_MODEL - 1]
-        figure.add_trace(go.Scatter(x=series["x"], y=series["y"], name=series["name"], mode="lines",
-                                    line={"color": COLORS[name], **_BACKTEST_STYLE[name]},
-                                    hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+        figure.add_trace(
+            go.Scatter(
+                x=series["x"],
+                y=series["y"],
+                name=series["name"],
+                mode="lines",
+                line={"color": COLORS[name], **_BACKTEST_STYLE[name]},
+                hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+            )
+        )
 
 
 def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame | None) -> None:
@@ -119,16 +161,40 @@ def _forecast_traces(figure: go.Figure, forecast: pd.DataFrame | None) -> None:
     for level in sorted(LEVELS, reverse=True):
         lower = [origin_price, *rows[bound_column(level, "lo")]]
         upper = [origin_price, *rows[bound_column(level, "hi")]]
-        figure.add_trace(go.Scatter(x=x + x[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
-                                    line={"width": 0}, fillcolor=FORECAST_BAND_FILL[level],
-                                    name=f"forecast {level}% band", hoverinfo="skip"))
-    figure.add_trace(go.Scatter(x=x, y=[origin_price, *rows[FORECAST_COLUMN]], mode="lines+markers",
-                                name=f"{FORECAST_LABEL} (next {len(rows)} days)",
-                                line={"color": COLORS["forecast"], "width": 2.5}, marker={"size": 6},
-                                hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
+        figure.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=upper + lower[::-1],
+                fill="toself",
+                mode="lines",
+                line={"width": 0},
+                fillcolor=FORECAST_BAND_FILL[level],
+                name=f"forecast {level}% band",
+                hoverinfo="skip",
+            )
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=x,
+            y=[origin_price, *rows[FORECAST_COLUMN]],
+            mode="lines+markers",
+            name=f"{FORECAST_LABEL} (next {len(rows)} days)",
+            line={"color": COLORS["forecast"], "width": 2.5},
+            marker={"size": 6},
+            hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+        )
+    )
     figure.add_vline(x=x[0], line={"color": COLORS["forecast"], "dash": "dot", "width": 1})
-    figure.add_annotation(x=x[0], y=1, yref="y domain", text="forecast →", showarrow=False,
-                          xanchor="right", yanchor="top", font={"color": COLORS["forecast"], "size": 12})
+    figure.add_annotation(
+        x=x[0],
+        y=1,
+        yref="y domain",
+        text="forecast →",
+        showarrow=False,
+        xanchor="right",
+        yanchor="top",
+        font={"color": COLORS["forecast"], "size": 12},
+    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -139,14 +205,25 @@ def _closed_days(start: str, end: str) -> tuple[str, ...]:
 
 
 def _date_span(figure: go.Figure) -> tuple[pd.Timestamp, pd.Timestamp]:
-    dates = [pd.Timestamp(v) for trace in figure.data if trace.x is not None and len(trace.x)
-             for v in (min(trace.x), max(trace.x))]
+    dates = [
+        pd.Timestamp(v)
+        for trace in figure.data
+        if trace.x is not None and len(trace.x)
+        for v in (min(trace.x), max(trace.x))
+    ]
     return min(dates), max(dates)
 
 
-def price_figure(prices: pd.DataFrame | None, predictions: pd.DataFrame, forecast: pd.DataFrame | None,
-                 ticker: str, step: int, chart: str = "line", baselines: tuple[str, ...] = (),
-                 window: str = DEFAULT_RANGE) -> go.Figure:
+def price_figure(
+    prices: pd.DataFrame | None,
+    predictions: pd.DataFrame,
+    forecast: pd.DataFrame | None,
+    ticker: str,
+    step: int,
+    chart: str = "line",
+    baselines: tuple[str, ...] = (),
+    window: str = DEFAULT_RANGE,
+) -> go.Figure:
     """Actual prices, the backtest at ``step``, the chosen baselines and the forecast on one date axis without
     weekends and exchange holidays; volume in a strip below. Opens on ``window`` (a range button's label or
     ``start..end``, ``dashboard.address.x_range``; the last six months by default), the y-axis fitted to it.
@@ -170,16 +247,32 @@ def price_figure(prices: pd.DataFrame | None, predictions: pd.DataFrame, forecas
     start, stop = x_range(window, first, end)
     figure.update_layout(
         title={"text": f"{ticker}: prices, backtest and forecast", "font": {"size": 16}},
-        hovermode="x unified", hoverlabel={"namelength": -1}, template="plotly_white", font={"family": FONT},
-        margin={"l": 60, "r": 20, "t": 50, "b": 10}, height=620,
-        legend={"orientation": "h", "y": -0.06, "x": 0, "yanchor": "top"}, uirevision=ticker,
-        xaxis={"rangeselector": {"buttons": RANGE_SELECTOR, "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
-               "rangeslider": {"visible": False},  # candlesticks would add one; zoom and the buttons suffice
-               "rangebreaks": [{"bounds": ["sat", "mon"]},
-                               {"values": list(_closed_days(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"))}],
-               "type": "date", "range": [start, stop], "minallowed": first, "maxallowed": end},
-        yaxis={"title": "adjusted price", "domain": [0.22, 1.0], "tickformat": ",.2f",
-               "range": visible_range(figure, start, stop)},
+        hovermode="x unified",
+        hoverlabel={"namelength": -1},
+        template="plotly_white",
+        font={"family": FONT},
+        margin={"l": 60, "r": 20, "t": 50, "b": 10},
+        height=620,
+        legend={"orientation": "h", "y": -0.06, "x": 0, "yanchor": "top"},
+        uirevision=ticker,
+        xaxis={
+            "rangeselector": {"buttons": RANGE_SELECTOR, "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"},
+            "rangeslider": {"visible": False},  # candlesticks would add one; zoom and the buttons suffice
+            "rangebreaks": [
+                {"bounds": ["sat", "mon"]},
+                {"values": list(_closed_days(f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"))},
+            ],
+            "type": "date",
+            "range": [start, stop],
+            "minallowed": first,
+            "maxallowed": end,
+        },
+        yaxis={
+            "title": "adjusted price",
+            "domain": [0.22, 1.0],
+            "tickformat": ",.2f",
+            "range": visible_range(figure, start, stop),
+        },
         yaxis2={"title": "volume", "domain": [0.0, 0.16], "showgrid": False, "rangemode": "tozero"},
     )
     return figure
@@ -211,16 +304,46 @@ def residual_figures(predictions: pd.DataFrame, ticker: str, step: int) -> tuple
     # Naive first and lighter, the model on top: two series that must not look alike.
     for name, style in (("naive", {"color": "#adb5bd", "width": 1}), (MODEL, {"color": COLORS[MODEL], "width": 1.2})):
         residual = rows["actual"] - rows[name]
-        over_time.add_trace(go.Scatter(x=day_strings(rows["target_date"]), y=residual, name=display_name(name),
-                                       mode="lines", line=style, hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
-        spread.add_trace(go.Histogram(x=residual, name=display_name(name), nbinsx=40,
-                                      opacity=0.45 if name == "naive" else 0.75, marker={"color": style["color"]}))
-    common = {"template": "plotly_white", "font": {"family": FONT}, "margin": {"t": 50, "b": 40, "l": 60, "r": 10},
-              "legend": {"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0}, "height": 340}
-    over_time.update_layout(title=f"Residuals over time ({ahead(step)})", yaxis_title="actual - forecast",
-                            hovermode="x unified", xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]}, **common)
-    spread.update_layout(title="Distribution of residuals", barmode="overlay", xaxis_title="actual - forecast",
-                         yaxis_title="days", **common)
+        over_time.add_trace(
+            go.Scatter(
+                x=day_strings(rows["target_date"]),
+                y=residual,
+                name=display_name(name),
+                mode="lines",
+                line=style,
+                hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+            )
+        )
+        spread.add_trace(
+            go.Histogram(
+                x=residual,
+                name=display_name(name),
+                nbinsx=40,
+                opacity=0.45 if name == "naive" else 0.75,
+                marker={"color": style["color"]},
+            )
+        )
+    common = {
+        "template": "plotly_white",
+        "font": {"family": FONT},
+        "margin": {"t": 50, "b": 40, "l": 60, "r": 10},
+        "legend": {"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
+        "height": 340,
+    }
+    over_time.update_layout(
+        title=f"Residuals over time ({ahead(step)})",
+        yaxis_title="actual - forecast",
+        hovermode="x unified",
+        xaxis={"rangebreaks": [{"bounds": ["sat", "mon"]}]},
+        **common,
+    )
+    spread.update_layout(
+        title="Distribution of residuals",
+        barmode="overlay",
+        xaxis_title="actual - forecast",
+        yaxis_title="days",
+        **common,
+    )
     return over_time, spread
 
 
@@ -236,35 +359,74 @@ def compare_figure(report: dict[str, Any], step: int, measure: str = "rmse") -> 
     """Every ticker's LSTM ``measure`` over naive's at ``step`` (``COMPARE_MEASURES``), sorted, on an axis
     symmetric around 1 (no narrower than +-2%): below 1 the model helps. The values stand in a column at the
     right of the bars, where no bar can cover them. A click on a ticker opens it."""
-    ratios = sorted((ratio, ticker) for ticker, entry in report["tickers"].items()
-                    if str(step) in entry["metrics"]
-                    and (ratio := ratio_to_naive(entry["metrics"][str(step)], measure)) is not None)
+    ratios = sorted(
+        (ratio, ticker)
+        for ticker, entry in report["tickers"].items()
+        if str(step) in entry["metrics"] and (ratio := ratio_to_naive(entry["metrics"][str(step)], measure)) is not None
+    )
     values = [r for r, _ in ratios]
     names = [t for _, t in ratios]
     colors = [COLORS["up"] if r < 1 else COLORS["down"] if r > 1 else COLORS["naive"] for r in values]
     span = max(COMPARE_MIN_SPAN, max((abs(v - 1) for v in values), default=0) * 1.25)
     figure = go.Figure()
     # Bars grow from 1 (no better, no worse than naive); a marker at each ratio shows ties at exactly 1.
-    figure.add_trace(go.Bar(x=[v - 1 for v in values], base=1, y=names, orientation="h", customdata=values,
-                            marker={"color": colors}, name="ratio",
-                            hovertemplate="%{y}: %{customdata:.3f} (click to open)<extra></extra>"))
-    figure.add_trace(go.Scatter(x=values, y=names, mode="markers", marker={"color": colors, "size": 9,
-                                                                          "symbol": "line-ns", "line": {"width": 2,
-                                                                          "color": colors}},
-                                hoverinfo="skip", showlegend=False))
-    figure.add_trace(go.Scatter(x=[1 + span] * len(values), y=names, mode="text", text=[f"{v:.3f}" for v in values],
-                                textposition="middle right", textfont={"color": colors}, cliponaxis=False,
-                                hoverinfo="skip", showlegend=False, name="value"))
+    figure.add_trace(
+        go.Bar(
+            x=[v - 1 for v in values],
+            base=1,
+            y=names,
+            orientation="h",
+            customdata=values,
+            marker={"color": colors},
+            name="ratio",
+            hovertemplate="%{y}: %{customdata:.3f} (click to open)<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=values,
+            y=names,
+            mode="markers",
+            marker={"color": colors, "size": 9, "symbol": "line-ns", "line": {"width": 2, "color": colors}},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=[1 + span] * len(values),
+            y=names,
+            mode="text",
+            text=[f"{v:.3f}" for v in values],
+            textposition="middle right",
+            textfont={"color": colors},
+            cliponaxis=False,
+            hoverinfo="skip",
+            showlegend=False,
+            name="value",
+        )
+    )
     figure.add_vline(x=1.0, line={"color": COLORS["actual"], "dash": "dash", "width": 1})
     helped = sum(r < 1 for r in values)
     label = COMPARE_MEASURES.get(measure, measure)
     figure.update_layout(
-        title={"text": f"LSTM {label} / naive's, {ahead(step)}<br><sup>below 1 (the model helps) on {helped} of "
-                       f"{len(values)} tickers; click a bar to open its ticker</sup>", "font": {"size": 15}},
-        template="plotly_white", font={"family": FONT}, height=max(320, 26 * len(values) + 150),
-        margin={"l": 80, "t": 70, "r": 60, "b": 60}, showlegend=False,
-        xaxis={"title": {"text": "ratio to naive (below 1: lower error)", "font": {"size": 12}},
-               "range": [1 - span, 1 + span], "tickformat": ".3f", "zeroline": False, "nticks": 5},
+        title={
+            "text": f"LSTM {label} / naive's, {ahead(step)}<br><sup>below 1 (the model helps) on {helped} of "
+            f"{len(values)} tickers; click a bar to open its ticker</sup>",
+            "font": {"size": 15},
+        },
+        template="plotly_white",
+        font={"family": FONT},
+        height=max(320, 26 * len(values) + 150),
+        margin={"l": 80, "t": 70, "r": 60, "b": 60},
+        showlegend=False,
+        xaxis={
+            "title": {"text": "ratio to naive (below 1: lower error)", "font": {"size": 12}},
+            "range": [1 - span, 1 + span],
+            "tickformat": ".3f",
+            "zeroline": False,
+            "nticks": 5,
+        },
         yaxis={"autorange": "reversed", "type": "category"},
     )
     return figure
@@ -278,28 +440,59 @@ def track_figure(issued: pd.DataFrame, scored: pd.DataFrame, ticker: str, step: 
     done = scored[(scored["ticker"] == ticker) & (scored["step"] == step)].sort_values("target_date")
     dates = day_strings(mine["target_date"])
     forecast = mine[FORECAST_COLUMN]
-    figure.add_trace(go.Scatter(
-        x=dates, y=forecast, mode="markers", name=f"{FORECAST_LABEL} as issued, {ahead(step)}",
-        marker={"color": COLORS["forecast"], "size": 8},
-        error_y={"type": "data", "symmetric": False, "array": (mine[bound_column(80, "hi")] - forecast),
-                 "arrayminus": (forecast - mine[bound_column(80, "lo")]), "color": FORECAST_BAND_FILL[80],
-                 "thickness": 6, "width": 0},
-        hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
-    figure.add_trace(go.Scatter(
-        x=day_strings(done["target_date"]), y=done["actual"], mode="lines+markers", name="what happened",
-        line={"color": COLORS["actual"], "width": 1.5}, marker={"size": 5},
-        hovertemplate=f"%{{y:{PRICE_FORMAT}}}"))
-    xaxis: dict[str, Any] = {"type": "date", "tickformat": "%b %-d, %Y", "nticks": 6,
-                             "rangebreaks": [{"bounds": ["sat", "mon"]}]}
+    figure.add_trace(
+        go.Scatter(
+            x=dates,
+            y=forecast,
+            mode="markers",
+            name=f"{FORECAST_LABEL} as issued, {ahead(step)}",
+            marker={"color": COLORS["forecast"], "size": 8},
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (mine[bound_column(80, "hi")] - forecast),
+                "arrayminus": (forecast - mine[bound_column(80, "lo")]),
+                "color": FORECAST_BAND_FILL[80],
+                "thickness": 6,
+                "width": 0,
+            },
+            hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=day_strings(done["target_date"]),
+            y=done["actual"],
+            mode="lines+markers",
+            name="what happened",
+            line={"color": COLORS["actual"], "width": 1.5},
+            marker={"size": 5},
+            hovertemplate=f"%{{y:{PRICE_FORMAT}}}",
+        )
+    )
+    xaxis: dict[str, Any] = {
+        "type": "date",
+        "tickformat": "%b %-d, %Y",
+        "nticks": 6,
+        "rangebreaks": [{"bounds": ["sat", "mon"]}],
+    }
     if len(mine):
         # A week either side: one or two forecasts must not get an axis ticked in hours.
         first, last = mine["target_date"].min(), mine["target_date"].max()
         xaxis["range"] = [f"{first - pd.Timedelta(days=7):%Y-%m-%d}", f"{last + pd.Timedelta(days=7):%Y-%m-%d}"]
     figure.update_layout(
-        title={"text": f"{ticker}: forecasts as issued ({ahead(step)}, with the 80% band) and the outcomes",
-               "font": {"size": 15}},
-        template="plotly_white", font={"family": FONT}, hovermode="x unified", hoverlabel={"namelength": -1},
-        height=420, margin={"l": 60, "r": 20, "t": 50, "b": 60},
+        title={
+            "text": f"{ticker}: forecasts as issued ({ahead(step)}, with the 80% band) and the outcomes",
+            "font": {"size": 15},
+        },
+        template="plotly_white",
+        font={"family": FONT},
+        hovermode="x unified",
+        hoverlabel={"namelength": -1},
+        height=420,
+        margin={"l": 60, "r": 20, "t": 50, "b": 60},
         legend={"orientation": "h", "y": -0.18, "yanchor": "top", "x": 0},
-        yaxis={"title": "adjusted price", "tickformat": ",.2f"}, xaxis=xaxis)
+        yaxis={"title": "adjusted price", "tickformat": ",.2f"},
+        xaxis=xaxis,
+    )
     return figure

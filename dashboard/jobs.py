@@ -52,9 +52,13 @@ class JobSettings:
             return cls(True, token or None)
         if allow_jobs and token:
             return cls(True, token)
-        return cls(False, None, f"jobs are off: this server binds {host}, so anyone who reaches it could start "
-                                "them; start it with --allow-jobs and --job-token (or FORECASTER_JOB_TOKEN) to allow "
-                                "them to people who have the token")
+        return cls(
+            False,
+            None,
+            f"jobs are off: this server binds {host}, so anyone who reaches it could start "
+            "them; start it with --allow-jobs and --job-token (or FORECASTER_JOB_TOKEN) to allow "
+            "them to people who have the token",
+        )
 
     @classmethod
     def from_environment(cls) -> JobSettings:
@@ -63,15 +67,20 @@ class JobSettings:
         token = os.environ.get("FORECASTER_JOB_TOKEN")
         if os.environ.get("FORECASTER_ALLOW_JOBS") == "1" and token:
             return cls(True, token)
-        return cls(False, None, "jobs are off for this server: set FORECASTER_ALLOW_JOBS=1 and FORECASTER_JOB_TOKEN "
-                                "to allow them to people who have the token")
+        return cls(
+            False,
+            None,
+            "jobs are off for this server: set FORECASTER_ALLOW_JOBS=1 and FORECASTER_JOB_TOKEN "
+            "to allow them to people who have the token",
+        )
 
     def refuses(self, token: Any) -> str | None:
         """Why a request may not start a job, or None when it may."""
         if not self.enabled:
             return self.why_off
-        if self.token is not None and not (isinstance(token, str)
-                                           and hmac.compare_digest(token.encode(), self.token.encode())):
+        if self.token is not None and not (
+            isinstance(token, str) and hmac.compare_digest(token.encode(), self.token.encode())
+        ):
             return "wrong or missing job token"
         return None
 
@@ -125,8 +134,7 @@ def _work(job: str, data_dir: Path, tickers: list[str]) -> str:
         return f"retrained: run {done.run_dir.name} published"
 
 
-def run_job(set_progress: Callable[[tuple], None], job: str, data_dir: Path,
-            tickers_text: Any) -> tuple[str, str, str]:
+def run_job(set_progress: Callable[[tuple], None], job: str, data_dir: Path, tickers_text: Any) -> tuple[str, str, str]:
     """Run ``job`` while reporting progress and the log tail; returns (message, Bootstrap colour, last log lines)."""
     try:
         tickers = parse_tickers(tickers_text) if job == "job-add" else []

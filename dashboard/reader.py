@@ -131,18 +131,25 @@ class ArtifactReader:
 
 def _is_run_id(run_id: object) -> bool:
     # Run ids are folder names made by artifacts.new_run_dir: never a path, never hidden.
-    return (isinstance(run_id, str) and 0 < len(run_id) <= 64 and run_id.replace("-", "").isalnum()
-            and not run_id.startswith("-"))
+    return (
+        isinstance(run_id, str)
+        and 0 < len(run_id) <= 64
+        and run_id.replace("-", "").isalnum()
+        and not run_id.startswith("-")
+    )
 
 
 def _summary(run_dir: Path) -> RunSummary:
     card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
     summary = artifacts.read_json(run_dir / artifacts.REPORT).get("summary", {})
     by_model = summary.get("median_coverage_by_model", {}).get("lstm", {}).get("1", {})
-    return RunSummary(run_id=run_dir.name, created_at=str(card.get("created_at", run_dir.name)),
-                      tickers=tuple(card.get("tickers", [])),
-                      rmse_ratio=summary.get("median_rmse_ratio_vs_naive", {}).get("1"),
-                      coverage_80=by_model.get("80") if isinstance(by_model, dict) else None)
+    return RunSummary(
+        run_id=run_dir.name,
+        created_at=str(card.get("created_at", run_dir.name)),
+        tickers=tuple(card.get("tickers", [])),
+        rmse_ratio=summary.get("median_rmse_ratio_vs_naive", {}).get("1"),
+        coverage_80=by_model.get("80") if isinstance(by_model, dict) else None,
+    )
 
 
 def _mtime(path: Path) -> float:
@@ -177,17 +184,26 @@ def _check_shape(run_dir: Path, view: RunView) -> RunView:
     """ArtifactError naming the file when a run's files parse but are not what a run writes (a report that is
     a list, a card without a horizon, a table without its columns): a page must say so, not crash."""
     report, card = view.report, view.card
-    if not (isinstance(report, dict) and isinstance(report.get("tickers"), dict) and report["tickers"]
-            and all(isinstance(e, dict) for e in report["tickers"].values())
-            and isinstance(report.get("summary"), dict)):
-        raise ArtifactError(f"{run_dir / artifacts.REPORT}: not a report of a run (expected an object with "
-                            "'tickers', one entry per ticker, and 'summary')")
+    if not (
+        isinstance(report, dict)
+        and isinstance(report.get("tickers"), dict)
+        and report["tickers"]
+        and all(isinstance(e, dict) for e in report["tickers"].values())
+        and isinstance(report.get("summary"), dict)
+    ):
+        raise ArtifactError(
+            f"{run_dir / artifacts.REPORT}: not a report of a run (expected an object with "
+            "'tickers', one entry per ticker, and 'summary')"
+        )
     if not isinstance(card, dict) or not isinstance(card.get("horizon"), int) or card["horizon"] < 1:
-        raise ArtifactError(f"{run_dir / artifacts.MODEL_CARD}: not a model card (expected an object with a "
-                            "horizon of at least 1)")
-    tables = ((artifacts.PREDICTIONS, view.predictions, PREDICTION_COLUMNS),
-              (artifacts.FORECAST, view.forecast, FORECAST_COLUMNS),
-              (artifacts.PRICES_SNAPSHOT, view.prices, PRICE_COLUMNS))
+        raise ArtifactError(
+            f"{run_dir / artifacts.MODEL_CARD}: not a model card (expected an object with a horizon of at least 1)"
+        )
+    tables = (
+        (artifacts.PREDICTIONS, view.predictions, PREDICTION_COLUMNS),
+        (artifacts.FORECAST, view.forecast, FORECAST_COLUMNS),
+        (artifacts.PRICES_SNAPSHOT, view.prices, PRICE_COLUMNS),
+    )
     for name, frame, columns in tables:
         missing = [c for c in columns if frame is not None and c not in frame]
         if missing:
@@ -196,16 +212,26 @@ def _check_shape(run_dir: Path, view: RunView) -> RunView:
 
 
 def _read_run(run_dir: Path, version: tuple[str, float]) -> RunView:
-    return _check_shape(run_dir, RunView(
-        run_id=run_dir.name,
-        version=version,
-        report=read_report(run_dir),
-        card=artifacts.read_json(run_dir / artifacts.MODEL_CARD),
-        predictions=_dates(run_dir / artifacts.PREDICTIONS, artifacts.read_parquet(run_dir / artifacts.PREDICTIONS),
-                           "origin_date", "target_date"),
-        prices=_dates(run_dir / artifacts.PRICES_SNAPSHOT, _optional(run_dir / artifacts.PRICES_SNAPSHOT), "date"),
-        forecast=_dates(run_dir / artifacts.FORECAST, _optional(run_dir / artifacts.FORECAST), "origin_date",
-                        "target_date"),
-        daily_ic=_dates(run_dir / artifacts.CROSS_SECTION, _optional(run_dir / artifacts.CROSS_SECTION), "origin_date"),
-        daily_returns=_dates(run_dir / artifacts.PORTFOLIO, _optional(run_dir / artifacts.PORTFOLIO), "date"),
-    ))
+    return _check_shape(
+        run_dir,
+        RunView(
+            run_id=run_dir.name,
+            version=version,
+            report=read_report(run_dir),
+            card=artifacts.read_json(run_dir / artifacts.MODEL_CARD),
+            predictions=_dates(
+                run_dir / artifacts.PREDICTIONS,
+                artifacts.read_parquet(run_dir / artifacts.PREDICTIONS),
+                "origin_date",
+                "target_date",
+            ),
+            prices=_dates(run_dir / artifacts.PRICES_SNAPSHOT, _optional(run_dir / artifacts.PRICES_SNAPSHOT), "date"),
+            forecast=_dates(
+                run_dir / artifacts.FORECAST, _optional(run_dir / artifacts.FORECAST), "origin_date", "target_date"
+            ),
+            daily_ic=_dates(
+                run_dir / artifacts.CROSS_SECTION, _optional(run_dir / artifacts.CROSS_SECTION), "origin_date"
+            ),
+            daily_returns=_dates(run_dir / artifacts.PORTFOLIO, _optional(run_dir / artifacts.PORTFOLIO), "date"),
+        ),
+    )

@@ -114,8 +114,13 @@ def install(server: flask.Flask, reader: ArtifactReader) -> tuple[ByteLRU, ByteL
     """Compress responses (brotli or gzip) and answer repeated callback requests from stored bytes; returns the
     two stores (serialised, compressed)."""
     raw, compressed = ByteLRU(CACHE_BYTES // 2), ByteLRU(CACHE_BYTES // 2)
-    server.config.update(COMPRESS_ALGORITHM=["br", "gzip"], COMPRESS_BR_LEVEL=4, COMPRESS_LEVEL=6,
-                         COMPRESS_CACHE_BACKEND=lambda: compressed, COMPRESS_CACHE_KEY=_compressed_key)
+    server.config.update(
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_BR_LEVEL=4,
+        COMPRESS_LEVEL=6,
+        COMPRESS_CACHE_BACKEND=lambda: compressed,
+        COMPRESS_CACHE_KEY=_compressed_key,
+    )
     Compress(server)  # its after_request runs after ours (Flask runs them last-registered first)
 
     @server.before_request

@@ -30,41 +30,93 @@ class Metric:
 
 METRICS: tuple[Metric, ...] = (
     Metric("rmse", "RMSE", "price", "Root mean squared error, in the ticker's price units. Lower is better."),
-    Metric("rmse_ratio_vs_naive", "RMSE / naive's RMSE", "ratio",
-           "Below 1: the forecast's error is lower than 'tomorrow = today' on the same days."),
+    Metric(
+        "rmse_ratio_vs_naive",
+        "RMSE / naive's RMSE",
+        "ratio",
+        "Below 1: the forecast's error is lower than 'tomorrow = today' on the same days.",
+    ),
     Metric("mae", "MAE", "price", "Mean absolute error, in price units."),
     Metric("mape", "MAPE", "pct", "Mean absolute percentage error."),
-    Metric("mase", "MASE", "ratio",
-           "Mean absolute scaled error on log prices: the mean absolute error over the average one-day move "
-           "in the training period. Naive reads about 1 at one day ahead; lower is better."),
-    Metric("directional_accuracy", "Direction right", "share",
-           "Share of days on which the forecast called the direction of the move from the last close right. "
-           "Naive never calls a direction."),
-    Metric("coverage_80", "80% band held", "share",
-           "Share of test days on which the actual price fell inside the 80% band. Should read about 80%."),
-    Metric("coverage_95", "95% band held", "share",
-           "Share of test days on which the actual price fell inside the 95% band. Should read about 95%."),
+    Metric(
+        "mase",
+        "MASE",
+        "ratio",
+        "Mean absolute scaled error on log prices: the mean absolute error over the average one-day move "
+        "in the training period. Naive reads about 1 at one day ahead; lower is better.",
+    ),
+    Metric(
+        "directional_accuracy",
+        "Direction right",
+        "share",
+        "Share of days on which the forecast called the direction of the move from the last close right. "
+        "Naive never calls a direction.",
+    ),
+    Metric(
+        "coverage_80",
+        "80% band held",
+        "share",
+        "Share of test days on which the actual price fell inside the 80% band. Should read about 80%.",
+    ),
+    Metric(
+        "coverage_95",
+        "95% band held",
+        "share",
+        "Share of test days on which the actual price fell inside the 95% band. Should read about 95%.",
+    ),
     Metric("width_80", "80% band width", "price", "Mean width of the 80% band, in price units."),
     Metric("width_95", "95% band width", "price", "Mean width of the 95% band, in price units."),
-    Metric("interval_score_80", "80% interval score", "price",
-           "Width of the 80% band plus a penalty of 2/0.2 = 10 times each miss (Gneiting & Raftery; M4's MSIS "
-           "before scaling), in price units. Rewards narrow bands only while they hold. Lower is better."),
-    Metric("interval_score_95", "95% interval score", "price",
-           "Width of the 95% band plus 2/0.05 = 40 times each miss, in price units. Lower is better."),
-    Metric("pinball", "Pinball loss", "price",
-           "Mean quantile (pinball) loss over the model's five quantiles, in price units. Lower is better."),
-    Metric("lag1_share", "Lag-1 share", "share",
-           "Share of forecasts closer to the last close than to the outcome. Near 100%: the model mostly "
-           "echoes today's price."),
-    Metric("dm_p_vs_naive", "Diebold-Mariano p vs naive", "ratio",
-           "Is the difference from naive's squared error more than noise? Below 0.05 it is (two-sided; HAC variance "
-           "over the step's overlap, Harvey's correction)."),
-    Metric("dm_is80_p_vs_naive", "DM p, 80% interval score", "ratio",
-           "The same test on the 80% band's interval score against naive's constant band."),
-    Metric("pt_p", "Direction test p", "ratio",
-           "Pesaran-Timmermann: does it call the direction of the change better than chance? Below 0.05 it does."),
-    Metric("in_mcs_90", "In the 90% model confidence set", "flag",
-           "Among the forecasts that cannot be told from the best on squared error (Hansen, Lunde and Nason)."),
+    Metric(
+        "interval_score_80",
+        "80% interval score",
+        "price",
+        "Width of the 80% band plus a penalty of 2/0.2 = 10 times each miss (Gneiting & Raftery; M4's MSIS "
+        "before scaling), in price units. Rewards narrow bands only while they hold. Lower is better.",
+    ),
+    Metric(
+        "interval_score_95",
+        "95% interval score",
+        "price",
+        "Width of the 95% band plus 2/0.05 = 40 times each miss, in price units. Lower is better.",
+    ),
+    Metric(
+        "pinball",
+        "Pinball loss",
+        "price",
+        "Mean quantile (pinball) loss over the model's five quantiles, in price units. Lower is better.",
+    ),
+    Metric(
+        "lag1_share",
+        "Lag-1 share",
+        "share",
+        "Share of forecasts closer to the last close than to the outcome. Near 100%: the model mostly "
+        "echoes today's price.",
+    ),
+    Metric(
+        "dm_p_vs_naive",
+        "Diebold-Mariano p vs naive",
+        "ratio",
+        "Is the difference from naive's squared error more than noise? Below 0.05 it is (two-sided; HAC variance "
+        "over the step's overlap, Harvey's correction).",
+    ),
+    Metric(
+        "dm_is80_p_vs_naive",
+        "DM p, 80% interval score",
+        "ratio",
+        "The same test on the 80% band's interval score against naive's constant band.",
+    ),
+    Metric(
+        "pt_p",
+        "Direction test p",
+        "ratio",
+        "Pesaran-Timmermann: does it call the direction of the change better than chance? Below 0.05 it does.",
+    ),
+    Metric(
+        "in_mcs_90",
+        "In the 90% model confidence set",
+        "flag",
+        "Among the forecasts that cannot be told from the best on squared error (Hansen, Lunde and Nason).",
+    ),
 )
 
 
@@ -118,9 +170,17 @@ def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tupl
                 continue
             lower_is_better = metric.unit == "price" and not metric.key.startswith("width")
             present = {m: v for m, v in raw.items() if v is not None}
-            rows.append({"step": step, "metric": metric.label, "help": metric.help, "key": metric.key,
-                         "unit": metric.unit, "values": raw,
-                         "best": min(present, key=present.get) if lower_is_better and present else None})
+            rows.append(
+                {
+                    "step": step,
+                    "metric": metric.label,
+                    "help": metric.help,
+                    "key": metric.key,
+                    "unit": metric.unit,
+                    "values": raw,
+                    "best": min(present, key=present.get) if lower_is_better and present else None,
+                }
+            )
     return models, rows
 
 
@@ -159,8 +219,10 @@ tell from chance (Diebold-Mariano p = 0.410); the 80% band held 79% of days, the
     horizon = "Next-day" if step == 1 else f"{ahead(step).capitalize()}"
     level = "good"
     if words == "tie (abstains)":
-        sentence = (f"{horizon} forecast: validation chose to forecast no change at this step, so the forecast is "
-                    f"naive's - a tie over {days} test days")
+        sentence = (
+            f"{horizon} forecast: validation chose to forecast no change at this step, so the forecast is "
+            f"naive's - a tie over {days} test days"
+        )
         level = "tie"
     elif ratio is None:
         sentence = f"{horizon} error: no naive forecast to compare with"
@@ -169,22 +231,31 @@ tell from chance (Diebold-Mariano p = 0.410); the 80% band held 79% of days, the
         level = "tie" if words else "good"
     else:
         direction = "lower" if ratio < 1 else "higher"
-        sentence = (f"{horizon} error {abs(1 - ratio):.1%} {direction} than naive's (tomorrow = today) "
-                    f"over {days} test days")
+        sentence = (
+            f"{horizon} error {abs(1 - ratio):.1%} {direction} than naive's (tomorrow = today) over {days} test days"
+        )
         level = "good" if ratio < 1 else "bad"
         if words is not None:  # the test decides the colour: a difference that may be noise is a tie
             level = {"better": "good", "worse": "bad"}.get(words, "tie")
     sentence += _significance(entry) if words != "tie (abstains)" else ""
     coverage = [(lvl, c) for lvl in LEVELS if (c := entry.get(f"coverage_{lvl}")) is not None]
-    held = [f"the {lvl}% band held {c:.0%} of days" if i == 0 else f"the {lvl}% band {c:.0%}"
-            for i, (lvl, c) in enumerate(coverage)]
+    held = [
+        f"the {lvl}% band held {c:.0%} of days" if i == 0 else f"the {lvl}% band {c:.0%}"
+        for i, (lvl, c) in enumerate(coverage)
+    ]
     off = [lvl for lvl, c in coverage if coverage_is_off(c, lvl)]
     if off and level in ("good", "tie"):
         level = "warn"
     text = sentence + ("; " + ", ".join(held) if held else "") + "."
     if off:
-        text += " " + " and ".join(f"The {lvl}% band is more than {COVERAGE_TOLERANCE_POINTS:.0f} points off "
-                                   f"its nominal {lvl}%" for lvl in off) + "."
+        text += (
+            " "
+            + " and ".join(
+                f"The {lvl}% band is more than {COVERAGE_TOLERANCE_POINTS:.0f} points off its nominal {lvl}%"
+                for lvl in off
+            )
+            + "."
+        )
     return text, level
 
 
@@ -203,34 +274,56 @@ def forecast_rows(forecast: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for _, row in forecast.sort_values("step").iterrows():
         value, origin = float(row[FORECAST_COLUMN]), float(row["origin_price"])
-        out.append({"step": int(row["step"]), "date": f"{row['target_date']:%a %Y-%m-%d}",
-                    "forecast": fmt(value, "price"), "change": f"{value / origin - 1:+.2%}",
-                    **{f"band_{lvl}": f"{fmt(row[bound_column(lvl, 'lo')], 'price')} – "
-                                      f"{fmt(row[bound_column(lvl, 'hi')], 'price')}" for lvl in LEVELS}})
+        out.append(
+            {
+                "step": int(row["step"]),
+                "date": f"{row['target_date']:%a %Y-%m-%d}",
+                "forecast": fmt(value, "price"),
+                "change": f"{value / origin - 1:+.2%}",
+                **{
+                    f"band_{lvl}": f"{fmt(row[bound_column(lvl, 'lo')], 'price')} – "
+                    f"{fmt(row[bound_column(lvl, 'hi')], 'price')}"
+                    for lvl in LEVELS
+                },
+            }
+        )
     return out
 
 
 def compare_rows(report: dict[str, Any], forecast: pd.DataFrame | None, step: int) -> list[dict[str, Any]]:
     """One row per ticker for the Compare grid: the next-day forecast and the test-period scores at ``step``
     (numbers, so the grid sorts and filters them as numbers, and formats them)."""
-    next_days = {} if forecast is None else {
-        str(t): rows.iloc[0] for t, rows in forecast[forecast["step"] == 1].groupby("ticker")}
+    next_days = (
+        {}
+        if forecast is None
+        else {str(t): rows.iloc[0] for t, rows in forecast[forecast["step"] == 1].groupby("ticker")}
+    )
     rows = []
     for ticker, entry in sorted(report["tickers"].items()):
         by_model = entry["metrics"].get(str(step), {})
         lstm = by_model.get(MODEL, {})
-        row: dict[str, Any] = {"ticker": ticker, "rmse_ratio": _round(ratio_to_naive(by_model, "rmse"), 4),
-                               "dm_p": _round(lstm.get("dm_p_vs_naive"), 4), "vs_naive": lstm.get("vs_naive"),
-                               "zone_80": worst_zone(lstm.get("bands", {}), 80)}
+        row: dict[str, Any] = {
+            "ticker": ticker,
+            "rmse_ratio": _round(ratio_to_naive(by_model, "rmse"), 4),
+            "dm_p": _round(lstm.get("dm_p_vs_naive"), 4),
+            "vs_naive": lstm.get("vs_naive"),
+            "zone_80": worst_zone(lstm.get("bands", {}), 80),
+        }
         for lvl in LEVELS:
             row[f"coverage_{lvl}"] = _round(lstm.get(f"coverage_{lvl}"), 3)
             row[f"is_ratio_{lvl}"] = _round(ratio_to_naive(by_model, f"interval_score_{lvl}"), 4)
         first = next_days.get(ticker)
         if first is not None:
             value, origin = float(first[FORECAST_COLUMN]), float(first["origin_price"])
-            row.update({"last_close": _round(origin, 2), "next_date": f"{first['target_date']:%Y-%m-%d}",
-                        "forecast": _round(value, 2), "change": _round(value / origin - 1, 6),
-                        "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}"})
+            row.update(
+                {
+                    "last_close": _round(origin, 2),
+                    "next_date": f"{first['target_date']:%Y-%m-%d}",
+                    "forecast": _round(value, 2),
+                    "change": _round(value / origin - 1, 6),
+                    "band_80": f"{first[bound_column(80, 'lo')]:,.2f} – {first[bound_column(80, 'hi')]:,.2f}",
+                }
+            )
         rows.append(row)
     return rows
 
@@ -266,6 +359,13 @@ def metrics_frame(report: dict[str, Any], ticker: str, steps: list[int] | None =
     """
     steps = steps or sorted(int(s) for s in report["tickers"][ticker]["metrics"])
     models, rows = metrics_table(report, ticker, steps)
-    return pd.DataFrame([{"step": r["step"], "metric": r["metric"],
-                          **{display_name(m): fmt(r["values"][m], r["unit"]) for m in models}}
-                         for r in rows]).set_index(["step", "metric"])
+    return pd.DataFrame(
+        [
+            {
+                "step": r["step"],
+                "metric": r["metric"],
+                **{display_name(m): fmt(r["values"][m], r["unit"]) for m in models},
+            }
+            for r in rows
+        ]
+    ).set_index(["step", "metric"])

@@ -27,10 +27,17 @@ COLORS = {
 FORECAST_BAND_FILL = {95: "rgba(123,44,191,0.12)", 80: "rgba(123,44,191,0.28)"}
 
 #: Full names, as a person reads them (legends, hover labels, table headers).
-DISPLAY_NAMES = {MODEL: "LSTM", "naive": "naive (tomorrow = today)", "drift": "random walk with drift",
-                 "moving_average": "moving average", "garch": "GARCH(1,1)-t", "reversal_1d": "1-day reversal",
-                 "reversal_5d": "5-day reversal", "momentum_20d": "20-day momentum",
-                 "universe": "every ticker, equal weights (long only)"}
+DISPLAY_NAMES = {
+    MODEL: "LSTM",
+    "naive": "naive (tomorrow = today)",
+    "drift": "random walk with drift",
+    "moving_average": "moving average",
+    "garch": "GARCH(1,1)-t",
+    "reversal_1d": "1-day reversal",
+    "reversal_5d": "5-day reversal",
+    "momentum_20d": "20-day momentum",
+    "universe": "every ticker, equal weights (long only)",
+}
 
 #: Bootstrap colours of a verdict: significantly better, worth a look, significantly worse, no significant
 #: difference (a tie).

@@ -92,8 +92,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
         os.replace(tmp, path)
     except OSError as exc:
         if exc.errno in DISK_FULL:
-            raise ArtifactError(f"{path}: not written, no space left on the device ({exc}); "
-                                "the previous version, if any, is unchanged") from exc
+            raise ArtifactError(
+                f"{path}: not written, no space left on the device ({exc}); the previous version, if any, is unchanged"
+            ) from exc
         raise
     finally:
         tmp.unlink(missing_ok=True)
@@ -185,8 +186,11 @@ def published_run_dirs(data_dir: Path) -> list[Path]:
     latest = latest_run_dir(data_dir)
     if latest is None:
         return []
-    runs = [d for d in latest.parent.iterdir() if d.is_dir() and not d.name.startswith(".")
-            and d.name <= latest.name and (d / MODEL_CARD).is_file()]
+    runs = [
+        d
+        for d in latest.parent.iterdir()
+        if d.is_dir() and not d.name.startswith(".") and d.name <= latest.name and (d / MODEL_CARD).is_file()
+    ]
     return sorted(runs, key=lambda d: d.name, reverse=True)
 
 

@@ -35,13 +35,27 @@ INTERVAL_MODELS: tuple[str, ...] = (MODEL_NAME, "naive", "garch")
 LEVELS: tuple[int, ...] = (80, 95)
 
 #: Lower and upper quantiles of each interval level (the model's and the baselines' bands).
-BAND_QUANTILES: dict[int, tuple[float, float]] = {level: ((1 - level / 100) / 2, 1 - (1 - level / 100) / 2)
-                                                  for level in LEVELS}
+BAND_QUANTILES: dict[int, tuple[float, float]] = {
+    level: ((1 - level / 100) / 2, 1 - (1 - level / 100) / 2) for level in LEVELS
+}
 
 #: Features the model can see, by name; each is a Spark expression in ``forecaster.prepare.table``.
-FEATURE_NAMES: tuple[str, ...] = ("log_return", "log_adj_close", "open_rel", "high_rel", "low_rel", "range",
-                                  "abs_return", "rv_5", "rv_20", "log_volume", "volume_rel_20", "ma_gap_5",
-                                  "ma_gap_20", "ma_gap_50")
+FEATURE_NAMES: tuple[str, ...] = (
+    "log_return",
+    "log_adj_close",
+    "open_rel",
+    "high_rel",
+    "low_rel",
+    "range",
+    "abs_return",
+    "rv_5",
+    "rv_20",
+    "log_volume",
+    "volume_rel_20",
+    "ma_gap_5",
+    "ma_gap_20",
+    "ma_gap_50",
+)
 
 #: The quantiles the model forecasts for every step: the 95% and 80% bands' ends and the median.
 QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)

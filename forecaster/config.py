@@ -171,7 +171,8 @@ def _file_uri_path(uri: str, scheme: str) -> str:
         raise ConfigError(
             f"data dir {uri}: {scheme}:// is not supported; the data directory must be a file system that the "
             "driver and every executor mount at the same path (a local disk on one machine, or NFS, an HDFS NFS "
-            "gateway, an s3fs/mountpoint-s3 mount on a cluster) - give that path")
+            "gateway, an s3fs/mountpoint-s3 mount on a cluster) - give that path"
+        )
     if parts.netloc not in ("", "localhost") or not parts.path or parts.query or parts.fragment:
         raise ConfigError(f"data dir {uri}: a file URI must be file:///absolute/path (no host, query or fragment)")
     return url2pathname(parts.path)

@@ -42,8 +42,10 @@ def summary_lines(reasons: dict[str, str], few: int = FEW) -> list[str]:
     for tickers in sorted(grouped.values(), key=len, reverse=True):
         shown = ", ".join(tickers[:NAMES_SHOWN]) + (", …" if len(tickers) > NAMES_SHOWN else "")
         example = f"e.g. {tickers[0]}: " if len(tickers) > 1 else ""
-        lines.append(f"{len(tickers)} ticker{'s' if len(tickers) != 1 else ''} ({shown}){',' if example else ':'} "
-                     f"{example}{reasons[tickers[0]]}")
+        lines.append(
+            f"{len(tickers)} ticker{'s' if len(tickers) != 1 else ''} ({shown}){',' if example else ':'} "
+            f"{example}{reasons[tickers[0]]}"
+        )
     return lines
 
 
@@ -67,8 +69,10 @@ def card_lines(card: dict[str, Any]) -> list[str]:
     """The tickers a run left out, from its model card: those skipped before training and those whose model
     failed, each group headed by its count."""
     lines = []
-    for label, reasons in (("skipped", card.get("skipped_tickers") or {}),
-                           ("failed", card.get("failed_tickers") or {})):
+    for label, reasons in (
+        ("skipped", card.get("skipped_tickers") or {}),
+        ("failed", card.get("failed_tickers") or {}),
+    ):
         if reasons:
             lines.append(f"{label} {len(reasons)} ticker{'s' if len(reasons) != 1 else ''}:")
             lines.extend(f"  {line}" for line in summary_lines(reasons))

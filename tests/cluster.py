@@ -48,14 +48,27 @@ def _wait_for_port(port: int, process: subprocess.Popen | None, log: Path, timeo
 class LocalCluster:
     """Master + ``workers`` workers (``cores`` each, ``memory`` each), optionally a Spark Connect server."""
 
-    def __init__(self, workers: int = 2, cores: int = 1, memory: str = "3g", connect: bool = False,
-                 executor_env: dict[str, str] | None = None, pin_cores: bool = False) -> None:
+    def __init__(
+        self,
+        workers: int = 2,
+        cores: int = 1,
+        memory: str = "3g",
+        connect: bool = False,
+        executor_env: dict[str, str] | None = None,
+        pin_cores: bool = False,
+    ) -> None:
         self.n_workers, self.cores, self.memory, self.connect = workers, cores, memory, connect
         self.dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
-        self.env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": LOOPBACK,
-                    "SPARK_LOG_DIR": str(self.dir / "logs"), "SPARK_PID_DIR": str(self.dir / "pids"),
-                    "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-                    **(executor_env or {})}  # executors inherit their worker's environment
+        self.env = {
+            **os.environ,
+            "SPARK_HOME": str(SPARK_HOME),
+            "SPARK_LOCAL_IP": LOOPBACK,
+            "SPARK_LOG_DIR": str(self.dir / "logs"),
+            "SPARK_PID_DIR": str(self.dir / "pids"),
+            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_DRIVER_PYTHON": sys.executable,
+            **(executor_env or {}),
+        }  # executors inherit their worker's environment
         # Pin worker k (and the executor and Python workers it starts) to core k, so that "one core" is one
         # core: otherwise a one-worker cluster quietly uses every core for its JVMs and JAX's compiler.
         self.pin_cores = pin_cores
@@ -75,14 +88,27 @@ class LocalCluster:
     def _spark_class(self, name: str, *args: str, cpus: str | None = None) -> subprocess.Popen:
         log = self.dir / f"{name}.log"
         pin = ["taskset", "-c", cpus] if cpus is not None else []
-        return subprocess.Popen([*pin, str(SPARK_HOME / "bin" / "spark-class"), *args], env=self.env,
-                                stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [*pin, str(SPARK_HOME / "bin" / "spark-class"), *args],
+            env=self.env,
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def start(self) -> LocalCluster:
         """Start everything and wait until the workers have registered (and Connect listens)."""
         webui = free_port()
-        self.master = self._spark_class("master", "org.apache.spark.deploy.master.Master", "--host", LOOPBACK,
-                                        "--port", str(self.master_port), "--webui-port", str(webui))
+        self.master = self._spark_class(
+            "master",
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.master_port),
+            "--webui-port",
+            str(webui),
+        )
         _wait_for_port(self.master_port, self.master, self.dir / "master.log")
         for k in range(self.n_workers):
             self.start_worker(k)
@@ -95,10 +121,22 @@ class LocalCluster:
         """Start worker ``k`` (also to replace one that was killed)."""
         work = self.dir / f"work-{k}"
         work.mkdir(exist_ok=True)
-        worker = self._spark_class(f"worker-{k}", "org.apache.spark.deploy.worker.Worker", self.master_url,
-                                   "--host", LOOPBACK, "--cores", str(self.cores), "--memory", self.memory,
-                                   "--webui-port", str(free_port()), "--work-dir", str(work),
-                                   cpus=str(k % (os.cpu_count() or 1)) if self.pin_cores else None)
+        worker = self._spark_class(
+            f"worker-{k}",
+            "org.apache.spark.deploy.worker.Worker",
+            self.master_url,
+            "--host",
+            LOOPBACK,
+            "--cores",
+            str(self.cores),
+            "--memory",
+            self.memory,
+            "--webui-port",
+            str(free_port()),
+            "--work-dir",
+            str(work),
+            cpus=str(k % (os.cpu_count() or 1)) if self.pin_cores else None,
+        )
         if k < len(self.workers):
             self.workers[k] = worker
         else:
@@ -119,19 +157,36 @@ class LocalCluster:
 
     def _start_connect(self) -> None:
         script = SPARK_HOME / "sbin" / "start-connect-server.sh"
-        subprocess.run([str(script), "--master", self.master_url,
-                        "--conf", f"spark.connect.grpc.binding.port={self.connect_port}",
-                        "--conf", f"spark.connect.grpc.binding.address={LOOPBACK}",
-                        "--conf", f"spark.driver.host={LOOPBACK}",
-                        "--conf", f"spark.pyspark.python={sys.executable}",
-                        "--conf", "spark.sql.shuffle.partitions=8",
-                        # A standalone app keeps every core it was given; this one hands its executors back
-                        # when idle, so `--master` jobs on the same cluster are not starved.
-                        "--conf", "spark.dynamicAllocation.enabled=true",
-                        "--conf", "spark.dynamicAllocation.shuffleTracking.enabled=true",
-                        "--conf", "spark.dynamicAllocation.executorIdleTimeout=3s",
-                        "--conf", "spark.dynamicAllocation.shuffleTracking.timeout=3s"],
-                       env=self.env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(script),
+                "--master",
+                self.master_url,
+                "--conf",
+                f"spark.connect.grpc.binding.port={self.connect_port}",
+                "--conf",
+                f"spark.connect.grpc.binding.address={LOOPBACK}",
+                "--conf",
+                f"spark.driver.host={LOOPBACK}",
+                "--conf",
+                f"spark.pyspark.python={sys.executable}",
+                "--conf",
+                "spark.sql.shuffle.partitions=8",
+                # A standalone app keeps every core it was given; this one hands its executors back
+                # when idle, so `--master` jobs on the same cluster are not starved.
+                "--conf",
+                "spark.dynamicAllocation.enabled=true",
+                "--conf",
+                "spark.dynamicAllocation.shuffleTracking.enabled=true",
+                "--conf",
+                "spark.dynamicAllocation.executorIdleTimeout=3s",
+                "--conf",
+                "spark.dynamicAllocation.shuffleTracking.timeout=3s",
+            ],
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
         logs = sorted((self.dir / "logs").glob("*connect*.out"))
         _wait_for_port(self.connect_port, None, logs[0] if logs else self.dir / "missing.log")
 
@@ -143,8 +198,7 @@ class LocalCluster:
     def stop(self) -> None:
         """Stop the Connect server, the workers and the master."""
         if self.connect:
-            subprocess.run([str(SPARK_HOME / "sbin" / "stop-connect-server.sh")], env=self.env,
-                           capture_output=True)
+            subprocess.run([str(SPARK_HOME / "sbin" / "stop-connect-server.sh")], env=self.env, capture_output=True)
         for process in [*self.workers, self.master]:
             if process is not None and process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

@@ -54,8 +54,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def shared_data() -> Path:
     """The folder of real price files beside the checkout; the test fails, saying where, if it is missing."""
     if not AAPL_CSV.is_file() or not SP500_CSV.is_file():
-        pytest.fail(f"the real price files are missing: expected AAPL.csv and all_stocks_5yr.csv in {SHARED_DATA} "
-                    "(run the tests that need no files with -m 'not shared_data')")
+        pytest.fail(
+            f"the real price files are missing: expected AAPL.csv and all_stocks_5yr.csv in {SHARED_DATA} "
+            "(run the tests that need no files with -m 'not shared_data')"
+        )
     return SHARED_DATA
 
 
@@ -75,8 +77,16 @@ def published_run(spark, shared_data, tmp_path_factory):
     from forecaster.jobs.run import RunOptions, run
 
     data_dir = tmp_path_factory.mktemp("published")
-    result = run(RunOptions(source="csv", csv_paths=[str(AAPL_CSV)], test_start="2017-01-01",
-                            model=TINY_MODEL, data_dir=data_dir, verbose=0))
+    result = run(
+        RunOptions(
+            source="csv",
+            csv_paths=[str(AAPL_CSV)],
+            test_start="2017-01-01",
+            model=TINY_MODEL,
+            data_dir=data_dir,
+            verbose=0,
+        )
+    )
     return data_dir, result
 
 
@@ -88,8 +98,18 @@ def sample_run(spark, tmp_path_factory):
     from forecaster.jobs.run import RunOptions, run
 
     data_dir = tmp_path_factory.mktemp("sample")
-    result = run(RunOptions(source="sample", tickers=["IBM", "MSFT"], model=TINY_MODEL, data_dir=data_dir, verbose=0,
-                            ma_window=10, test_start="2012-03-01", min_cross_section=2))
+    result = run(
+        RunOptions(
+            source="sample",
+            tickers=["IBM", "MSFT"],
+            model=TINY_MODEL,
+            data_dir=data_dir,
+            verbose=0,
+            ma_window=10,
+            test_start="2012-03-01",
+            min_cross_section=2,
+        )
+    )
     return data_dir, result
 
 
@@ -126,8 +146,9 @@ def replay(spark, shared_data, tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("replay")
     csv = pd.read_csv(AAPL_CSV)
     import_csv([cut_csv(csv, "2017-12-29", data_dir)], data_dir, progress=False)
-    run(RunOptions(source="cache", tickers=["AAPL"], model=replace(TINY_MODEL, members=1), data_dir=data_dir,
-                   verbose=0))
+    run(
+        RunOptions(source="cache", tickers=["AAPL"], model=replace(TINY_MODEL, members=1), data_dir=data_dir, verbose=0)
+    )
     results = []
     for month_end in MONTH_ENDS:
         import_csv([cut_csv(csv, month_end, data_dir)], data_dir, progress=False)

@@ -39,8 +39,14 @@ class Watched:
     def __init__(self, args: list[str], marker: Marker) -> None:
         self.start = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            [sys.executable, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         self.lines: list[str] = []
         self.marker = marker
         self._seen = threading.Event()
@@ -60,8 +66,7 @@ class Watched:
         if isinstance(self.marker, str):
             self._seen.wait(timeout_s)
         elif callable(self.marker):
-            while (not self.marker() and self.process.poll() is None
-                   and time.perf_counter() - self.start < timeout_s):
+            while not self.marker() and self.process.poll() is None and time.perf_counter() - self.start < timeout_s:
                 time.sleep(0.005)
         return time.perf_counter() - self.start
 
@@ -107,4 +112,5 @@ def new_file(data_dir: Path, pattern: str) -> Callable[[], bool]:
 
     def ready() -> bool:
         return any(written_since(p) for p in Path(data_dir).glob(pattern))
+
     return ready

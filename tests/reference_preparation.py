@@ -41,8 +41,9 @@ def _features(rows: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     return out
 
 
-def _split_bounds(per_ticker: pd.DataFrame, lookback: int, horizon: int, val_share: float
-                  ) -> tuple[pd.DataFrame, dict[str, str]]:
+def _split_bounds(
+    per_ticker: pd.DataFrame, lookback: int, horizon: int, val_share: float
+) -> tuple[pd.DataFrame, dict[str, str]]:
     """The split rule, written out here on its own (not ``forecaster.prepare.splits``, which it checks): the
     rows from ``lookback`` before the first test day on are the test split's; of the ``m`` rows before them, the
     last ``round(val_share * m)`` are validation targets, whose inputs reach ``lookback`` rows further back; the
@@ -57,16 +58,19 @@ def _split_bounds(per_ticker: pd.DataFrame, lookback: int, horizon: int, val_sha
         validation_targets = round(before_test * val_share)
         a_val = before_test - validation_targets
         train_rows, val_rows = a_val - lookback, validation_targets + lookback
-        if (train_rows - lookback - horizon + 1 < MIN_TRAIN_WINDOWS
-                or val_rows - lookback - horizon + 1 < MIN_VAL_WINDOWS):
+        if (
+            train_rows - lookback - horizon + 1 < MIN_TRAIN_WINDOWS
+            or val_rows - lookback - horizon + 1 < MIN_VAL_WINDOWS
+        ):
             skipped[ticker] = "too few days before the test start"
             continue
         rows.append({"ticker": ticker, "n": int(n), "a_val": a_val, "a_test": int(a_test)})
     return pd.DataFrame(rows), skipped
 
 
-def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_start: str, val_share: float,
-                   features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+def prepare_pandas(
+    prices: pd.DataFrame, *, lookback: int, horizon: int, test_start: str, val_share: float, features: tuple[str, ...]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
     """Return (table, scaling statistics, bounds, skipped) as the Spark preparation computes them."""
     clean = prices.dropna(subset=["ticker", "date", *PRICE_FIELDS]).drop_duplicates(["ticker", "date"])
     positive = (clean[["open", "high", "low", "close", "adj_close"]] > 0).all(axis=1) & (clean["volume"] >= 0)
@@ -77,11 +81,14 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     featured["pos"] = featured.groupby("ticker").cumcount()
     featured["first_adj"] = featured.groupby("ticker")["adj_close"].transform("first")
     per_ticker = featured.groupby("ticker").agg(
-        n=("pos", "size"), first_date=("date", "min"), last_date=("date", "max"))
+        n=("pos", "size"), first_date=("date", "min"), last_date=("date", "max")
+    )
     per_ticker["a_test"] = featured[featured["date"] >= pd.Timestamp(test_start)].groupby("ticker")["pos"].min()
     bounds, skipped = _split_bounds(per_ticker.reset_index(), lookback, horizon, val_share)
-    skipped = {**{t: "too few days for the features" for t in sorted(set(clean["ticker"]) - set(featured["ticker"]))},
-               **skipped}
+    skipped = {
+        **{t: "too few days for the features" for t in sorted(set(clean["ticker"]) - set(featured["ticker"]))},
+        **skipped,
+    }
     table = featured.merge(bounds[["ticker", "a_val", "a_test"]], on="ticker")
     pos, a_val, a_test = table["pos"], table["a_val"], table["a_test"]
     table["split"] = np.select([pos >= a_test - lookback, pos >= a_val - lookback], ["test", "val"], "train")
@@ -94,6 +101,5 @@ def prepare_pandas(prices: pd.DataFrame, *, lookback: int, horizon: int, test_st
     for name in features:
         table[feature_column(name)] = (table[name] - table[f"{name}_mean"]) / table[f"{name}_std"]
     table["target_scale"] = table[f"{TARGET_SCALE_FEATURE}_std"]
-    keep = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale",
-            *map(feature_column, features)]
+    keep = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale", *map(feature_column, features)]
     return table[keep].reset_index(drop=True), stats.reset_index(), bounds, skipped

@@ -17,8 +17,15 @@ def price_frame(days: pd.DatetimeIndex, close: np.ndarray, rng: np.random.Genera
     still = np.r_[False, close[1:] == close[:-1]]
     spread = np.where(still, 0.0, np.abs(rng.normal(0, 0.006, len(days))))
     open_ = np.where(still, close, close * (1 + rng.normal(0, 0.004, len(days))))
-    frame = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Open": open_, "Close": close, "Adj Close": close,
-                          "Volume": np.where(still, 0, rng.integers(1e4, 1e6, len(days)))})
+    frame = pd.DataFrame(
+        {
+            "Date": days.strftime("%Y-%m-%d"),
+            "Open": open_,
+            "Close": close,
+            "Adj Close": close,
+            "Volume": np.where(still, 0, rng.integers(1e4, 1e6, len(days))),
+        }
+    )
     frame["High"] = frame[["Open", "Close"]].max(axis=1) * (1 + spread)
     frame["Low"] = frame[["Open", "Close"]].min(axis=1) * (1 - spread)
     return frame[YAHOO_COLUMNS]
@@ -37,8 +44,9 @@ def illiquid_close(days: int, still_share: float, rng: np.random.Generator, star
     return close
 
 
-def write_tickers(folder: Path, tickers: dict[str, float], days: int = 1500, first: str = "2015-01-02",
-                  seed: int = 0) -> list[Path]:
+def write_tickers(
+    folder: Path, tickers: dict[str, float], days: int = 1500, first: str = "2015-01-02", seed: int = 0
+) -> list[Path]:
     """Yahoo-layout CSV files in ``folder``, one per ticker: ``{ticker: share of days the price stands still}``
     (0: a random walk with realistic volatility). Returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -46,8 +54,9 @@ def write_tickers(folder: Path, tickers: dict[str, float], days: int = 1500, fir
     paths = []
     for k, (ticker, still) in enumerate(tickers.items()):
         rng = np.random.default_rng(seed + k)
-        close = (30 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, days))) if still == 0
-                 else illiquid_close(days, still, rng))
+        close = (
+            30 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, days))) if still == 0 else illiquid_close(days, still, rng)
+        )
         path = folder / f"{ticker}.csv"
         price_frame(dates, close, rng).to_csv(path, index=False)
         paths.append(path)

@@ -22,8 +22,7 @@ TINY = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "
 
 def _cli(*args: str, timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "forecaster", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run([sys.executable, "-m", "forecaster", *args], capture_output=True, text=True, timeout=timeout)
     return done, time.perf_counter() - started
 
 
@@ -41,19 +40,38 @@ def test_every_command_has_help_with_each_default_said_once(command):
 
 def test_run_help_lists_the_options_the_readme_names():
     done, _ = _cli("run", "--help")
-    for option in ("--source", "--csv", "--tickers", "--test-start", "--lookback", "--horizon", "--epochs",
-                   "--seed", "--data-dir", "--report", "--per-ticker", "--folds", "--ma-window", "--master",
-                   "--remote"):
+    for option in (
+        "--source",
+        "--csv",
+        "--tickers",
+        "--test-start",
+        "--lookback",
+        "--horizon",
+        "--epochs",
+        "--seed",
+        "--data-dir",
+        "--report",
+        "--per-ticker",
+        "--folds",
+        "--ma-window",
+        "--master",
+        "--remote",
+    ):
         assert option in done.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--test-start", "2030-01-01"], "--test-start 2030-01-01 is outside the data, which runs 2000-03-01 .. "
-                                     "2013-03-01"),
-    (["--lookback", "5000"], "--lookback 5000 and --horizon 5 need at least 16,887 trading days"),
-    (["--source", "cache", "--tickers", "NVDA"], "no cached prices for NVDA; fetch or import them first"),
-    (["--source", "csv"], "--source csv needs the files"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--test-start", "2030-01-01"],
+            "--test-start 2030-01-01 is outside the data, which runs 2000-03-01 .. 2013-03-01",
+        ),
+        (["--lookback", "5000"], "--lookback 5000 and --horizon 5 need at least 16,887 trading days"),
+        (["--source", "cache", "--tickers", "NVDA"], "no cached prices for NVDA; fetch or import them first"),
+        (["--source", "csv"], "--source csv needs the files"),
+    ],
+)
 def test_bad_requests_are_refused_before_spark_starts(tmp_path, args, message):
     store_sample(tmp_path, ["AAPL", "IBM"])
     done, seconds = _cli("run", "--data-dir", str(tmp_path), *args)
@@ -97,8 +115,19 @@ def test_an_unwritable_data_dir_is_a_clear_error(tmp_path):
 @pytest.mark.spark
 def test_a_run_prints_its_report_and_forecast_and_nothing_it_cannot_act_on(tmp_path):
     report_path = tmp_path / "report.json"
-    done, _ = _cli("run", "--source", "sample", "--tickers", "IBM", *TINY, "--data-dir", str(tmp_path / "data"),
-                   "--report", str(report_path), timeout=600)
+    done, _ = _cli(
+        "run",
+        "--source",
+        "sample",
+        "--tickers",
+        "IBM",
+        *TINY,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--report",
+        str(report_path),
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(report_path.read_text())["tickers"]["IBM"]["n_test"] > 200
     out = done.stdout
@@ -111,22 +140,34 @@ def test_a_run_prints_its_report_and_forecast_and_nothing_it_cannot_act_on(tmp_p
         assert stage in done.stderr
 
 
-@pytest.mark.parametrize("error, verbose, line", [
-    ("stopped", False, "error: the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run "
-                       "the same command again, or add --resume R1, to continue from there (--verbose shows the "
-                       "traceback)"),
-    ("bug", False, "error: unexpected ValueError: boom (--verbose shows the traceback)"),
-    ("bug", True, "Traceback (most recent call last)"),
-])
-def test_a_failed_run_says_in_one_line_where_it_stopped_and_how_to_go_on(tmp_path, monkeypatch, capfd, error, verbose,
-                                                                        line):
+@pytest.mark.parametrize(
+    "error, verbose, line",
+    [
+        (
+            "stopped",
+            False,
+            "error: the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run "
+            "the same command again, or add --resume R1, to continue from there (--verbose shows the "
+            "traceback)",
+        ),
+        ("bug", False, "error: unexpected ValueError: boom (--verbose shows the traceback)"),
+        ("bug", True, "Traceback (most recent call last)"),
+    ],
+)
+def test_a_failed_run_says_in_one_line_where_it_stopped_and_how_to_go_on(
+    tmp_path, monkeypatch, capfd, error, verbose, line
+):
     from forecaster.errors import RunFailed
     from forecaster.jobs import run as run_module
 
     def failing(_opts):
         if error == "stopped":
-            raise RunFailed("the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run the "
-                            "same command again, or add --resume R1, to continue from there", "training", "R1")
+            raise RunFailed(
+                "the run stopped while training: boom. Finished stages are kept (fold-1/prepare): run the "
+                "same command again, or add --resume R1, to continue from there",
+                "training",
+                "R1",
+            )
         raise ValueError("boom")
 
     monkeypatch.setattr(run_module, "run", failing)
@@ -157,12 +198,25 @@ def test_the_forecast_of_a_large_universe_is_summarised_per_step():
     from forecaster.cli import format_forecast
 
     days = pd.bdate_range("2018-02-08", periods=3)
-    rows = [{"ticker": f"T{k:02d}", "origin_date": pd.Timestamp("2018-02-07"), "target_date": day, "step": step,
-             "origin_price": 100.0, "lstm": 100.0 + (k - 12) * 0.1 * step, "lstm_lo80": 98.0, "lstm_hi80": 102.0}
-            for k in range(25) for step, day in enumerate(days, 1)]
+    rows = [
+        {
+            "ticker": f"T{k:02d}",
+            "origin_date": pd.Timestamp("2018-02-07"),
+            "target_date": day,
+            "step": step,
+            "origin_price": 100.0,
+            "lstm": 100.0 + (k - 12) * 0.1 * step,
+            "lstm_lo80": 98.0,
+            "lstm_hi80": 102.0,
+        }
+        for k in range(25)
+        for step, day in enumerate(days, 1)
+    ]
     frame = pd.DataFrame(rows)
     lines = format_forecast(frame).splitlines()
     assert lines[0].startswith("forecast of 25 tickers") and len(lines) == 4
-    assert lines[1] == ("step 1: median change +0.00%, median 80% band width 4.00% of the last close; largest rises "
-                        "T24 +1.20%, T23 +1.10%, T22 +1.00%; largest falls T00 -1.20%, T01 -1.10%, T02 -1.00%")
+    assert lines[1] == (
+        "step 1: median change +0.00%, median 80% band width 4.00% of the last close; largest rises "
+        "T24 +1.20%, T23 +1.10%, T22 +1.00%; largest falls T00 -1.20%, T01 -1.10%, T02 -1.00%"
+    )
     assert len(format_forecast(frame, "all").splitlines()) == 2 + 75

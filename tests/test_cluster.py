@@ -22,8 +22,21 @@ pytestmark = [pytest.mark.cluster, pytest.mark.spark]
 
 #: Real S&P tickers: enough to spread every job's tasks over both workers, few enough to train in seconds.
 TICKERS = ["AAPL", "MSFT", "IBM", "GE"]
-TINY = ["--epochs", "1", "--units", "8", "--members", "1", "--lookback", "20", "--horizon", "3", "--ma-window", "5",
-        "--quiet"]
+TINY = [
+    "--epochs",
+    "1",
+    "--units",
+    "8",
+    "--members",
+    "1",
+    "--lookback",
+    "20",
+    "--horizon",
+    "3",
+    "--ma-window",
+    "5",
+    "--quiet",
+]
 # Per-ticker tests train one model per ticker: a few are enough to spread tasks over both workers.
 FEW = TICKERS
 # The global model trains on the driver in every mode, preparation is deterministic, and the executors score
@@ -42,14 +55,41 @@ def cluster():
 def sp_data(tmp_path_factory, shared_data):
     """A data dir with the real S&P tickers imported."""
     data_dir = tmp_path_factory.mktemp("sp_data")
-    assert cli.main(["import", "--csv", str(SP500_CSV), "--tickers", *TICKERS, "--on-bad-rows", "drop",
-                     "--data-dir", str(data_dir), "--no-progress"]) == 0
+    assert (
+        cli.main(
+            [
+                "import",
+                "--csv",
+                str(SP500_CSV),
+                "--tickers",
+                *TICKERS,
+                "--on-bad-rows",
+                "drop",
+                "--data-dir",
+                str(data_dir),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     return data_dir
 
 
 def _run(data_dir, report, *extra: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "forecaster", "run", "--source", "cache", "--data-dir", str(data_dir),
-               "--report", str(report), *TINY, *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "forecaster",
+        "run",
+        "--source",
+        "cache",
+        "--data-dir",
+        str(data_dir),
+        "--report",
+        str(report),
+        *TINY,
+        *extra,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return done
@@ -57,9 +97,14 @@ def _run(data_dir, report, *extra: str) -> subprocess.CompletedProcess:
 
 def _metrics(report_path) -> dict[tuple, float]:
     report = json.loads(report_path.read_text())
-    return {(t, step, model, name): value for t, entry in report["tickers"].items()
-            for step, models in entry["metrics"].items() for model, values in models.items()
-            for name, value in values.items() if isinstance(value, int | float)}
+    return {
+        (t, step, model, name): value
+        for t, entry in report["tickers"].items()
+        for step, models in entry["metrics"].items()
+        for model, values in models.items()
+        for name, value in values.items()
+        if isinstance(value, int | float)
+    }
 
 
 def _assert_same(a: dict, b: dict) -> None:
@@ -86,8 +131,21 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
     once the first model is written (training runs on both workers then) does not lose the job: Spark runs its
     tasks again on the other. Then ``forecast`` through Spark Connect scores with those models and reproduces
     the run's own forecast."""
-    command = ["-m", "forecaster", "run", "--source", "cache", "--data-dir", str(sp_data), *TINY, "--per-ticker",
-               "--tickers", *FEW, "--master", cluster.master_url]
+    command = [
+        "-m",
+        "forecaster",
+        "run",
+        "--source",
+        "cache",
+        "--data-dir",
+        str(sp_data),
+        *TINY,
+        "--per-ticker",
+        "--tickers",
+        *FEW,
+        "--master",
+        cluster.master_url,
+    ]
     watched = Watched(command, new_file(sp_data, "runs/*/models/*.keras"))
     watched.wait_for_marker(600)
     # The first model is written and the run is still training (the wait also ends when the process does).
@@ -110,8 +168,12 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
     found = check_data_dir(sp_data)
     assert found.ok, found.problems
     before = artifacts.read_parquet(run_dir / artifacts.FORECAST)
-    done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(sp_data),
-                           "--remote", cluster.connect_url], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(sp_data), "--remote", cluster.connect_url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     after = artifacts.read_parquet(run_dir / artifacts.FORECAST)
     pd.testing.assert_frame_equal(before, after)  # the same windows and models: the run's own forecast
@@ -119,13 +181,27 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
 
 #: What the README's recipe leaves out: Spark's jars (the cluster has its own) and what only the driver, the
 #: dashboard, the notebooks or the tests use.
-DRIVER_ONLY = ["pyspark/jars", "playwright", "plotly", "dash", "dash_ag_grid", "jupyterlab", "IPython", "jedi", "babel",
-               "debugpy", "bokeh_sampledata", "curl_cffi", "lxml"]
+DRIVER_ONLY = [
+    "pyspark/jars",
+    "playwright",
+    "plotly",
+    "dash",
+    "dash_ag_grid",
+    "jupyterlab",
+    "IPython",
+    "jedi",
+    "babel",
+    "debugpy",
+    "bokeh_sampledata",
+    "curl_cffi",
+    "lxml",
+]
 EXCLUDE_FROM_PACK = [option for name in DRIVER_ONLY for option in ("--exclude", f"lib/python*/site-packages/{name}/*")]
 
 
-def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mode(cluster, sp_data, local_metrics,
-                                                                                   tmp_path):
+def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mode(
+    cluster, sp_data, local_metrics, tmp_path
+):
     """The README's recipe: venv-pack this environment, ship it with --archives, and point the executors'
     Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it), and
     the run on the cluster gives the metrics of local mode (the ``--master`` option itself is the per-ticker
@@ -133,17 +209,46 @@ def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mo
     # .tar.gz: Spark's unpacking of a plain .tar refuses the venv's symlink to its base Python. Level 0: the
     # test need not wait for compression. Spark's jars and the browser driver are of no use to a Python worker.
     packed = tmp_path / "forecaster-env.tar.gz"
-    subprocess.run([str(Path(sys.prefix) / "bin" / "venv-pack"), "-p", sys.prefix, "-o", str(packed), "-q",
-                    "--compress-level", "0", *EXCLUDE_FROM_PACK], check=True, timeout=600)
+    subprocess.run(
+        [
+            str(Path(sys.prefix) / "bin" / "venv-pack"),
+            "-p",
+            sys.prefix,
+            "-o",
+            str(packed),
+            "-q",
+            "--compress-level",
+            "0",
+            *EXCLUDE_FROM_PACK,
+        ],
+        check=True,
+        timeout=600,
+    )
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYSPARK_")}
     env.update(PYTHONPATH=str(config.PROJECT_ROOT), PYSPARK_DRIVER_PYTHON=sys.executable)
     # One executor: it is what proves the archive is unpacked and used; a second would unpack 1.5 GB again.
-    command = [str(Path(sys.prefix) / "bin" / "spark-submit"), "--master", cluster.master_url,
-               "--conf", "spark.cores.max=1", "--archives", f"{packed}#env",
-               "--conf", "spark.pyspark.python=./env/bin/python",
-               "--conf", f"spark.pyspark.driver.python={sys.executable}",
-               str(config.PROJECT_ROOT / "forecaster" / "__main__.py"), "run", "--source", "cache",
-               "--data-dir", str(sp_data), "--report", str(tmp_path / "submitted.json"), *TINY]
+    command = [
+        str(Path(sys.prefix) / "bin" / "spark-submit"),
+        "--master",
+        cluster.master_url,
+        "--conf",
+        "spark.cores.max=1",
+        "--archives",
+        f"{packed}#env",
+        "--conf",
+        "spark.pyspark.python=./env/bin/python",
+        "--conf",
+        f"spark.pyspark.driver.python={sys.executable}",
+        str(config.PROJECT_ROOT / "forecaster" / "__main__.py"),
+        "run",
+        "--source",
+        "cache",
+        "--data-dir",
+        str(sp_data),
+        "--report",
+        str(tmp_path / "submitted.json"),
+        *TINY,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     _assert_same(local_metrics, _metrics(tmp_path / "submitted.json"))

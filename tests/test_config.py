@@ -54,8 +54,14 @@ def test_other_uris_are_refused_with_what_to_do(uri, tmp_path):
     # The CLI says so as a usage error and creates nothing (Path("hdfs://x") would be a local folder "hdfs:").
     for module in ("forecaster", "dashboard"):
         args = [sys.executable, "-m", module, *(["data"] if module == "forecaster" else []), "--data-dir", uri]
-        done = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                              env={**os.environ, "PYTHONPATH": str(config.PROJECT_ROOT)})
+        done = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(config.PROJECT_ROOT)},
+        )
         assert done.returncode == 2 and "is not supported" in done.stderr, done.stderr
     assert not list(tmp_path.iterdir())
 

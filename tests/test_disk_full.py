@@ -24,8 +24,9 @@ def small_disk(tmp_path):
     """A 6 MB tmpfs at ``tmp_path/disk``, unmounted afterwards."""
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
     yield mount_point
@@ -48,10 +49,10 @@ def _files(data_dir: Path) -> dict[str, int]:
 
 # Free space left before the second run, and where that run then runs out: the cache file it refreshes,
 # Spark's prepared table, or the run's own files after training (its checkpoints or artifacts).
-@pytest.mark.parametrize("free_kb, runs_out_in", [(4, "prices/IBM.parquet"), (200, "/prepared/"),
-                                                  (450, "/runs/")])
-def test_a_full_disk_gives_a_clear_error_and_leaves_the_previous_run_intact(spark, small_disk, caplog, free_kb,
-                                                                             runs_out_in):
+@pytest.mark.parametrize("free_kb, runs_out_in", [(4, "prices/IBM.parquet"), (200, "/prepared/"), (450, "/runs/")])
+def test_a_full_disk_gives_a_clear_error_and_leaves_the_previous_run_intact(
+    spark, small_disk, caplog, free_kb, runs_out_in
+):
     data_dir = small_disk / "data"
     args = ["run", "--source", "sample", "--tickers", "IBM", "--data-dir", str(data_dir), *TINY_RUN]
     assert cli.main(args) == 0

@@ -20,13 +20,34 @@ from tests.killing import kill_after, new_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
-TINY_RUN = ["--lookback", "20", "--horizon", "2", "--epochs", "1", "--units", "4", "--members", "1", "--quiet",
-            "--ma-window", "5", "--test-start", "2012-06-01"]
+TINY_RUN = [
+    "--lookback",
+    "20",
+    "--horizon",
+    "2",
+    "--epochs",
+    "1",
+    "--units",
+    "4",
+    "--members",
+    "1",
+    "--quiet",
+    "--ma-window",
+    "5",
+    "--test-start",
+    "2012-06-01",
+]
 
 
 def _complete(run_dir) -> bool:
-    names = (artifacts.MODEL, artifacts.MODEL_CARD, artifacts.PREDICTIONS, artifacts.REPORT, artifacts.FORECAST,
-             artifacts.PRICES_SNAPSHOT)
+    names = (
+        artifacts.MODEL,
+        artifacts.MODEL_CARD,
+        artifacts.PREDICTIONS,
+        artifacts.REPORT,
+        artifacts.FORECAST,
+        artifacts.PRICES_SNAPSHOT,
+    )
     if not all((run_dir / name).is_file() for name in names):
         return False
     artifacts.read_json(run_dir / artifacts.REPORT)
@@ -36,8 +57,22 @@ def _complete(run_dir) -> bool:
 
 def test_two_runs_at_once_on_one_data_dir_do_not_corrupt_each_other(tmp_path):
     store_sample(tmp_path, ["IBM", "MSFT"])
-    commands = [[sys.executable, "-m", "forecaster", "run", "--source", "cache", "--tickers", ticker,
-                 "--data-dir", str(tmp_path), *TINY_RUN] for ticker in ("IBM", "MSFT")]
+    commands = [
+        [
+            sys.executable,
+            "-m",
+            "forecaster",
+            "run",
+            "--source",
+            "cache",
+            "--tickers",
+            ticker,
+            "--data-dir",
+            str(tmp_path),
+            *TINY_RUN,
+        ]
+        for ticker in ("IBM", "MSFT")
+    ]
     processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for c in commands]
     seen = set()
     while any(p.poll() is None for p in processes):
@@ -57,16 +92,36 @@ def test_two_runs_at_once_on_one_data_dir_do_not_corrupt_each_other(tmp_path):
     reference = tmp_path / "reference"
     store_sample(reference, ["IBM", "MSFT"])
     for ticker in ("IBM", "MSFT"):
-        pd.testing.assert_frame_equal(cache.read_ticker(tmp_path, ticker).prices,
-                                      cache.read_ticker(reference, ticker).prices)
+        pd.testing.assert_frame_equal(
+            cache.read_ticker(tmp_path, ticker).prices, cache.read_ticker(reference, ticker).prices
+        )
 
 
 def test_kill_9_during_a_run_leaves_only_complete_artifacts_and_a_rerun_finishes(spark, tmp_path):
-    options = RunOptions(source="sample", tickers=["IBM"], model=TINY_MODEL, data_dir=tmp_path, verbose=0,
-                         ma_window=5, test_start="2012-06-01")
+    options = RunOptions(
+        source="sample",
+        tickers=["IBM"],
+        model=TINY_MODEL,
+        data_dir=tmp_path,
+        verbose=0,
+        ma_window=5,
+        test_start="2012-06-01",
+    )
     good = run(options).run_dir
-    command = ["-m", "forecaster", "run", "--source", "cache", "--tickers", "IBM", "--data-dir", str(tmp_path),
-               *TINY_RUN, "--epochs", "3"]
+    command = [
+        "-m",
+        "forecaster",
+        "run",
+        "--source",
+        "cache",
+        "--tickers",
+        "IBM",
+        "--data-dir",
+        str(tmp_path),
+        *TINY_RUN,
+        "--epochs",
+        "3",
+    ]
     # Killed while Spark prepares, while Keras trains, and while the artifacts are written (once the report is
     # being written, the model, predictions and scores are already there: the most a kill can leave behind).
     kill_points = [(r"Spark \S+ session", 2.0), (r"fold 1 of 1", 0.5), (artifacts.REPORT, 0.0)]

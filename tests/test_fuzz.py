@@ -15,11 +15,19 @@ from forecaster.errors import ForecasterError
 
 YAHOO_HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 LONG_HEADER = "date,open,high,low,close,volume,Name"
-FUZZ = settings(max_examples=200, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
-cell = st.one_of(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True).map(str),
-                 st.integers(-10**12, 10**12).map(str), st.sampled_from(["2020-01-02", "2020-02-30", "", "NaN"]))
+cell = st.one_of(
+    st.text(max_size=12),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.integers(-(10**12), 10**12).map(str),
+    st.sampled_from(["2020-01-02", "2020-02-30", "", "NaN"]),
+)
 
 
 @st.composite
@@ -58,12 +66,19 @@ def _import_or_clear_error(path):
 json_values = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-3, 10), st.floats(allow_nan=False), st.text(max_size=8)),
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
-    max_leaves=12)
+    max_leaves=12,
+)
 #: Reports shaped like the real one, with any of their parts replaced: the reader's shape checks are reached.
 report_like = st.fixed_dictionaries(
-    {"tickers": st.one_of(json_values, st.dictionaries(st.sampled_from(["IBM", "X"]), json_values, max_size=2),
-                          st.just({"IBM": {"metrics": {"1": {"lstm": {"rmse": 1.0, "rmse_ratio_vs_naive": 1.0}}}}})),
-     "summary": json_values})
+    {
+        "tickers": st.one_of(
+            json_values,
+            st.dictionaries(st.sampled_from(["IBM", "X"]), json_values, max_size=2),
+            st.just({"IBM": {"metrics": {"1": {"lstm": {"rmse": 1.0, "rmse_ratio_vs_naive": 1.0}}}}}),
+        ),
+        "summary": json_values,
+    }
+)
 
 
 def _valid_run(data_dir: Path) -> Path:
@@ -73,9 +88,21 @@ def _valid_run(data_dir: Path) -> Path:
     run_dir = data_dir / "runs" / "20990101T000000Z-fuzz00"
     run_dir.mkdir(parents=True, exist_ok=True)
     days = pd.bdate_range("2020-01-01", periods=4)
-    artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, pd.DataFrame({
-        "ticker": "IBM", "origin_date": days[:3], "target_date": days[1:], "step": 1, "origin_price": 1.0,
-        "actual": [1.0, 1.1, 1.2], "lstm": 1.0, "naive": 1.0}))
+    artifacts.write_parquet(
+        run_dir / artifacts.PREDICTIONS,
+        pd.DataFrame(
+            {
+                "ticker": "IBM",
+                "origin_date": days[:3],
+                "target_date": days[1:],
+                "step": 1,
+                "origin_price": 1.0,
+                "actual": [1.0, 1.1, 1.2],
+                "lstm": 1.0,
+                "naive": 1.0,
+            }
+        ),
+    )
     artifacts.write_json(run_dir / artifacts.MODEL_CARD, {"horizon": 1, "tickers": ["IBM"]})
     artifacts.write_json(run_dir / artifacts.REPORT, {"tickers": {"IBM": {"metrics": {}}}, "summary": {}})
     artifacts.publish_run(run_dir)
@@ -94,8 +121,13 @@ def _read_and_lay_out(data_dir: Path) -> None:
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
-                 report_like.map(lambda v: json.dumps(v).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        report_like.map(lambda v: json.dumps(v).encode()),
+    )
+)
 def test_a_page_load_never_crashes_on_a_fuzzed_report(tmp_path, data):
     from forecaster import artifacts
 
@@ -105,8 +137,13 @@ def test_a_page_load_never_crashes_on_a_fuzzed_report(tmp_path, data):
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=200), json_values.map(lambda v: json.dumps(v).encode()),
-                 st.fixed_dictionaries({"horizon": json_values}).map(lambda v: json.dumps(v).encode())))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries({"horizon": json_values}).map(lambda v: json.dumps(v).encode()),
+    )
+)
 def test_a_page_load_never_crashes_on_a_fuzzed_model_card(tmp_path, data):
     from forecaster import artifacts
 

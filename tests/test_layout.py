@@ -15,8 +15,14 @@ PACKAGE = ROOT / "forecaster"
 #: The stages in data-flow order; a module may import its own stage, the base and the stages before it.
 STAGES = ("data", "prepare", "model", "evaluate", "jobs")
 #: Modules every stage may use: they import no stage themselves.
-BASE = {"forecaster", "forecaster.columns", "forecaster.config", "forecaster.errors", "forecaster.artifacts",
-        "forecaster.left_out"}
+BASE = {
+    "forecaster",
+    "forecaster.columns",
+    "forecaster.config",
+    "forecaster.errors",
+    "forecaster.artifacts",
+    "forecaster.left_out",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -54,8 +60,11 @@ def _known(module: str) -> bool:
     return (ROOT / relative).is_dir() or (ROOT / relative.with_suffix(".py")).is_file()
 
 
-@pytest.mark.parametrize("path", sorted([*PACKAGE.rglob("*.py"), *(ROOT / "dashboard").rglob("*.py")]),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path",
+    sorted([*PACKAGE.rglob("*.py"), *(ROOT / "dashboard").rglob("*.py")]),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_imports_run_one_way(path):
     module = _module_name(path)
     upward = sorted(name for name in _imports(path) if _known(name) and _rank(name) > _rank(module))
@@ -68,24 +77,51 @@ def test_the_dashboard_never_imports_the_command_line_or_a_job():
     for path in (ROOT / "dashboard").rglob("*.py"):
         found = {n for n in _imports(path) if n.startswith(("forecaster.cli", "forecaster.jobs"))}
         if path.name == "jobs.py":
-            top = {n for node in ast.parse(path.read_text(encoding="utf-8")).body
-                   if isinstance(node, ast.ImportFrom) and node.module for n in [node.module]}
+            top = {
+                n
+                for node in ast.parse(path.read_text(encoding="utf-8")).body
+                if isinstance(node, ast.ImportFrom) and node.module
+                for n in [node.module]
+            }
             assert not {n for n in top if n.startswith(("forecaster.cli", "forecaster.jobs"))}, path
             continue
         assert not found, path
-    done = subprocess.run([sys.executable, "-c", "import sys, dashboard.app; "
-                           "print(any(m.startswith('forecaster.jobs') for m in sys.modules))"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, dashboard.app; print(any(m.startswith('forecaster.jobs') for m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.stdout.strip() == "False", done.stderr[-2000:]
 
 
-@pytest.mark.parametrize("module", ["forecaster.model.network", "forecaster.model.training",
-                                    "forecaster.model.intervals", "forecaster.evaluate.report",
-                                    "forecaster.evaluate.backtest", "forecaster.prepare.windows",
-                                    "forecaster.data.ingest", "forecaster.cli", "dashboard.app"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "forecaster.model.network",
+        "forecaster.model.training",
+        "forecaster.model.intervals",
+        "forecaster.evaluate.report",
+        "forecaster.evaluate.backtest",
+        "forecaster.prepare.windows",
+        "forecaster.data.ingest",
+        "forecaster.cli",
+        "dashboard.app",
+    ],
+)
 def test_modules_that_run_no_spark_job_never_load_pyspark(module):
-    done = subprocess.run([sys.executable, "-c", f"import sys, {module}; print('pyspark' in sys.modules)"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", f"import sys, {module}; print('pyspark' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False", f"importing {module} loads pyspark"
 
@@ -129,7 +165,7 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
         trail.append(module)
         for imported in sorted(graph[module]):
             if state.get(imported) == "open":
-                found.append([*trail[trail.index(imported):], imported])
+                found.append([*trail[trail.index(imported) :], imported])
             elif imported not in state:
                 walk(imported)
         trail.pop()

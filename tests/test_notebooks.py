@@ -13,8 +13,12 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
 def test_there_are_four_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_many_tickers.ipynb",
-                                           "03_explore_windows.ipynb", "04_is_it_worth_acting_on.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_many_tickers.ipynb",
+        "03_explore_windows.ipynb",
+        "04_is_it_worth_acting_on.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -36,8 +40,9 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, shared_data):
     monkeypatch.setenv("NOTEBOOK_TICKERS", "2")
     monkeypatch.setenv("NOTEBOOK_OPEN_DASHBOARD", "0")
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any(PLOTLY_MIME in o.get("data", {}) for o in outputs), "no Plotly figure rendered"

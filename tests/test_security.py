@@ -51,28 +51,52 @@ def test_only_the_native_keras_format_is_loaded(tmp_path):
 
 
 def test_no_pickle_and_no_unsafe_loading_in_the_code():
-    unsafe = re.compile(r"\bimport pickle\b|\bpickle\.loads?\(|allow_pickle=True|safe_mode=False|\bjoblib\b"
-                        r"|read_pickle|cloudpickle")
-    found = [f"{path.relative_to(ROOT)}:{number}" for folder in ("forecaster", "dashboard")
-             for path in (ROOT / folder).rglob("*.py")
-             for number, line in enumerate(path.read_text().splitlines(), 1) if unsafe.search(line)]
+    unsafe = re.compile(
+        r"\bimport pickle\b|\bpickle\.loads?\(|allow_pickle=True|safe_mode=False|\bjoblib\b"
+        r"|read_pickle|cloudpickle"
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in ("forecaster", "dashboard")
+        for path in (ROOT / folder).rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if unsafe.search(line)
+    ]
     assert found == []
 
 
 @pytest.mark.parametrize("require_service, expected", [(False, 0), (True, 1)])
 def test_ci_audit_passes_unchecked_packages_only_when_the_service_is_not_required(require_service, expected):
     # pip-audit's JSON when its vulnerability service cannot be reached.
-    report = {"dependencies": [{"name": "keras", "skip_reason": "Dependency not found on PyPI and could not be "
-                                                               "audited: keras (3.15.1)"}], "fixes": []}
+    report = {
+        "dependencies": [
+            {"name": "keras", "skip_reason": "Dependency not found on PyPI and could not be audited: keras (3.15.1)"}
+        ],
+        "fixes": [],
+    }
     code, lines = _load_ci_audit().verdict(report, require_service)
     assert code == expected and lines[0].startswith("UNCHECKED 1 of 1 packages")
 
 
 def test_ci_audit_fails_on_a_known_vulnerability():
-    report = {"dependencies": [
-        {"name": "keras", "version": "3.8.0", "vulns": [{"id": "GHSA-48g7-3x6r-xfhp", "fix_versions": ["3.9.0"],
-                                                         "aliases": ["CVE-2025-1550"], "description": "..."}]},
-        {"name": "numpy", "version": "2.4.6", "vulns": []}], "fixes": []}
+    report = {
+        "dependencies": [
+            {
+                "name": "keras",
+                "version": "3.8.0",
+                "vulns": [
+                    {
+                        "id": "GHSA-48g7-3x6r-xfhp",
+                        "fix_versions": ["3.9.0"],
+                        "aliases": ["CVE-2025-1550"],
+                        "description": "...",
+                    }
+                ],
+            },
+            {"name": "numpy", "version": "2.4.6", "vulns": []},
+        ],
+        "fixes": [],
+    }
     code, lines = _load_ci_audit().verdict(report, require_service=False)
     assert code == 1
     assert lines[0] == "VULNERABLE keras 3.8.0: GHSA-48g7-3x6r-xfhp (CVE-2025-1550) fixed in 3.9.0"

@@ -32,33 +32,58 @@ class FakeResponse:
 def chart_payload(symbol: str, bars: pd.DataFrame) -> dict[str, Any]:
     """Chart JSON for daily ``bars`` (columns Date, Open, High, Low, Close, Adj Close, Volume)."""
     # Yahoo stamps daily bars at the session open, 09:30 New York time.
-    stamps = (pd.to_datetime(bars["Date"]).dt.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30))
+    stamps = pd.to_datetime(bars["Date"]).dt.tz_localize("America/New_York") + pd.Timedelta(hours=9, minutes=30)
     timestamps = [int(t.timestamp()) for t in stamps]
-    return {"chart": {"result": [{
-        "meta": {
-            "currency": "USD", "symbol": symbol, "exchangeName": "NMS", "fullExchangeName": "NasdaqGS",
-            "instrumentType": "EQUITY", "firstTradeDate": 345479400, "regularMarketTime": timestamps[-1],
-            "hasPrePostMarketData": True, "gmtoffset": -18000, "timezone": "EST",
-            "exchangeTimezoneName": "America/New_York", "regularMarketPrice": float(bars["Close"].iloc[-1]),
-            "priceHint": 2, "dataGranularity": "1d", "range": "",
-            "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
-        },
-        "timestamp": timestamps,
-        "indicators": {
-            "quote": [{
-                "open": bars["Open"].astype(float).tolist(), "high": bars["High"].astype(float).tolist(),
-                "low": bars["Low"].astype(float).tolist(), "close": bars["Close"].astype(float).tolist(),
-                "volume": bars["Volume"].astype(int).tolist(),
-            }],
-            "adjclose": [{"adjclose": bars["Adj Close"].astype(float).tolist()}],
-        },
-    }], "error": None}}
+    return {
+        "chart": {
+            "result": [
+                {
+                    "meta": {
+                        "currency": "USD",
+                        "symbol": symbol,
+                        "exchangeName": "NMS",
+                        "fullExchangeName": "NasdaqGS",
+                        "instrumentType": "EQUITY",
+                        "firstTradeDate": 345479400,
+                        "regularMarketTime": timestamps[-1],
+                        "hasPrePostMarketData": True,
+                        "gmtoffset": -18000,
+                        "timezone": "EST",
+                        "exchangeTimezoneName": "America/New_York",
+                        "regularMarketPrice": float(bars["Close"].iloc[-1]),
+                        "priceHint": 2,
+                        "dataGranularity": "1d",
+                        "range": "",
+                        "validRanges": ["1d", "5d", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max"],
+                    },
+                    "timestamp": timestamps,
+                    "indicators": {
+                        "quote": [
+                            {
+                                "open": bars["Open"].astype(float).tolist(),
+                                "high": bars["High"].astype(float).tolist(),
+                                "low": bars["Low"].astype(float).tolist(),
+                                "close": bars["Close"].astype(float).tolist(),
+                                "volume": bars["Volume"].astype(int).tolist(),
+                            }
+                        ],
+                        "adjclose": [{"adjclose": bars["Adj Close"].astype(float).tolist()}],
+                    },
+                }
+            ],
+            "error": None,
+        }
+    }
 
 
 def not_found_payload(symbol: str) -> dict[str, Any]:
     """What Yahoo answers for an unknown symbol."""
-    return {"chart": {"result": None, "error": {
-        "code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"}}}
+    return {
+        "chart": {
+            "result": None,
+            "error": {"code": "Not Found", "description": f"No data found, symbol may be delisted: {symbol}"},
+        }
+    }
 
 
 class FakeYahoo:
@@ -76,8 +101,10 @@ class FakeYahoo:
 
     def getter(self):
         """A function to patch over ``YfData.get`` and ``YfData.cache_get``."""
+
         def get(_data: Any, url: str, params: dict[str, Any] | None = None, timeout: float = 30) -> FakeResponse:
             return self(url, params, timeout)
+
         return get
 
     def __call__(self, url: str, params: dict[str, Any] | None = None, timeout: float = 30) -> FakeResponse:
@@ -106,8 +133,9 @@ def bars_from_long_csv(path: str, tickers: list[str]) -> dict[str, pd.DataFrame]
     """Yahoo-layout bars per ticker from the long ``date,open,high,low,close,volume,Name`` file."""
     frame = pd.read_csv(path)
     frame = frame[frame["Name"].isin(tickers)]
-    renamed = frame.rename(columns={"date": "Date", "open": "Open", "high": "High", "low": "Low", "close": "Close",
-                                    "volume": "Volume"})
+    renamed = frame.rename(
+        columns={"date": "Date", "open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"}
+    )
     renamed["Adj Close"] = renamed["Close"]
     return {name: group.drop(columns="Name").reset_index(drop=True) for name, group in renamed.groupby("Name")}
 
@@ -132,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("no forecaster command given after --")
-    after = command[command.index("--tickers") + 1:] if "--tickers" in command else []
+    after = command[command.index("--tickers") + 1 :] if "--tickers" in command else []
     tickers = after[: next((i for i, t in enumerate(after) if t.startswith("-")), len(after))]
     server = FakeYahoo(bars_from_long_csv(args.long, tickers))
 

@@ -52,8 +52,9 @@ def prices_path(data_dir: Path, ticker: str) -> Path:
     return prices_dir(data_dir) / f"{validate_ticker(ticker)}.parquet"
 
 
-def write_ticker(data_dir: Path, ticker: str, prices: pd.DataFrame, source: str, adjustment: str,
-                 requested_start: str | None = None) -> Path:
+def write_ticker(
+    data_dir: Path, ticker: str, prices: pd.DataFrame, source: str, adjustment: str, requested_start: str | None = None
+) -> Path:
     """Cache one ticker's prices (the common price table), atomically, with metadata."""
     ticker = validate_ticker(ticker)
     rows = normalise_prices(prices, origin=f"cache write of {ticker}")
@@ -62,8 +63,9 @@ def write_ticker(data_dir: Path, ticker: str, prices: pd.DataFrame, source: str,
     return _write_table(data_dir, ticker, _to_arrow(rows), source, adjustment, requested_start)
 
 
-def write_tickers(data_dir: Path, prices: pd.DataFrame, source: str, adjustment: str,
-                  wanted: set[str] | None = None) -> Iterator[tuple[str, pa.Table]]:
+def write_tickers(
+    data_dir: Path, prices: pd.DataFrame, source: str, adjustment: str, wanted: set[str] | None = None
+) -> Iterator[tuple[str, pa.Table]]:
     """Cache every ticker of a table of many (or only those ``wanted``), one file each as ``write_ticker``
     writes it; yields each ticker and its rows once its file is in place.
 
@@ -86,8 +88,9 @@ def _to_arrow(rows: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(rows.assign(date=rows["date"].dt.date), preserve_index=False)
 
 
-def _write_table(data_dir: Path, ticker: str, table: pa.Table, source: str, adjustment: str,
-                 requested_start: str | None = None) -> Path:
+def _write_table(
+    data_dir: Path, ticker: str, table: pa.Table, source: str, adjustment: str, requested_start: str | None = None
+) -> Path:
     dates = table.column("date")
     meta = {
         "source": source,
@@ -114,11 +117,13 @@ def read_ticker(data_dir: Path, ticker: str) -> CacheEntry:
         prices["date"] = pd.to_datetime(prices["date"])
         prices = normalise_prices(prices, origin=str(path))
     except (pa.ArrowException, OSError, KeyError, ValueError, TypeError) as exc:
-        raise ArtifactError(f"{path}: damaged cache file ({type(exc).__name__}: {exc}); "
-                            "fetch or import the ticker again") from exc
+        raise ArtifactError(
+            f"{path}: damaged cache file ({type(exc).__name__}: {exc}); fetch or import the ticker again"
+        ) from exc
     if len(prices) != meta.get("rows"):
-        raise ArtifactError(f"{path}: damaged cache file (holds {len(prices)} rows, "
-                            f"its metadata says {meta.get('rows')})")
+        raise ArtifactError(
+            f"{path}: damaged cache file (holds {len(prices)} rows, its metadata says {meta.get('rows')})"
+        )
     return CacheEntry(validate_ticker(ticker), prices, meta)
 
 
@@ -154,8 +159,9 @@ def closes(paths: list[Path]) -> dict[str, pd.DataFrame]:
     Spark starts read (two columns of each file, not the whole table)."""
     frame = read_many(paths, ["date", "adj_close"]).to_pandas()
     frame["date"] = pd.to_datetime(frame["date"])
-    return {str(t): rows.drop(columns="ticker").reset_index(drop=True)
-            for t, rows in frame.groupby("ticker", sort=True)}
+    return {
+        str(t): rows.drop(columns="ticker").reset_index(drop=True) for t, rows in frame.groupby("ticker", sort=True)
+    }
 
 
 def cached_tickers(data_dir: Path) -> list[str]:
@@ -175,9 +181,18 @@ def list_cache(data_dir: Path) -> pd.DataFrame:
         except ArtifactError as exc:
             rows.append({"ticker": ticker, "status": f"damaged: {exc}"})
             continue
-        rows.append({"ticker": ticker, "rows": meta["rows"], "first": meta["first_date"], "last": meta["last_date"],
-                     "source": meta["source"], "adjustment": meta["adjustment"], "fetched_at": meta["fetched_at"],
-                     "status": "ok"})
+        rows.append(
+            {
+                "ticker": ticker,
+                "rows": meta["rows"],
+                "first": meta["first_date"],
+                "last": meta["last_date"],
+                "source": meta["source"],
+                "adjustment": meta["adjustment"],
+                "fetched_at": meta["fetched_at"],
+                "status": "ok",
+            }
+        )
     columns = ["ticker", "rows", "first", "last", "source", "adjustment", "fetched_at", "status"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -198,5 +213,7 @@ def load_cached(data_dir: Path, tickers: list[str] | None = None) -> pd.DataFram
 
 def write_prices(data_dir: Path, prices: pd.DataFrame, source: str, adjustment: str) -> list[Path]:
     """Cache a price table of any number of tickers; returns the files, in ticker order."""
-    return [write_ticker(data_dir, str(ticker), rows, source, adjustment)
-            for ticker, rows in prices.groupby("ticker", sort=True)]
+    return [
+        write_ticker(data_dir, str(ticker), rows, source, adjustment)
+        for ticker, rows in prices.groupby("ticker", sort=True)
+    ]

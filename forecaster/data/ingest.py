@@ -100,8 +100,9 @@ def _merge(cached: pd.DataFrame, fetched: pd.DataFrame) -> pd.DataFrame:
     return merged.drop_duplicates("date", keep="last").sort_values("date", ignore_index=True)
 
 
-def _fetch_one(data_dir: Path, ticker: str, start: str | None, end: str | None, period: str | None,
-               retries: int, backoff_s: float) -> Outcome:
+def _fetch_one(
+    data_dir: Path, ticker: str, start: str | None, end: str | None, period: str | None, retries: int, backoff_s: float
+) -> Outcome:
     try:
         entry = cache.read_ticker(data_dir, ticker) if cache.prices_path(data_dir, ticker).exists() else None
     except ArtifactError as exc:
@@ -112,8 +113,9 @@ def _fetch_one(data_dir: Path, ticker: str, start: str | None, end: str | None, 
     if not incremental:
         fresh = get(start, period)
         cache.write_ticker(data_dir, ticker, fresh, "yahoo", yahoo.ADJUSTMENT, requested_start=start)
-        return Outcome(ticker, "new", len(fresh), len(fresh), f"{fresh['date'].min():%Y-%m-%d}.."
-                                                            f"{fresh['date'].max():%Y-%m-%d}")
+        return Outcome(
+            ticker, "new", len(fresh), len(fresh), f"{fresh['date'].min():%Y-%m-%d}..{fresh['date'].max():%Y-%m-%d}"
+        )
     last = entry.meta["last_date"]
     if end is not None and end <= last:
         return Outcome(ticker, "unchanged", entry.meta["rows"], 0, f"cache already reaches {last}")
@@ -123,21 +125,33 @@ def _fetch_one(data_dir: Path, ticker: str, start: str | None, end: str | None, 
         origin = entry.meta.get("requested_start")
         full = get(origin, None if origin else "max")
         cache.write_ticker(data_dir, ticker, full, "yahoo", yahoo.ADJUSTMENT, requested_start=origin)
-        return Outcome(ticker, "refetched", len(full), len(full) - entry.meta["rows"],
-                       f"prices on or before {last} changed (a late split/dividend adjustment): "
-                       "whole series re-fetched")
+        return Outcome(
+            ticker,
+            "refetched",
+            len(full),
+            len(full) - entry.meta["rows"],
+            f"prices on or before {last} changed (a late split/dividend adjustment): whole series re-fetched",
+        )
     merged = _merge(entry.prices, recent)
     added = len(merged) - len(entry.prices)
     if added == 0:
         return Outcome(ticker, "unchanged", len(merged), 0, f"no new days after {last}")
-    cache.write_ticker(data_dir, ticker, merged, "yahoo", yahoo.ADJUSTMENT,
-                       requested_start=entry.meta.get("requested_start"))
+    cache.write_ticker(
+        data_dir, ticker, merged, "yahoo", yahoo.ADJUSTMENT, requested_start=entry.meta.get("requested_start")
+    )
     return Outcome(ticker, "updated", len(merged), added, f"{added} new days to {merged['date'].max():%Y-%m-%d}")
 
 
-def fetch(tickers: list[str], data_dir: Path, start: str | None = None, end: str | None = None,
-          period: str | None = None, retries: int = 3, backoff_s: float = 2.0,
-          progress: bool = True) -> IngestReport:
+def fetch(
+    tickers: list[str],
+    data_dir: Path,
+    start: str | None = None,
+    end: str | None = None,
+    period: str | None = None,
+    retries: int = 3,
+    backoff_s: float = 2.0,
+    progress: bool = True,
+) -> IngestReport:
     """Download ``tickers`` from Yahoo Finance into the cache; cached tickers only get their new days.
 
     Example:
@@ -152,8 +166,9 @@ def fetch(tickers: list[str], data_dir: Path, start: str | None = None, end: str
     offline_at: str | None = None  # the ticker that found Yahoo unreachable: the rest are not tried
     for ticker in _progress(symbols, "fetch", progress):
         if offline_at is not None:
-            report.outcomes.append(Outcome(ticker, "failed", message=f"not tried: Yahoo Finance is unreachable "
-                                                                     f"(see {offline_at})"))
+            report.outcomes.append(
+                Outcome(ticker, "failed", message=f"not tried: Yahoo Finance is unreachable (see {offline_at})")
+            )
             continue
         try:
             outcome = _fetch_one(Path(data_dir), ticker, start, end, period, retries, backoff_s)
@@ -168,8 +183,14 @@ def fetch(tickers: list[str], data_dir: Path, start: str | None = None, end: str
     return report
 
 
-def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = None, tickers: list[str] | None = None,
-               on_bad_rows: str = "fail", progress: bool = True) -> IngestReport:
+def import_csv(
+    paths: list[str | Path],
+    data_dir: Path,
+    ticker: str | None = None,
+    tickers: list[str] | None = None,
+    on_bad_rows: str = "fail",
+    progress: bool = True,
+) -> IngestReport:
     """Validate CSV files and cache every ticker in them (or only ``tickers``).
 
     ``ticker`` names the ticker of a Yahoo-layout file whose name is not the symbol.
@@ -190,15 +211,27 @@ def import_csv(paths: list[str | Path], data_dir: Path, ticker: str | None = Non
     report = IngestReport()
     with _progress(list(found if wanted is None else wanted), "import: caching", progress) as bar:
         for path, layout, prices in loaded:
-            for symbol, rows in cache.write_tickers(data_dir, prices, f"csv:{path.name}", CSV_ADJUSTMENT[layout],
-                                                    wanted):
+            for symbol, rows in cache.write_tickers(
+                data_dir, prices, f"csv:{path.name}", CSV_ADJUSTMENT[layout], wanted
+            ):
                 dates = rows.column("date")
-                report.outcomes.append(Outcome(symbol, "imported", rows.num_rows, rows.num_rows,
-                                               f"{dates[0].as_py():%Y-%m-%d}..{dates[-1].as_py():%Y-%m-%d} "
-                                               f"from {path.name}"))
+                report.outcomes.append(
+                    Outcome(
+                        symbol,
+                        "imported",
+                        rows.num_rows,
+                        rows.num_rows,
+                        f"{dates[0].as_py():%Y-%m-%d}..{dates[-1].as_py():%Y-%m-%d} from {path.name}",
+                    )
+                )
                 bar.update()
-    log.info("imported %d tickers (%s rows) from %d file%s", len(report.outcomes),
-             f"{sum(o.rows for o in report.outcomes):,}", len(loaded), "s" if len(loaded) != 1 else "")
+    log.info(
+        "imported %d tickers (%s rows) from %d file%s",
+        len(report.outcomes),
+        f"{sum(o.rows for o in report.outcomes):,}",
+        len(loaded),
+        "s" if len(loaded) != 1 else "",
+    )
     return report
 
 
@@ -213,8 +246,14 @@ def store_sample(data_dir: Path, tickers: list[str] | None = None) -> IngestRepo
     return report
 
 
-def gather_prices(source: str, data_dir: Path, tickers: list[str] | None = None, csv_paths: list[str] | None = None,
-                  on_bad_rows: str = "fail", progress: bool = False) -> list[Path]:
+def gather_prices(
+    source: str,
+    data_dir: Path,
+    tickers: list[str] | None = None,
+    csv_paths: list[str] | None = None,
+    on_bad_rows: str = "fail",
+    progress: bool = False,
+) -> list[Path]:
     """Fill the cache from ``source`` and return the cache files to prepare, in ticker order.
 
     ``cache`` uses what is cached, with no network (every file is read once, so a damaged one stops here,
@@ -231,9 +270,12 @@ def gather_prices(source: str, data_dir: Path, tickers: list[str] | None = None,
             raise ConfigError("--source yahoo needs --tickers")
         report = fetch(tickers, data_dir, progress=progress)
         if not report.ok:
-            raise SourceError("could not fetch: " + "; ".join(o.message if o.message.startswith(o.ticker)
-                                                              else f"{o.ticker}: {o.message}"
-                                                              for o in report.failures))
+            raise SourceError(
+                "could not fetch: "
+                + "; ".join(
+                    o.message if o.message.startswith(o.ticker) else f"{o.ticker}: {o.message}" for o in report.failures
+                )
+            )
     elif source == "csv":
         if not csv_paths:
             raise ConfigError("--source csv needs --csv FILE [FILE ...]")

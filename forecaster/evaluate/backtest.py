@@ -40,13 +40,21 @@ def model_prices(windows: Windows, outputs: ModelOutputs) -> dict[str, np.ndarra
     return columns
 
 
-def price_forecasts(windows: Windows, outputs: ModelOutputs, ma_window: int,
-                    naive_quantiles: dict[str, list[list[float]]], garch: dict[str, np.ndarray] | None = None
-                    ) -> dict[str, np.ndarray]:
+def price_forecasts(
+    windows: Windows,
+    outputs: ModelOutputs,
+    ma_window: int,
+    naive_quantiles: dict[str, list[list[float]]],
+    garch: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Every forecast column for ``windows``: the model's, and each baseline's with the bands of ``naive``
     and ``garch`` (``garch``: ``forecaster.evaluate.garch.forecasts`` for these windows, when fitted)."""
-    return {**model_prices(windows, outputs), **all_baselines(windows, ma_window),
-            **naive_bands(windows, naive_quantiles), **(garch or {})}
+    return {
+        **model_prices(windows, outputs),
+        **all_baselines(windows, ma_window),
+        **naive_bands(windows, naive_quantiles),
+        **(garch or {}),
+    }
 
 
 def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -56,8 +64,9 @@ def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFra
     horizon = last.y.shape[1]
     # Most tickers end on the same day: the calendar is asked once per last day.
     sessions = {origin: next_sessions(origin, horizon) for origin in frame["origin_date"].drop_duplicates()}
-    frame["target_date"] = [sessions[origin][step - 1] for origin, step in zip(frame["origin_date"], frame["step"],
-                                                                                strict=True)]
+    frame["target_date"] = [
+        sessions[origin][step - 1] for origin, step in zip(frame["origin_date"], frame["step"], strict=True)
+    ]
     return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 
@@ -66,15 +75,19 @@ def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.Dat
     horizon = windows.target_price.shape[1]
     frames = []
     for step in range(horizon):
-        frames.append(pd.DataFrame({
-            "ticker": windows.ticker.astype(str),
-            "origin_date": windows.origin_date,
-            "target_date": windows.target_date[:, step],
-            "step": step + 1,
-            "origin_price": windows.origin_price,
-            "actual": windows.target_price[:, step],
-            **{name: values[:, step] for name, values in forecasts.items()},
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": windows.ticker.astype(str),
+                    "origin_date": windows.origin_date,
+                    "target_date": windows.target_date[:, step],
+                    "step": step + 1,
+                    "origin_price": windows.origin_price,
+                    "actual": windows.target_price[:, step],
+                    **{name: values[:, step] for name, values in forecasts.items()},
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -83,5 +96,3 @@ def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.
     frame = forecast_frame(windows, forecasts)
     frame = frame[frame["actual"].notna()]
     return frame.sort_values(["ticker", "step", "target_date"], ignore_index=True)
-
-

@@ -79,8 +79,12 @@ def transitions(hits: np.ndarray) -> tuple[int, int, int, int]:
     """
     h = np.asarray(hits, bool)
     before, after = h[:-1], h[1:]
-    return (int(np.sum(~before & ~after)), int(np.sum(~before & after)), int(np.sum(before & ~after)),
-            int(np.sum(before & after)))
+    return (
+        int(np.sum(~before & ~after)),
+        int(np.sum(~before & after)),
+        int(np.sum(before & ~after)),
+        int(np.sum(before & after)),
+    )
 
 
 def independence_lr(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray, n11: np.ndarray) -> np.ndarray:
@@ -139,8 +143,15 @@ def backtest(actual: np.ndarray, bound: np.ndarray, side: str, level: int) -> di
     p = tail_probability(level)
     x, n = int(hits.sum()), int(len(hits))
     p_ind, p_cc = christoffersen(hits, p)
-    return {"days": n, "exceptions": x, "expected": round(p * n, 2), "kupiec_p": kupiec_pof(x, n, p),
-            "christoffersen_ind_p": p_ind, "christoffersen_cc_p": p_cc, "zone": traffic_light(x, n, p)}
+    return {
+        "days": n,
+        "exceptions": x,
+        "expected": round(p * n, 2),
+        "kupiec_p": kupiec_pof(x, n, p),
+        "christoffersen_ind_p": p_ind,
+        "christoffersen_cc_p": p_cc,
+        "zone": traffic_light(x, n, p),
+    }
 
 
 #: The fields of one tail's backtest.
@@ -167,21 +178,42 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
             # A pair of days: this day and the one before it, both valid, in the same (ticker, step) series.
             pair = valid & np.r_[False, valid[:-1]] & same_series
             before = np.r_[False, hit[:-1]]
-            counts = pd.DataFrame({"days": valid, "exceptions": hit, "n00": pair & ~before & ~hit,
-                                   "n01": pair & ~before & hit, "n10": pair & before & ~hit,
-                                   "n11": pair & before & hit}).groupby(keys).sum()
+            counts = (
+                pd.DataFrame(
+                    {
+                        "days": valid,
+                        "exceptions": hit,
+                        "n00": pair & ~before & ~hit,
+                        "n01": pair & ~before & hit,
+                        "n10": pair & before & ~hit,
+                        "n11": pair & before & hit,
+                    }
+                )
+                .groupby(keys)
+                .sum()
+            )
             p = tail_probability(level)
             n, x = counts["days"].to_numpy(), counts["exceptions"].to_numpy()
             lr_pof = kupiec_lr(x, n, p)
             lr_ind = independence_lr(counts["n00"], counts["n01"], counts["n10"], counts["n11"])
             enough = n >= 2
-            frames.append(pd.DataFrame({
-                "ticker": counts.index.get_level_values(0), "step": counts.index.get_level_values(1).astype(int),
-                "model": model, "tail": tail, "days": n, "exceptions": x, "expected": np.round(p * n, 2),
-                "kupiec_p": np.where(n > 0, stats.chi2.sf(lr_pof, 1), np.nan),
-                "christoffersen_ind_p": np.where(enough, stats.chi2.sf(lr_ind, 1), np.nan),
-                "christoffersen_cc_p": np.where(enough, stats.chi2.sf(lr_pof + lr_ind, 2), np.nan),
-                "zone": np.where(n > 0, zones(x, n, p), None)}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "ticker": counts.index.get_level_values(0),
+                        "step": counts.index.get_level_values(1).astype(int),
+                        "model": model,
+                        "tail": tail,
+                        "days": n,
+                        "exceptions": x,
+                        "expected": np.round(p * n, 2),
+                        "kupiec_p": np.where(n > 0, stats.chi2.sf(lr_pof, 1), np.nan),
+                        "christoffersen_ind_p": np.where(enough, stats.chi2.sf(lr_ind, 1), np.nan),
+                        "christoffersen_cc_p": np.where(enough, stats.chi2.sf(lr_pof + lr_ind, 2), np.nan),
+                        "zone": np.where(n > 0, zones(x, n, p), None),
+                    }
+                )
+            )
     columns = ["ticker", "step", "model", "tail", *FIELDS]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
@@ -214,5 +246,7 @@ def zone_shares(per_ticker: dict[str, dict]) -> dict[str, dict[str, dict[str, di
     def shares(z: dict[str, int]) -> dict[str, float]:
         return {zone: n / max(1, sum(z.values())) for zone, n in z.items()}
 
-    return {model: {step: {tail: shares(z) for tail, z in tails.items()} for step, tails in steps.items()}
-            for model, steps in counts.items()}
+    return {
+        model: {step: {tail: shares(z) for tail, z in tails.items()} for step, tails in steps.items()}
+        for model, steps in counts.items()
+    }

@@ -23,7 +23,7 @@ def _horizon(windows: Windows) -> int:
 
 
 def naive(windows: Windows) -> np.ndarray:
-    """"Tomorrow = today": every step forecasts the origin day's adjusted close.
+    """ "Tomorrow = today": every step forecasts the origin day's adjusted close.
 
     On daily prices this random-walk forecast is hard to beat.
     """
@@ -44,8 +44,10 @@ def drift(windows: Windows) -> np.ndarray:
         [[111.0, 112.0]]
     """
     if windows.origin_pos is None or windows.first_price is None:
-        raise DataError("the random walk with drift needs each window's position and its ticker's first price: "
-                        "prepare the data again with this version")
+        raise DataError(
+            "the random walk with drift needs each window's position and its ticker's first price: "
+            "prepare the data again with this version"
+        )
     days = np.maximum(windows.origin_pos, 1)
     slope = np.where(windows.origin_pos > 0, (windows.origin_price - windows.first_price) / days, 0.0)
     steps = np.arange(1, _horizon(windows) + 1)
@@ -61,8 +63,6 @@ def moving_average(windows: Windows, days: int = DEFAULT_MA_WINDOW) -> np.ndarra
 def all_baselines(windows: Windows, ma_window: int = DEFAULT_MA_WINDOW) -> dict[str, np.ndarray]:
     """Every baseline's forecasts for ``windows``, by name."""
     return {"naive": naive(windows), "drift": drift(windows), "moving_average": moving_average(windows, ma_window)}
-
-
 
 
 def naive_band_quantiles(train: pd.DataFrame, horizon: int) -> dict[str, list[list[float]]]:
@@ -97,5 +97,9 @@ def naive_bands(windows: Windows, quantiles: dict[str, list[list[float]]]) -> di
     position = known.get_indexer(np.asarray(windows.ticker, dtype=str))
     table = rows[np.where(position >= 0, position, len(known))]
     origin = windows.origin_price[:, None]
-    return {"naive_lo95": origin * np.exp(table[..., 0]), "naive_lo80": origin * np.exp(table[..., 1]),
-            "naive_hi80": origin * np.exp(table[..., 2]), "naive_hi95": origin * np.exp(table[..., 3])}
+    return {
+        "naive_lo95": origin * np.exp(table[..., 0]),
+        "naive_lo80": origin * np.exp(table[..., 1]),
+        "naive_hi80": origin * np.exp(table[..., 2]),
+        "naive_hi95": origin * np.exp(table[..., 3]),
+    }

@@ -33,8 +33,9 @@ ROLLING_DAYS = 20
 
 def signal_frame(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """One row per ticker, origin day and step: the realised h-day change and every signal's predicted one."""
-    rows = predictions[["ticker", "origin_date", "step", "origin_price", "actual",
-                        *[s for s in FORECAST_SIGNALS if s in predictions]]].copy()
+    rows = predictions[
+        ["ticker", "origin_date", "step", "origin_price", "actual", *[s for s in FORECAST_SIGNALS if s in predictions]]
+    ].copy()
     rows["ticker"] = rows["ticker"].astype(str)
     rows["origin_date"] = pd.to_datetime(rows["origin_date"])
     rows["realised"] = rows["actual"] / rows["origin_price"] - 1
@@ -116,11 +117,25 @@ def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFr
 def _stats(values: pd.Series, step: int) -> dict[str, Any]:
     v = values.dropna().to_numpy(np.float64)
     if len(v) < 2 or np.std(v, ddof=1) == 0:
-        return {"days": int(len(v)), "mean": None, "std": None, "icir": None, "t": None, "t_nw": None,
-                "share_positive": None}
+        return {
+            "days": int(len(v)),
+            "mean": None,
+            "std": None,
+            "icir": None,
+            "t": None,
+            "t_nw": None,
+            "share_positive": None,
+        }
     mean, std = float(v.mean()), float(v.std(ddof=1))
-    return {"days": int(len(v)), "mean": mean, "std": std, "icir": mean / std, "t": mean / std * np.sqrt(len(v)),
-            "t_nw": _newey_west_t(v, max(0, step - 1)), "share_positive": float(np.mean(v > 0))}
+    return {
+        "days": int(len(v)),
+        "mean": mean,
+        "std": std,
+        "icir": mean / std,
+        "t": mean / std * np.sqrt(len(v)),
+        "t_nw": _newey_west_t(v, max(0, step - 1)),
+        "share_positive": float(np.mean(v > 0)),
+    }
 
 
 def _newey_west_t(values: np.ndarray, lags: int) -> float:
@@ -138,8 +153,10 @@ def summary(daily: pd.DataFrame) -> dict[str, dict[str, dict[str, Any]]]:
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for (step, signal), rows in daily.groupby(["step", "signal"], sort=True):
         out.setdefault(str(int(step)), {})[str(signal)] = {
-            "ic": _stats(rows["ic"], int(step)), "rank_ic": _stats(rows["rank_ic"], int(step)),
-            "abstains": bool(rows["ic"].isna().all())}
+            "ic": _stats(rows["ic"], int(step)),
+            "rank_ic": _stats(rows["rank_ic"], int(step)),
+            "abstains": bool(rows["ic"].isna().all()),
+        }
     return out
 
 

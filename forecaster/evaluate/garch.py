@@ -75,15 +75,24 @@ def fit_ticker(rows: pd.DataFrame, horizon: int) -> pd.DataFrame:
         params = fit(prices, int((rows["split"] == "train").sum()))
         first_test = int(np.flatnonzero(rows["split"].to_numpy() == "test")[0])
         per_day = variances(prices, params, horizon, first_test)
-        return pd.DataFrame({"ticker": ticker, "pos": rows["pos"].to_numpy()[first_test:],
-                             "variance": list(per_day), "params": json.dumps(params), "message": ""})
+        return pd.DataFrame(
+            {
+                "ticker": ticker,
+                "pos": rows["pos"].to_numpy()[first_test:],
+                "variance": list(per_day),
+                "params": json.dumps(params),
+                "message": "",
+            }
+        )
     except Exception as exc:  # a task reports its ticker's failure, it does not fail the job
-        return pd.DataFrame([{"ticker": ticker, "pos": -1, "variance": None, "params": None,
-                              "message": f"{type(exc).__name__}: {exc}"}])
+        return pd.DataFrame(
+            [{"ticker": ticker, "pos": -1, "variance": None, "params": None, "message": f"{type(exc).__name__}: {exc}"}]
+        )
 
 
-def fit_on_executors(spark: Any, table_path: Path, tickers: list[str], horizon: int
-                     ) -> tuple[pd.DataFrame, dict[str, dict], dict]:
+def fit_on_executors(
+    spark: Any, table_path: Path, tickers: list[str], horizon: int
+) -> tuple[pd.DataFrame, dict[str, dict], dict]:
     """``fit_ticker`` for every ticker of a prepared table, in ``TASKS_PER_CORE`` tasks per core. Returns the
     per-origin variances (ticker, pos, variance), the parameters by ticker, and the failures by ticker (logged,
     left out)."""
@@ -95,10 +104,10 @@ def fit_on_executors(spark: Any, table_path: Path, tickers: list[str], horizon: 
     # on starting tasks (measured on 499 tickers: 42 s, against 17 s for 8 or 32 tasks). A few tasks per core
     # still balance the load.
     tasks = max(1, min(len(tickers), TASKS_PER_CORE * parallelism(spark)))
-    with sql_options(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false",
-                             "spark.sql.shuffle.partitions": str(tasks)}):
-        result = table.groupBy("ticker").applyInPandas(lambda rows: fit_ticker(rows, horizon),
-                                                       RESULT_SCHEMA).toPandas()
+    with sql_options(
+        spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false", "spark.sql.shuffle.partitions": str(tasks)}
+    ):
+        result = table.groupBy("ticker").applyInPandas(lambda rows: fit_ticker(rows, horizon), RESULT_SCHEMA).toPandas()
     failed = result[result["message"] != ""]
     failures = dict(zip(failed["ticker"], failed["message"], strict=True))
     left_out.warn(log, "GARCH failed and is left out for", failures, where="the log under --verbose")
@@ -107,8 +116,9 @@ def fit_on_executors(spark: Any, table_path: Path, tickers: list[str], horizon: 
     return done[["ticker", "pos", "variance"]], params, failures
 
 
-def forecasts(origin_price: np.ndarray, variance: np.ndarray, params: list[dict[str, float] | None]
-              ) -> dict[str, np.ndarray]:
+def forecasts(
+    origin_price: np.ndarray, variance: np.ndarray, params: list[dict[str, float] | None]
+) -> dict[str, np.ndarray]:
     """The ``garch`` point forecast and its bands in prices, (n, horizon) each, from each origin's per-day
     variance forecasts (n, horizon; NaN rows for a ticker without a fit) and its ticker's parameters."""
     from scipy import stats
@@ -129,8 +139,7 @@ def forecasts(origin_price: np.ndarray, variance: np.ndarray, params: list[dict[
     return out
 
 
-def for_windows(per_origin: pd.DataFrame, params: dict[str, dict[str, float]], windows: Any
-                ) -> dict[str, np.ndarray]:
+def for_windows(per_origin: pd.DataFrame, params: dict[str, dict[str, float]], windows: Any) -> dict[str, np.ndarray]:
     """``forecasts`` for each of ``windows``, looking up its origin's variances in ``per_origin`` (ticker, pos,
     variance); NaN for a window whose ticker has no fit."""
     horizon = windows.y.shape[1]

@@ -39,10 +39,26 @@ ISSUED, SCORED = "issued", "scored"
 KEY = ["ticker", "origin_date", "step", "model_card_hash"]
 #: The forecast is ``MODEL`` (``FORECAST_COLUMN``); ``NETWORK_MEDIAN`` is the network's median before shrinkage.
 NETWORK_MEDIAN = quantile_column(0.5)
-ISSUED_COLUMNS = [*KEY, "issued_at", "target_date", "origin_price", NETWORK_MEDIAN, MODEL,
-                  *(bound_column(level, side) for level in LEVELS for side in ("lo", "hi")), "naive", "run_id"]
-SCORED_COLUMNS = [*KEY, "target_date", "scored_at", "actual", "error", "naive_error",
-                  *(f"in_{level}" for level in LEVELS)]
+ISSUED_COLUMNS = [
+    *KEY,
+    "issued_at",
+    "target_date",
+    "origin_price",
+    NETWORK_MEDIAN,
+    MODEL,
+    *(bound_column(level, side) for level in LEVELS for side in ("lo", "hi")),
+    "naive",
+    "run_id",
+]
+SCORED_COLUMNS = [
+    *KEY,
+    "target_date",
+    "scored_at",
+    "actual",
+    "error",
+    "naive_error",
+    *(f"in_{level}" for level in LEVELS),
+]
 #: The windows of the track record: the last 30 and 90 trading days with outcomes, and all of them.
 WINDOWS: tuple[int | None, ...] = (30, 90, None)
 
@@ -114,16 +130,22 @@ def record(data_dir: Path, run_dir: Path, forecast: pd.DataFrame) -> int:
     """
     if forecast.empty:
         return 0
-    rows = pd.DataFrame({
-        "ticker": forecast["ticker"].astype(str), "origin_date": pd.to_datetime(forecast["origin_date"]),
-        "step": forecast["step"].astype(int), "model_card_hash": card_hash(run_dir),
-        "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "target_date": pd.to_datetime(forecast["target_date"]), "origin_price": forecast["origin_price"],
-        NETWORK_MEDIAN: forecast[NETWORK_MEDIAN] if NETWORK_MEDIAN in forecast else np.nan,
-        MODEL: forecast[MODEL],
-        **{c: forecast[c] for c in ISSUED_COLUMNS if c.startswith(f"{MODEL}_") and c != NETWORK_MEDIAN},
-        "naive": forecast["naive"], "run_id": Path(run_dir).name,
-    })[ISSUED_COLUMNS]
+    rows = pd.DataFrame(
+        {
+            "ticker": forecast["ticker"].astype(str),
+            "origin_date": pd.to_datetime(forecast["origin_date"]),
+            "step": forecast["step"].astype(int),
+            "model_card_hash": card_hash(run_dir),
+            "issued_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "target_date": pd.to_datetime(forecast["target_date"]),
+            "origin_price": forecast["origin_price"],
+            NETWORK_MEDIAN: forecast[NETWORK_MEDIAN] if NETWORK_MEDIAN in forecast else np.nan,
+            MODEL: forecast[MODEL],
+            **{c: forecast[c] for c in ISSUED_COLUMNS if c.startswith(f"{MODEL}_") and c != NETWORK_MEDIAN},
+            "naive": forecast["naive"],
+            "run_id": Path(run_dir).name,
+        }
+    )[ISSUED_COLUMNS]
     with _locked(data_dir):
         known = read_issued(data_dir)[KEY]
         new = rows.merge(known, on=KEY, how="left", indicator=True)
@@ -160,8 +182,9 @@ def score(data_dir: Path) -> int:
         scored["error"] = scored["actual"] - scored[MODEL]
         scored["naive_error"] = scored["actual"] - scored["naive"]
         for level in LEVELS:
-            scored[f"in_{level}"] = ((scored["actual"] >= scored[bound_column(level, "lo")])
-                                     & (scored["actual"] <= scored[bound_column(level, "hi")]))
+            scored[f"in_{level}"] = (scored["actual"] >= scored[bound_column(level, "lo")]) & (
+                scored["actual"] <= scored[bound_column(level, "hi")]
+            )
         _append(data_dir, SCORED, scored[SCORED_COLUMNS])
     log.info("ledger: %d forecasts scored", len(scored))
     return len(scored)
@@ -185,14 +208,33 @@ def track_record(data_dir: Path, tickers: list[str] | None = None, since: str | 
         for window in WINDOWS:
             part = group if window is None else group[group["target_date"].isin(days[-window:])]
             naive = float(np.sqrt(np.mean(part["naive_error"] ** 2)))
-            rows.append({"ticker": ticker, "step": int(step), "window": "all" if window is None else f"{window}d",
-                         "scored": len(part), "rmse": float(np.sqrt(np.mean(part["error"] ** 2))),
-                         "rmse_ratio_vs_naive": float(np.sqrt(np.mean(part["error"] ** 2))) / naive if naive else None,
-                         **{f"coverage_{level}": float(part[f"in_{level}"].mean()) for level in LEVELS},
-                         "first_day": f"{part['target_date'].min():%Y-%m-%d}",
-                         "last_day": f"{part['target_date'].max():%Y-%m-%d}"})
-    return pd.DataFrame(rows, columns=["ticker", "step", "window", "scored", "rmse", "rmse_ratio_vs_naive",
-                                       *(f"coverage_{level}" for level in LEVELS), "first_day", "last_day"])
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "step": int(step),
+                    "window": "all" if window is None else f"{window}d",
+                    "scored": len(part),
+                    "rmse": float(np.sqrt(np.mean(part["error"] ** 2))),
+                    "rmse_ratio_vs_naive": float(np.sqrt(np.mean(part["error"] ** 2))) / naive if naive else None,
+                    **{f"coverage_{level}": float(part[f"in_{level}"].mean()) for level in LEVELS},
+                    "first_day": f"{part['target_date'].min():%Y-%m-%d}",
+                    "last_day": f"{part['target_date'].max():%Y-%m-%d}",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "ticker",
+            "step",
+            "window",
+            "scored",
+            "rmse",
+            "rmse_ratio_vs_naive",
+            *(f"coverage_{level}" for level in LEVELS),
+            "first_day",
+            "last_day",
+        ],
+    )
 
 
 def recent_coverage(data_dir: Path, level: int = 80, days: int = 60) -> float | None:

@@ -77,8 +77,9 @@ def long_short(signal: pd.DataFrame, returns: pd.DataFrame, horizon: int, cost_b
     total = np.cumsum(tranche.to_numpy(np.float64), axis=0)
     window = total.copy()
     window[horizon:] -= total[:-horizon]
-    held = pd.DataFrame(np.vstack([np.zeros((1, total.shape[1])), window[:-1]]) / horizon, index=days,
-                        columns=tranche.columns)
+    held = pd.DataFrame(
+        np.vstack([np.zeros((1, total.shape[1])), window[:-1]]) / horizon, index=days, columns=tranche.columns
+    )
     first, last = signal.index.min(), signal.index.max()
     active = (days > first) & (days <= _day_after(days, last, horizon))
     held = held[active]
@@ -112,14 +113,17 @@ def performance(daily: pd.DataFrame) -> dict[str, Any]:
         value = float(value)
         return value if np.isfinite(value) else None
 
-    return {"days": int(len(daily)),
-            "annual_return_gross": number(empyrical.annual_return(daily["gross"])),
-            "annual_return_net": number(empyrical.annual_return(daily["net"])),
-            "annual_volatility": number(empyrical.annual_volatility(daily["net"])),
-            "ir_gross": number(empyrical.sharpe_ratio(daily["gross"])),
-            "ir_net": number(empyrical.sharpe_ratio(daily["net"])),
-            "max_drawdown": number(empyrical.max_drawdown(daily["net"])),
-            "hit_rate": number((daily["net"] > 0).mean()), "turnover": number(daily["turnover"].mean())}
+    return {
+        "days": int(len(daily)),
+        "annual_return_gross": number(empyrical.annual_return(daily["gross"])),
+        "annual_return_net": number(empyrical.annual_return(daily["net"])),
+        "annual_volatility": number(empyrical.annual_volatility(daily["net"])),
+        "ir_gross": number(empyrical.sharpe_ratio(daily["gross"])),
+        "ir_net": number(empyrical.sharpe_ratio(daily["net"])),
+        "max_drawdown": number(empyrical.max_drawdown(daily["net"])),
+        "hit_rate": number((daily["net"] > 0).mean()),
+        "turnover": number(daily["turnover"].mean()),
+    }
 
 
 def backtest(signals: pd.DataFrame, prices: pd.DataFrame, cost_bps: float = COST_BPS) -> pd.DataFrame:
@@ -136,8 +140,9 @@ def backtest(signals: pd.DataFrame, prices: pd.DataFrame, cost_bps: float = COST
             wide = by_day[signal]
             if wide.notna().to_numpy().any():
                 frames.append(long_short(wide, returns, int(step), cost_bps).assign(step=int(step), signal=signal))
-        frames.append(universe(returns, first, _day_after(returns.index, last, int(step)))
-                      .assign(step=int(step), signal=UNIVERSE))
+        frames.append(
+            universe(returns, first, _day_after(returns.index, last, int(step))).assign(step=int(step), signal=UNIVERSE)
+        )
     out = pd.concat(frames).rename_axis("date").reset_index()
     return out[["date", "step", "signal", "gross", "net", "turnover"]]
 

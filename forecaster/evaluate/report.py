@@ -53,11 +53,16 @@ def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd
     valid = actual.notna() & predicted.notna()
     error = (actual - predicted).where(valid)
     called = np.sign(predicted - origin).where(valid)
-    terms = {"sq": error ** 2, "mae": error.abs(), "mape": (error / actual).abs() * 100,
-             "smape": 2 * error.abs() / (actual.abs() + predicted.abs()) * 100,
-             "alog": (np.log(actual) - np.log(predicted)).abs().where(valid),
-             "hit": (called == np.sign(actual - origin)).astype(float).where(valid),
-             "called": (called != 0).astype(float).where(valid), "valid": valid.astype(float)}
+    terms = {
+        "sq": error**2,
+        "mae": error.abs(),
+        "mape": (error / actual).abs() * 100,
+        "smape": 2 * error.abs() / (actual.abs() + predicted.abs()) * 100,
+        "alog": (np.log(actual) - np.log(predicted)).abs().where(valid),
+        "hit": (called == np.sign(actual - origin)).astype(float).where(valid),
+        "called": (called != 0).astype(float).where(valid),
+        "valid": valid.astype(float),
+    }
     if model == MODEL_NAME:
         terms["lag1_share"] = ((predicted - origin).abs() < (predicted - actual).abs()).astype(float).where(valid)
         if quantile_column(QUANTILES[0]) in rows:
@@ -70,8 +75,9 @@ def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd
             lo, hi = rows[lower], rows[upper]
             terms[f"coverage_{level}"] = ((actual >= lo) & (actual <= hi)).astype(float).where(actual.notna())
             terms[f"width_{level}"] = (hi - lo).where(lo.notna() & hi.notna())
-            terms[f"interval_score_{level}"] = pd.Series(metrics.interval_scores(actual, lo, hi, level),
-                                                         index=rows.index)
+            terms[f"interval_score_{level}"] = pd.Series(
+                metrics.interval_scores(actual, lo, hi, level), index=rows.index
+            )
     means = _grouped_means(terms, keys)
     out = pd.DataFrame(index=means.index)
     out["rmse"] = np.sqrt(means["sq"])
@@ -106,8 +112,23 @@ def metric_table(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dic
 
 
 #: The order of an entry's fields, as the report has always written them.
-_ORDER = ("rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive", "lag1_share",
-          "coverage_80", "width_80", "interval_score_80", "coverage_95", "width_95", "interval_score_95", "pinball")
+_ORDER = (
+    "rmse",
+    "mae",
+    "mape",
+    "smape",
+    "mase",
+    "directional_accuracy",
+    "rmse_ratio_vs_naive",
+    "lag1_share",
+    "coverage_80",
+    "width_80",
+    "interval_score_80",
+    "coverage_95",
+    "width_95",
+    "interval_score_95",
+    "pinball",
+)
 
 
 #: Why a metric of a ticker that remains in the run can be undefined: written beside it (``undefined``), where
@@ -150,14 +171,19 @@ def _with_tests(entry: dict[str, Any], found: dict[str, Any] | None, model: str)
     entry.update({field: found.get(field) for field in significance.FIELDS})
     entry["in_mcs_90"] = bool(entry["in_mcs_90"])
     if model != "naive":
-        entry["vs_naive"] = significance.verdict_vs_naive(found.get("dm_stat"), found.get("dm_p_vs_naive"),
-                                                          bool(found.get("abstains")))
+        entry["vs_naive"] = significance.verdict_vs_naive(
+            found.get("dm_stat"), found.get("dm_p_vs_naive"), bool(found.get("abstains"))
+        )
     missing = {}
     for field in significance.FIELDS:
         if entry.get(field) is None:
-            missing[field] = ("naive is what the others are tested against" if model == "naive"
-                              else "this forecast has no band" if field == "dm_is80_p_vs_naive"
-                              and model not in significance.BANDED else UNDEFINED[field])
+            missing[field] = (
+                "naive is what the others are tested against"
+                if model == "naive"
+                else "this forecast has no band"
+                if field == "dm_is80_p_vs_naive" and model not in significance.BANDED
+                else UNDEFINED[field]
+            )
     if missing:
         entry["undefined"] = {**entry.get("undefined", {}), **missing}
     return entry
@@ -178,11 +204,19 @@ def ticker_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> d
         for step in steps:
             found = {model: entry[(ticker, step)] for model, entry in entries.items() if (ticker, step) in entry}
             if found:
-                by_step[str(step)] = {name: {**fields, **({"bands": bands[(ticker, str(step), name)]}
-                                                          if (ticker, str(step), name) in bands else {})}
-                                      for name, fields in found.items()}
-        report[ticker] = {"test_start": f"{start:%Y-%m-%d}", "test_end": f"{end:%Y-%m-%d}", "n_test": int(count),
-                          "metrics": by_step}
+                by_step[str(step)] = {
+                    name: {
+                        **fields,
+                        **({"bands": bands[(ticker, str(step), name)]} if (ticker, str(step), name) in bands else {}),
+                    }
+                    for name, fields in found.items()
+                }
+        report[ticker] = {
+            "test_start": f"{start:%Y-%m-%d}",
+            "test_end": f"{end:%Y-%m-%d}",
+            "n_test": int(count),
+            "metrics": by_step,
+        }
     return report
 
 
@@ -219,9 +253,10 @@ def interval_score_ratio(by_model: dict[str, dict], model: str, level: int) -> f
 def abstaining_steps(predictions: pd.DataFrame) -> dict[str, bool]:
     """Per step: True when the model's forecast is naive's for every ticker and day (validation chose a
     shrinkage of 0): the step is a tie with naive, not a loss."""
-    return {str(int(step)): significance.abstains(rows[MODEL_NAME].to_numpy(np.float64),
-                                                  rows["naive"].to_numpy(np.float64))
-            for step, rows in predictions.groupby("step", sort=True)}
+    return {
+        str(int(step)): significance.abstains(rows[MODEL_NAME].to_numpy(np.float64), rows["naive"].to_numpy(np.float64))
+        for step, rows in predictions.groupby("step", sort=True)
+    }
 
 
 def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
@@ -246,23 +281,28 @@ def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
         "median_directional_accuracy": {s: _median(collect(MODEL_NAME, "directional_accuracy", s)) for s in steps},
         "median_mase": {s: _median(collect(MODEL_NAME, "mase", s)) for s in steps},
         "baselines_median_rmse_ratio_vs_naive": {
-            b: {s: _median(collect(b, "rmse_ratio_vs_naive", s)) for s in steps} for b in baselines if b != "naive"},
+            b: {s: _median(collect(b, "rmse_ratio_vs_naive", s)) for s in steps} for b in baselines if b != "naive"
+        },
     }
     for level in LEVELS:
         out[f"median_coverage_{level}"] = {s: _median(collect(MODEL_NAME, f"coverage_{level}", s)) for s in steps}
     out["median_coverage_by_model"] = {
         m: {s: {str(level): _median(collect(m, f"coverage_{level}", s)) for level in LEVELS} for s in steps}
-        for m in INTERVAL_MODELS if m in present}
+        for m in INTERVAL_MODELS
+        if m in present
+    }
     out["median_interval_score_ratio_vs_naive"] = {
-        m: {s: {str(level): _median(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded}
+        m: {s: {str(level): _median(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded
+    }
     out["share_interval_score_beating_naive"] = {
-        m: {s: {str(level): _share_below_one(ratios(m, s, level)) for level in LEVELS} for s in steps}
-        for m in banded}
+        m: {s: {str(level): _share_below_one(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded
+    }
     return out
 
 
-def build_report(predictions: pd.DataFrame, mase_scale: dict[str, float], tests: pd.DataFrame | None = None,
-                 skill: Any = None) -> dict[str, Any]:
+def build_report(
+    predictions: pd.DataFrame, mase_scale: dict[str, float], tests: pd.DataFrame | None = None, skill: Any = None
+) -> dict[str, Any]:
     """The report JSON (see the module docstring), with the tests against naive when given ``tests``
     (``significance.ticker_tests`` rows) and the cross-sectional skill when given ``skill``
     (``forecaster.evaluate.skill.Skill``)."""
@@ -308,20 +348,24 @@ def format_report(report: dict[str, Any], table: str = "auto") -> str:
     GARCH's; then the medians, the cross-sectional skill and the portfolio when computed, and the bands that miss
     their level. ``table``: ``all`` prints a row per ticker and step, ``summary`` the best and worst tickers of
     each step, ``auto`` the first up to ``TABLE_TICKERS`` tickers and the second beyond."""
-    lines = [f"{'ticker':<8}{'step':>5}{'lstm':>10}{'naive':>10}{'drift':>10}{'garch':>10}{'ratio':>8}"
-             f"  {'vs naive (DM)':<16}{'dir.acc':>8}{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS80/garch':>11}"
-             "  test days"]
+    lines = [
+        f"{'ticker':<8}{'step':>5}{'lstm':>10}{'naive':>10}{'drift':>10}{'garch':>10}{'ratio':>8}"
+        f"  {'vs naive (DM)':<16}{'dir.acc':>8}{'cov80':>7}{'cov95':>7}{'IS80/naive':>11}{'IS80/garch':>11}"
+        "  test days"
+    ]
     tickers = report["tickers"]
     if every_row(table, len(tickers)):
         lines += [_row(t, step, entry) for t, entry in tickers.items() for step in entry["metrics"]]
     else:
-        lines.insert(0, f"the {BEST_AND_WORST} best and {BEST_AND_WORST} worst of {len(tickers):,} tickers at each "
-                        "step by the LSTM's RMSE ratio to naive (every ticker: --table all, or metrics.parquet in "
-                        "the run folder)")
+        lines.insert(
+            0,
+            f"the {BEST_AND_WORST} best and {BEST_AND_WORST} worst of {len(tickers):,} tickers at each "
+            "step by the LSTM's RMSE ratio to naive (every ticker: --table all, or metrics.parquet in "
+            "the run folder)",
+        )
         for step in next(iter(tickers.values()))["metrics"]:
             ranked = _ranked(tickers, step)
-            shown = ranked[:BEST_AND_WORST] + [t for t in ranked[-BEST_AND_WORST:] if t not in
-                                               ranked[:BEST_AND_WORST]]
+            shown = ranked[:BEST_AND_WORST] + [t for t in ranked[-BEST_AND_WORST:] if t not in ranked[:BEST_AND_WORST]]
             lines += [_row(t, step, tickers[t]) for t in shown]
     lines.extend(summary_lines(report["summary"]))
     lines.extend(coverage_warnings(report))
@@ -337,36 +381,44 @@ def _ranked(tickers: dict[str, Any], step: str) -> list[str]:
 def _row(ticker: str, step: str, entry: dict[str, Any]) -> str:
     by_model = entry["metrics"][step]
     lstm = by_model[MODEL_NAME]
-    rmse = {name: by_model[name]["rmse"] if name in by_model else None
-            for name in (MODEL_NAME, "naive", "drift", "garch")}
+    rmse = {
+        name: by_model[name]["rmse"] if name in by_model else None for name in (MODEL_NAME, "naive", "drift", "garch")
+    }
     garch_is = by_model.get("garch", {}).get("interval_score_80")
     vs_garch = lstm["interval_score_80"] / garch_is if garch_is and lstm.get("interval_score_80") else None
-    return (f"{ticker:<8}{step:>5}{_number(rmse['lstm'], '.4f'):>10}{_number(rmse['naive'], '.4f'):>10}"
-            f"{_number(rmse['drift'], '.4f'):>10}{_number(rmse['garch'], '.4f'):>10}"
-            f"{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
-            f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
-            f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
-            f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
-            f"{_number(vs_garch, '.3f'):>11}  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})")
+    return (
+        f"{ticker:<8}{step:>5}{_number(rmse['lstm'], '.4f'):>10}{_number(rmse['naive'], '.4f'):>10}"
+        f"{_number(rmse['drift'], '.4f'):>10}{_number(rmse['garch'], '.4f'):>10}"
+        f"{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
+        f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
+        f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
+        f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
+        f"{_number(vs_garch, '.3f'):>11}  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})"
+    )
 
 
 def summary_lines(summary_: dict[str, Any]) -> list[str]:
     """The report's summary in a few lines: the medians against naive, how many tickers are significantly better
     or worse, and, when computed, the ranking skill and the long-short portfolio."""
     abstains = summary_.get("abstains", {})
-    lines = ["RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive); vs naive: "
-             "Diebold-Mariano on squared errors; IS80 = interval score of the 80% band (lower is better) over "
-             "naive's or GARCH's.",
-             "median ratio by step: " + ", ".join(
-                 f"{s}: {_number(r, '.3f')}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()),
-             "share of tickers beating naive by step: " + ", ".join(
-                 f"{s}: {'abstains (the forecast is naive' + chr(39) + 's)' if abstains.get(s) else _number(r, '.2f')}"
-                 for s, r in summary_["share_beating_naive"].items())]
+    lines = [
+        "RMSE columns are in price units; ratio = lstm RMSE / naive RMSE (below 1 beats naive); vs naive: "
+        "Diebold-Mariano on squared errors; IS80 = interval score of the 80% band (lower is better) over "
+        "naive's or GARCH's.",
+        "median ratio by step: "
+        + ", ".join(f"{s}: {_number(r, '.3f')}" for s, r in summary_["median_rmse_ratio_vs_naive"].items()),
+        "share of tickers beating naive by step: "
+        + ", ".join(
+            f"{s}: {'abstains (the forecast is naive' + chr(39) + 's)' if abstains.get(s) else _number(r, '.2f')}"
+            for s, r in summary_["share_beating_naive"].items()
+        ),
+    ]
     tests = summary_.get("significance")
     if tests:
-        lines.append("significantly better / worse than naive (Diebold-Mariano, 5% after Benjamini-Hochberg) by "
-                     "step: " + ", ".join(f"{s}: {v['share_better']:.0%} / {v['share_worse']:.0%}"
-                                          for s, v in tests.items()))
+        lines.append(
+            "significantly better / worse than naive (Diebold-Mariano, 5% after Benjamini-Hochberg) by "
+            "step: " + ", ".join(f"{s}: {v['share_better']:.0%} / {v['share_worse']:.0%}" for s, v in tests.items())
+        )
     lines.extend(_skill_lines(summary_))
     return lines
 
@@ -381,17 +433,24 @@ def _skill_lines(summary_: dict[str, Any]) -> list[str]:
     for step, signals in cross.items():
         if not isinstance(signals, dict) or step == "min_tickers":
             continue
-        ranks = [f"{name} {_number(v['rank_ic']['mean'], '+.3f')} (t {_number(v['rank_ic']['t'], '.1f')})"
-                 if not v.get("abstains") else f"{name} abstains" for name, v in signals.items()]
+        ranks = [
+            f"{name} {_number(v['rank_ic']['mean'], '+.3f')} (t {_number(v['rank_ic']['t'], '.1f')})"
+            if not v.get("abstains")
+            else f"{name} abstains"
+            for name, v in signals.items()
+        ]
         lines.append(f"Rank IC across tickers, step {step} (mean, t): " + ", ".join(ranks))
     cost = held.get("cost_bps") if held else None
     for step, signals in (held or {}).items():
         if not isinstance(signals, dict):
             continue
-        figures = [f"{name} {_number(v.get('annual_return_net'), '+.1%')} (IR {_number(v.get('ir_net'), '.2f')})"
-                   for name, v in signals.items()]
-        lines.append(f"long-short decile, net of {cost:g} bp a half-turn, step {step} (a year, IR): "
-                     + ", ".join(figures))
+        figures = [
+            f"{name} {_number(v.get('annual_return_net'), '+.1%')} (IR {_number(v.get('ir_net'), '.2f')})"
+            for name, v in signals.items()
+        ]
+        lines.append(
+            f"long-short decile, net of {cost:g} bp a half-turn, step {step} (a year, IR): " + ", ".join(figures)
+        )
     return lines
 
 
@@ -405,10 +464,15 @@ def coverage_warnings(report: dict[str, Any], few: int = TABLE_TICKERS) -> list[
             covered = [c for c in covered if c is not None]
             if covered and abs(np.mean(covered) * 100 - level) >= COVERAGE_WARNING_POINTS:
                 found.append((abs(np.mean(covered) * 100 - level), ticker, level, float(np.mean(covered))))
-    lines = [f"warning: {ticker}'s {level}% band held {held:.0%} of test days (mean over steps), {off:.0f} points "
-             f"from {level}%" for off, ticker, level, held in (found if len(found) <= few else
-                                                              sorted(found, reverse=True)[:few])]
+    lines = [
+        f"warning: {ticker}'s {level}% band held {held:.0%} of test days (mean over steps), {off:.0f} points "
+        f"from {level}%"
+        for off, ticker, level, held in (found if len(found) <= few else sorted(found, reverse=True)[:few])
+    ]
     if len(found) > few:
-        lines.insert(0, f"warning: {len(found):,} bands of {len(report['tickers']):,} tickers held their level "
-                        f"{COVERAGE_WARNING_POINTS} points or more off; the {few} farthest:")
+        lines.insert(
+            0,
+            f"warning: {len(found):,} bands of {len(report['tickers']):,} tickers held their level "
+            f"{COVERAGE_WARNING_POINTS} points or more off; the {few} farthest:",
+        )
     return lines

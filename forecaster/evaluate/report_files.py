@@ -55,8 +55,11 @@ def tables(report: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame, pd.Dat
     for row in metric_rows:  # a null in the table is a null in the report; what an entry lacks is named
         absent = [c for c in columns if c not in row]
         row["absent"] = json.dumps(absent) if absent else None
-    return ({"summary": report["summary"], "tickers": spans}, pd.DataFrame(metric_rows, columns=[*columns, "absent"]),
-            pd.DataFrame(band_rows))
+    return (
+        {"summary": report["summary"], "tickers": spans},
+        pd.DataFrame(metric_rows, columns=[*columns, "absent"]),
+        pd.DataFrame(band_rows),
+    )
 
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> None:
@@ -114,7 +117,6 @@ def read_report(run_dir: Path) -> dict[str, Any]:
             fields["undefined"] = undefined
         ticker, step, model = key
         if ticker not in entries:
-            raise ArtifactError(f"{run_dir / artifacts.METRICS}: ticker {ticker} is not in "
-                                          f"{artifacts.REPORT}")
+            raise ArtifactError(f"{run_dir / artifacts.METRICS}: ticker {ticker} is not in {artifacts.REPORT}")
         entries[ticker].setdefault("metrics", {}).setdefault(str(step), {})[model] = fields
     return {"tickers": entries, "summary": head["summary"]}

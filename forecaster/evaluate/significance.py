@@ -78,8 +78,9 @@ def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, horizon: int) -> tup
     if len(a) < 3 or np.allclose(a, b, rtol=0, atol=1e-15):
         return None, None
     # The losses are given already: the criterion hands them through (y is not used).
-    result = diebold_mariano_test(np.zeros_like(a), a, b, criterion=lambda _, loss: loss, harvey_adj=True,
-                                  horizon=horizon)
+    result = diebold_mariano_test(
+        np.zeros_like(a), a, b, criterion=lambda _, loss: loss, harvey_adj=True, horizon=horizon
+    )
     return _finite(result.statistic), _finite(result.pvalue)
 
 
@@ -111,8 +112,9 @@ def mcs_members(losses: pd.DataFrame, size: float = MCS_SIZE, reps: int = MCS_RE
 
     values = losses.to_numpy(np.float64)
     # One column per distinct loss series; each column's representative among them.
-    first = [next(j for j in range(i + 1) if np.array_equal(values[:, j], values[:, i]))
-             for i in range(values.shape[1])]
+    first = [
+        next(j for j in range(i + 1) if np.array_equal(values[:, j], values[:, i])) for i in range(values.shape[1])
+    ]
     distinct = sorted(set(first))
     if len(distinct) < 2 or len(losses) < 10:
         return set(losses.columns)  # nothing to tell apart
@@ -140,9 +142,19 @@ def ticker_tests(rows: pd.DataFrame, mcs_reps: int = MCS_REPS) -> pd.DataFrame:
                 pt = pesaran_timmermann(actual - origin, forecast - origin)
                 if model in BANDED and bound_column(80, "lo", model) in at:
                     _, p_is = diebold_mariano(_interval_score(at, model), _interval_score(at, "naive"), int(step))
-            out.append({"ticker": str(at["ticker"].iloc[0]), "step": int(step), "model": model, "dm_stat": stat,
-                        "dm_p_vs_naive": p, "dm_is80_p_vs_naive": p_is, "pt_p": pt, "in_mcs_90": model in members,
-                        "abstains": model != "naive" and abstains(forecast, naive)})
+            out.append(
+                {
+                    "ticker": str(at["ticker"].iloc[0]),
+                    "step": int(step),
+                    "model": model,
+                    "dm_stat": stat,
+                    "dm_p_vs_naive": p,
+                    "dm_is80_p_vs_naive": p_is,
+                    "pt_p": pt,
+                    "in_mcs_90": model in members,
+                    "abstains": model != "naive" and abstains(forecast, naive),
+                }
+            )
     return pd.DataFrame(out, columns=["ticker", "step", "model", *FIELDS, "abstains"])
 
 
@@ -150,8 +162,12 @@ def _interval_score(rows: pd.DataFrame, model: str, level: int = 80) -> np.ndarr
     """The interval score of each day (``forecaster.evaluate.metrics.interval_score`` before its mean)."""
     from forecaster.evaluate.metrics import interval_scores
 
-    return interval_scores(rows["actual"].to_numpy(np.float64), rows[bound_column(level, "lo", model)].to_numpy(),
-                           rows[bound_column(level, "hi", model)].to_numpy(), level)
+    return interval_scores(
+        rows["actual"].to_numpy(np.float64),
+        rows[bound_column(level, "lo", model)].to_numpy(),
+        rows[bound_column(level, "hi", model)].to_numpy(),
+        level,
+    )
 
 
 def benjamini_hochberg(pvalues: list[float | None]) -> list[float | None]:
@@ -201,9 +217,14 @@ def summary(tests: pd.DataFrame, model: str = MODEL_NAME) -> dict[str, dict[str,
         better = sum(1 for a, s in zip(adjusted, stats, strict=True) if a is not None and a < LEVEL and s < 0)
         worse = sum(1 for a, s in zip(adjusted, stats, strict=True) if a is not None and a < LEVEL and s > 0)
         tied = int(at["abstains"].astype(bool).sum())
-        out[str(int(step))] = {"tickers": n, "share_better": better / n, "share_worse": worse / n,
-                               "share_abstains": tied / n, "abstains": tied == n,
-                               "share_in_mcs_90": float(np.mean(at["in_mcs_90"].astype(bool)))}
+        out[str(int(step))] = {
+            "tickers": n,
+            "share_better": better / n,
+            "share_worse": worse / n,
+            "share_abstains": tied / n,
+            "abstains": tied == n,
+            "share_in_mcs_90": float(np.mean(at["in_mcs_90"].astype(bool))),
+        }
     return out
 
 
@@ -293,8 +314,9 @@ def _mcs_arrays(losses: np.ndarray, candidates: np.ndarray, size: float, reps: i
 def every_ticker_tests(predictions: pd.DataFrame, mcs_reps: int = MCS_REPS) -> pd.DataFrame:
     """``ticker_tests`` of every ticker of ``predictions`` at once (arrays, on the driver): the same rows."""
     frames = []
-    for (step, _), rows in predictions.groupby(["step", predictions.groupby(["ticker", "step"])["ticker"]
-                                                .transform("size").to_numpy()], sort=True):
+    for (step, _), rows in predictions.groupby(
+        ["step", predictions.groupby(["ticker", "step"])["ticker"].transform("size").to_numpy()], sort=True
+    ):
         frames.append(_tests_of_equal_length(rows.sort_values(["ticker", "target_date"]), int(step), mcs_reps))
     columns = ["ticker", "step", "model", *FIELDS, "abstains"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
@@ -321,8 +343,9 @@ def _tests_of_equal_length(rows: pd.DataFrame, step: int, mcs_reps: int) -> pd.D
     for i in range(len(models)):
         for j in range(i):
             same = available[:, i] & available[:, j] & np.all(losses[:, :, i] == losses[:, :, j], axis=1)
-            representative[:, i] = np.where(same & (representative[:, i] == i), representative[:, j],
-                                            representative[:, i])
+            representative[:, i] = np.where(
+                same & (representative[:, i] == i), representative[:, j], representative[:, i]
+            )
     candidates = available & (representative == np.arange(len(models)))
     testable = (candidates.sum(axis=1) >= 2) & (t >= 10)
     members = available.copy()  # nothing to tell apart: every available model is in the set
@@ -338,12 +361,21 @@ def _tests_of_equal_length(rows: pd.DataFrame, step: int, mcs_reps: int) -> pd.D
         pt = _pt_arrays(actual - origin, forecast - origin)
         p_is = np.full(n, np.nan)
         if model in BANDED and bound_column(80, "lo", model) in rows:
-            _, p_is = _dm_arrays(_interval_score(rows, model).reshape(n, t),
-                                 _interval_score(rows, "naive").reshape(n, t), step)
-        frame = pd.DataFrame({"ticker": tickers, "step": step, "model": model,
-                              "dm_stat": np.where(tested, stat, np.nan), "dm_p_vs_naive": np.where(tested, p, np.nan),
-                              "dm_is80_p_vs_naive": np.where(tested, p_is, np.nan),
-                              "pt_p": np.where(tested, pt, np.nan), "in_mcs_90": members[:, index],
-                              "abstains": (model != "naive") & abstaining})
+            _, p_is = _dm_arrays(
+                _interval_score(rows, model).reshape(n, t), _interval_score(rows, "naive").reshape(n, t), step
+            )
+        frame = pd.DataFrame(
+            {
+                "ticker": tickers,
+                "step": step,
+                "model": model,
+                "dm_stat": np.where(tested, stat, np.nan),
+                "dm_p_vs_naive": np.where(tested, p, np.nan),
+                "dm_is80_p_vs_naive": np.where(tested, p_is, np.nan),
+                "pt_p": np.where(tested, pt, np.nan),
+                "in_mcs_90": members[:, index],
+                "abstains": (model != "naive") & abstaining,
+            }
+        )
         out.append(frame[complete[model]])
     return pd.concat(out, ignore_index=True).astype(object).where(lambda f: f.notna(), None)

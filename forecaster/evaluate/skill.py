@@ -33,15 +33,25 @@ def absent_reason(tickers_per_day: int, min_tickers: int) -> str:
         >>> absent_reason(4, 30)
         'at most 4 tickers on a day; the cross-sectional tests and the portfolio need 30 (--min-cross-section)'
     """
-    return (f"at most {tickers_per_day} ticker{'s' if tickers_per_day != 1 else ''} on a day; the cross-sectional "
-            f"tests and the portfolio need {min_tickers} (--min-cross-section)")
+    return (
+        f"at most {tickers_per_day} ticker{'s' if tickers_per_day != 1 else ''} on a day; the cross-sectional "
+        f"tests and the portfolio need {min_tickers} (--min-cross-section)"
+    )
 
 
 def assess(predictions: pd.DataFrame, prices: pd.DataFrame, min_tickers: int, cost_bps: float) -> Skill:
     """The cross-sectional skill of every signal in ``predictions`` (the backtest), with ``prices`` (ticker, date,
     close: the adjusted closes up to each origin and after it) for the anchors and the portfolio's returns."""
-    most = int(predictions[predictions["step"] == predictions["step"].min()].groupby("origin_date")["ticker"]
-               .nunique().max()) if len(predictions) else 0
+    most = (
+        int(
+            predictions[predictions["step"] == predictions["step"].min()]
+            .groupby("origin_date")["ticker"]
+            .nunique()
+            .max()
+        )
+        if len(predictions)
+        else 0
+    )
     if most < min_tickers:
         reason = {"absent": absent_reason(most, min_tickers)}
         return Skill(None, None, reason, {**reason, "cost_bps": cost_bps})
@@ -49,5 +59,9 @@ def assess(predictions: pd.DataFrame, prices: pd.DataFrame, min_tickers: int, co
     daily = cross_section.daily_ic(signals, min_tickers)
     counts = signals.groupby(["step", "origin_date"])["ticker"].transform("nunique")
     returns = portfolio.backtest(signals[counts >= min_tickers], prices, cost_bps)
-    return Skill(daily, returns, {"min_tickers": min_tickers, **cross_section.summary(daily)},
-                 portfolio.summary(returns, cost_bps))
+    return Skill(
+        daily,
+        returns,
+        {"min_tickers": min_tickers, **cross_section.summary(daily)},
+        portfolio.summary(returns, cost_bps),
+    )

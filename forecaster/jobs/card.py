@@ -35,8 +35,15 @@ def _cache_meta(path: Path) -> dict[str, Any]:
     return {key: meta[key] for key in ("source", "adjustment", "first_date", "last_date", "fetched_at")}
 
 
-def model_card(opts: RunOptions, run_dir: Path, prepared: Any, trained: Any, folds: list[Any],
-               price_paths: list[Path], left_out: dict[str, str] | None = None) -> dict[str, Any]:
+def model_card(
+    opts: RunOptions,
+    run_dir: Path,
+    prepared: Any,
+    trained: Any,
+    folds: list[Any],
+    price_paths: list[Path],
+    left_out: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The card of a run whose last fold is ``folds[-1]`` (its ``prepared`` and ``trained`` are the ones kept);
     ``left_out``: the tickers skipped before Spark (``forecaster.prepare.screen``), with their reasons.
 
@@ -64,19 +71,27 @@ def model_card(opts: RunOptions, run_dir: Path, prepared: Any, trained: Any, fol
         "windows": [f.counts for f in folds],
         "moving_average_window": opts.ma_window,
         "missing": opts.missing,
-        "intervals": {"method": "conformalised quantile regression, normalised by the model's spread, "
-                                "recalibrated online on the last calibration_window outcomes known at each origin",
-                      "quantiles": list(QUANTILES), "shrink": trained.shrink,
-                      "calibration_window": CALIBRATION_WINDOW, "calibration": artifacts.CALIBRATION},
+        "intervals": {
+            "method": "conformalised quantile regression, normalised by the model's spread, "
+            "recalibrated online on the last calibration_window outcomes known at each origin",
+            "quantiles": list(QUANTILES),
+            "shrink": trained.shrink,
+            "calibration_window": CALIBRATION_WINDOW,
+            "calibration": artifacts.CALIBRATION,
+        },
         "members": opts.model.members,
         "baselines": {"naive_band_quantiles": folds[-1].naive_quantiles, "garch": folds[-1].garch_params},
         "training": {
-            key: {"seconds": round(r.train_seconds, 2), "epochs_run": r.epochs_run, "best_epoch": r.best_epoch,
-                  "best_val_loss": r.best_val_loss, "member_best_epochs": list(r.member_best_epochs)}
+            key: {
+                "seconds": round(r.train_seconds, 2),
+                "epochs_run": r.epochs_run,
+                "best_epoch": r.best_epoch,
+                "best_val_loss": r.best_val_loss,
+                "member_best_epochs": list(r.member_best_epochs),
+            }
             for key, r in trained.results.items()
         },
-        "training_seconds_all_folds": round(sum(r.train_seconds for f in folds for r in f.trained.results.values()),
-                                            2),
+        "training_seconds_all_folds": round(sum(r.train_seconds for f in folds for r in f.trained.results.values()), 2),
         # Train-only scaling statistics, and the scaled outputs of every test window scored on the executors.
         "scaling": str(prepared.scaling_path.relative_to(run_dir)),
         "scores": [str(f.scores_path.relative_to(run_dir)) for f in folds],

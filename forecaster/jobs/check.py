@@ -64,8 +64,11 @@ def check_data_dir(data_dir: Path, load_models: bool = True) -> Check:
     for kind, published in ((artifacts.RUNS, result.run), (artifacts.PREPARED, result.prepared)):
         folder = data_dir / kind
         if folder.is_dir():
-            result.unpublished += [f"{kind}/{d.name}" for d in sorted(folder.iterdir())
-                                   if d.is_dir() and d.name != published and not _was_published(d)]
+            result.unpublished += [
+                f"{kind}/{d.name}"
+                for d in sorted(folder.iterdir())
+                if d.is_dir() and d.name != published and not _was_published(d)
+            ]
     for run_dir in checkpoint.unfinished_runs(data_dir):
         try:
             state = checkpoint.Progress.read(run_dir).state

@@ -42,8 +42,17 @@ PROGRESS = "progress.json"
 STAGE_ATTRIBUTE = "forecaster_stage"
 CHECKPOINTS = "checkpoints"
 #: Options that change how a run reports or where it runs, not what it computes: a resume may change them.
-NOT_FINGERPRINTED = ("verbose", "report_path", "mlflow_uri", "data_dir", "master", "remote", "csv_paths",
-                     "resume", "fresh")
+NOT_FINGERPRINTED = (
+    "verbose",
+    "report_path",
+    "mlflow_uri",
+    "data_dir",
+    "master",
+    "remote",
+    "csv_paths",
+    "resume",
+    "fresh",
+)
 
 T = TypeVar("T")
 
@@ -147,8 +156,10 @@ def _encode(value: Any, folder: Path, tables: list[int]) -> Any:
         return {"__table__": path.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         kind = type(value)
-        return {"__dataclass__": f"{kind.__module__}:{kind.__qualname__}",
-                "fields": {f.name: _encode(getattr(value, f.name), folder, tables) for f in dataclasses.fields(value)}}
+        return {
+            "__dataclass__": f"{kind.__module__}:{kind.__qualname__}",
+            "fields": {f.name: _encode(getattr(value, f.name), folder, tables) for f in dataclasses.fields(value)},
+        }
     if isinstance(value, Path):
         return {"__path__": str(value)}
     if isinstance(value, tuple):
@@ -188,8 +199,11 @@ def unfinished_runs(data_dir: Path) -> list[Path]:
     runs = Path(data_dir) / artifacts.RUNS
     if not runs.is_dir():
         return []
-    found = [d for d in runs.iterdir() if d.is_dir() and (d / PROGRESS).is_file()
-             and not (d / artifacts.MODEL_CARD).is_file()]
+    found = [
+        d
+        for d in runs.iterdir()
+        if d.is_dir() and (d / PROGRESS).is_file() and not (d / artifacts.MODEL_CARD).is_file()
+    ]
     return sorted(found, key=lambda d: d.name, reverse=True)
 
 
@@ -213,6 +227,8 @@ def resumable(data_dir: Path, print_: str, run_id: str | None) -> Progress | Non
         raise ConfigError(f"--resume {run_id}: no unfinished run of that id in {run_dir.parent} (unfinished: {known})")
     progress = Progress.read(run_dir)
     if progress.state.get("fingerprint") != print_:
-        raise ConfigError(f"--resume {run_id}: that run was started with other options or other prices; give the "
-                          "same options (and prices), or leave out --resume to start afresh")
+        raise ConfigError(
+            f"--resume {run_id}: that run was started with other options or other prices; give the "
+            "same options (and prices), or leave out --resume to start afresh"
+        )
     return progress

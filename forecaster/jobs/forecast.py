@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,11 +24,15 @@ from forecaster.data.sources.schema import validate_ticker
 from forecaster.errors import ArtifactError, DataError
 from forecaster.evaluate import ledger
 
+if TYPE_CHECKING:
+    from forecaster.prepare.windows import Windows
+
 log = logging.getLogger(__name__)
 
 
-def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: str | None = None,
-                    remote: str | None = None) -> tuple[Path, pd.DataFrame]:
+def forecast_latest(
+    data_dir: Path, tickers: list[str] | None = None, master: str | None = None, remote: str | None = None
+) -> tuple[Path, pd.DataFrame]:
     """Forecast the next trading days for ``tickers`` (default: the run's) from the cache; update the run.
 
     Returns the run folder and the new forecast rows. Rows of other tickers in the
@@ -44,8 +48,10 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
     wanted = [validate_ticker(t) for t in tickers] if tickers else list(card["tickers"])
     unknown = sorted(set(wanted) - set(card["tickers"]))
     if unknown:
-        raise DataError(f"tickers {unknown} are not in the latest run's model (it knows {card['tickers']}); "
-                        "train a run that includes them")
+        raise DataError(
+            f"tickers {unknown} are not in the latest run's model (it knows {card['tickers']}); "
+            "train a run that includes them"
+        )
     if "baselines" not in card:
         raise ArtifactError(f"{run_dir}: made before quantile forecasts; retrain with `python -m forecaster run`")
     # A damaged or missing cache file stops here, named; the prices also feed GARCH's filter.
@@ -70,15 +76,25 @@ def forecast_latest(data_dir: Path, tickers: list[str] | None = None, master: st
         previous = artifacts.read_parquet(forecast_path)
         frame = pd.concat([previous[~previous["ticker"].isin(wanted)], frame], ignore_index=True)
     artifacts.write_parquet(forecast_path, frame.sort_values(["ticker", "step"], ignore_index=True))
-    log.info("forecast %d tickers from %s into %s", len(wanted), pd.Timestamp(frame["origin_date"].max()).date(),
-             forecast_path)
+    log.info(
+        "forecast %d tickers from %s into %s",
+        len(wanted),
+        pd.Timestamp(frame["origin_date"].max()).date(),
+        forecast_path,
+    )
     issued = frame[frame["ticker"].isin(wanted)].reset_index(drop=True)
     ledger.record(data_dir, run_dir, issued)
     return run_dir, issued
 
 
-def _forecast(rows: pd.DataFrame, card: dict[str, Any], tickers: list[str], trained: Any, known: pd.DataFrame,
-              prices: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _forecast(
+    rows: pd.DataFrame,
+    card: dict[str, Any],
+    tickers: list[str],
+    trained: Any,
+    known: pd.DataFrame,
+    prices: dict[str, pd.DataFrame],
+) -> pd.DataFrame:
     """The forecast frame from each ticker's latest rows: the model's quantiles (scored here, in the driver),
     recalibrated with every outcome known by the last day, beside the baselines with their bands."""
     from forecaster.evaluate import backtest, garch
@@ -86,24 +102,40 @@ def _forecast(rows: pd.DataFrame, card: dict[str, Any], tickers: list[str], trai
 
     last, recent = _last_windows(rows, card, tickers)
     horizon = int(card["horizon"])
-    predict = lambda w: scoring.predict_windows(lambda key: trained.models.get(key), w.x,  # noqa: E731
-                                                w.ticker if trained.per_ticker else None, horizon)
+
+    def predict(w: Windows) -> np.ndarray:
+        return scoring.predict_windows(trained.models.get, w.x, w.ticker if trained.per_ticker else None, horizon)
+
     fresh = training.score_frame(recent, predict(recent))
     ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
     fresh = fresh[fresh["target_date"] > fresh["ticker"].map(ends)]
-    log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known),
-             len(fresh))
+    log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known), len(fresh))
     known = pd.concat([known, fresh], ignore_index=True)
     origins = pd.DataFrame({"ticker": last.ticker, "origin_date": last.origin_date})
-    outputs = backtest.ModelOutputs(predict(last), intervals.per_window(trained.shrink, last.ticker, horizon),
-                                    intervals.rolling_corrections(known, origins))
+    outputs = backtest.ModelOutputs(
+        predict(last),
+        intervals.per_window(trained.shrink, last.ticker, horizon),
+        intervals.rolling_corrections(known, origins),
+    )
     baselines = card["baselines"]
-    variance = np.stack([garch.variances(prices[t]["adj_close"].to_numpy(np.float64), baselines["garch"][t],
-                                         horizon, len(prices[t]) - 1)[-1] if t in baselines["garch"]
-                         else np.full(horizon, np.nan) for t in last.ticker.astype(str)])
+    variance = np.stack(
+        [
+            garch.variances(
+                prices[t]["adj_close"].to_numpy(np.float64), baselines["garch"][t], horizon, len(prices[t]) - 1
+            )[-1]
+            if t in baselines["garch"]
+            else np.full(horizon, np.nan)
+            for t in last.ticker.astype(str)
+        ]
+    )
     garch_columns = garch.forecasts(last.origin_price, variance, [baselines["garch"].get(str(t)) for t in last.ticker])
-    columns = backtest.price_forecasts(last, outputs, int(card.get("moving_average_window", DEFAULT_MA_WINDOW)),
-                                       baselines["naive_band_quantiles"], garch_columns)
+    columns = backtest.price_forecasts(
+        last,
+        outputs,
+        int(card.get("moving_average_window", DEFAULT_MA_WINDOW)),
+        baselines["naive_band_quantiles"],
+        garch_columns,
+    )
     return backtest.forecast_beyond(last, columns)
 
 
@@ -114,8 +146,9 @@ def _load_models(run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any
     return training.load(run_dir, card, tickers)
 
 
-def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str],
-               days: int) -> pd.DataFrame:
+def _last_rows(
+    spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str], days: int
+) -> pd.DataFrame:
     """Each ticker's last ``days`` usable cached days, scaled with the run's train statistics; one Spark job."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -126,8 +159,13 @@ def _last_rows(spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], 
     paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
     featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
     latest_first = Window.partitionBy("ticker").orderBy(F.desc("date"))
-    recent = (featured.where(F.col("usable")).withColumn("rank", F.row_number().over(latest_first))
-              .where(F.col("rank") <= days).drop("rank", "usable").withColumn("split", F.lit("test")))
+    recent = (
+        featured.where(F.col("usable"))
+        .withColumn("rank", F.row_number().over(latest_first))
+        .where(F.col("rank") <= days)
+        .drop("rank", "usable")
+        .withColumn("split", F.lit("test"))
+    )
     stats = spark.read.parquet(str(run_dir / card.get("scaling", artifacts.PREPARED_SCALING)))
     return apply_scaling(recent, stats, features).toPandas()  # lookback rows per ticker: small
 
@@ -142,8 +180,11 @@ def _last_windows(table: pd.DataFrame, card: dict[str, Any], tickers: list[str])
     short = {t: int(n) for t, n in table.groupby("ticker")["date"].size().items() if n < lookback}
     missing = sorted(set(tickers) - set(table["ticker"]))
     if short or missing:
-        raise DataError(f"the model needs {lookback} usable days per ticker (its card's lookback); "
-                        f"too few for {short or missing}")
+        raise DataError(
+            f"the model needs {lookback} usable days per ticker (its card's lookback); too few for {short or missing}"
+        )
     table = table.sort_values(["ticker", "date"], ignore_index=True)
-    return (make_windows(table, "test", features, lookback, horizon, last_only=True),
-            make_windows(table, "test", features, lookback, horizon))
+    return (
+        make_windows(table, "test", features, lookback, horizon, last_only=True),
+        make_windows(table, "test", features, lookback, horizon),
+    )

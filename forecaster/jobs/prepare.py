@@ -34,10 +34,18 @@ def check_before_spark(price_paths: list[Path], opts: RunOptions) -> dict[str, s
     histories again, exactly, later; this check counts every cached day as usable, so it never refuses what Spark
     would accept. Returns the tickers left out, with their reasons."""
     series = cache.closes(price_paths)
-    dates = pd.DataFrame([{"ticker": t, "rows": len(f), "first_date": f["date"].min().date(),
-                           "last_date": f["date"].max().date(),
-                           "before": int((f["date"] < pd.Timestamp(opts.test_start)).sum()) if opts.test_start
-                           else len(f)} for t, f in series.items()])
+    dates = pd.DataFrame(
+        [
+            {
+                "ticker": t,
+                "rows": len(f),
+                "first_date": f["date"].min().date(),
+                "last_date": f["date"].max().date(),
+                "before": int((f["date"] < pd.Timestamp(opts.test_start)).sum()) if opts.test_start else len(f),
+            }
+            for t, f in series.items()
+        ]
+    )
     if opts.test_start:
         check_test_start(opts.test_start, dates["first_date"].min(), dates["last_date"].max())
         # Days before the test start (the first has no return), for tickers with a day to test on.
@@ -52,7 +60,8 @@ def check_before_spark(price_paths: list[Path], opts: RunOptions) -> dict[str, s
             f"--lookback {opts.model.lookback} and --horizon {opts.model.horizon} need at least {need:,} trading "
             f"days {where} (for {MIN_TRAIN_WINDOWS} train and {MIN_VAL_WINDOWS} validation windows); the longest "
             f"history here has {max(int(before.max()), 0):,} ({longest['ticker']}, from {longest['first_date']}): "
-            "use a shorter --lookback or --horizon, an earlier --test-start, or more history")
+            "use a shorter --lookback or --horizon, an earlier --test-start, or more history"
+        )
     every_day = np.unique(np.concatenate([frame["date"].to_numpy() for frame in series.values()]))
     test_start = opts.test_start or default_test_start(list(pd.to_datetime(every_day).date))
     left_out = screen(series, test_start, opts.model.horizon, opts.val_share)
@@ -76,14 +85,28 @@ def prepare_only(opts: RunOptions) -> tuple[Path, dict[str, Any]]:
     from forecaster.prepare.table import prepare
 
     with artifacts.unpublished(data_dir, artifacts.PREPARED) as out_dir:
-        prepared = prepare(get_spark(opts.master, opts.remote), price_paths, out_dir, lookback=opts.model.lookback,
-                           horizon=opts.model.horizon, test_start=opts.test_start, val_share=opts.val_share,
-                           features=opts.features, missing=opts.missing)
+        prepared = prepare(
+            get_spark(opts.master, opts.remote),
+            price_paths,
+            out_dir,
+            lookback=opts.model.lookback,
+            horizon=opts.model.horizon,
+            test_start=opts.test_start,
+            val_share=opts.val_share,
+            features=opts.features,
+            missing=opts.missing,
+        )
         manifest = {
-            "test_start": prepared.test_start, "lookback": prepared.lookback, "horizon": prepared.horizon,
-            "features": list(prepared.features), "val_share": opts.val_share, "missing": opts.missing,
-            "tickers": prepared.bounds["ticker"].tolist(), "skipped_tickers": {**left_out, **prepared.skipped},
-            "table": "table", "scaling": "scaling",
+            "test_start": prepared.test_start,
+            "lookback": prepared.lookback,
+            "horizon": prepared.horizon,
+            "features": list(prepared.features),
+            "val_share": opts.val_share,
+            "missing": opts.missing,
+            "tickers": prepared.bounds["ticker"].tolist(),
+            "skipped_tickers": {**left_out, **prepared.skipped},
+            "table": "table",
+            "scaling": "scaling",
         }
         artifacts.write_json(out_dir / artifacts.PREPARED_MANIFEST, manifest)
     return out_dir, manifest

@@ -69,14 +69,17 @@ class RefreshResult:
     def summary(self) -> str:
         """One line for a log or a mail from cron."""
         added = sum(self.new_days.values())
-        parts = [f"refresh {'FAILED' if self.failed else 'ok'} in {self.seconds:.1f} s:",
-                 f"{len(self.new_days)} fetched ({added} new day{'s' if added != 1 else ''})",
-                 f"{len(self.not_fetched)} not fetched (imported: use `import`)" if self.not_fetched else "",
-                 f"{len(self.failed)} failed ({', '.join(sorted(self.failed))})" if self.failed else "",
-                 f"{self.scored} forecasts scored",
-                 f"{self.issued} issued from {self.forecast_from}" if self.issued else "no new forecast",
-                 f"retrained ({self.retrained})" if self.retrained else
-                 (f"model {self.model_age} trading days old" if self.model_age is not None else "")]
+        parts = [
+            f"refresh {'FAILED' if self.failed else 'ok'} in {self.seconds:.1f} s:",
+            f"{len(self.new_days)} fetched ({added} new day{'s' if added != 1 else ''})",
+            f"{len(self.not_fetched)} not fetched (imported: use `import`)" if self.not_fetched else "",
+            f"{len(self.failed)} failed ({', '.join(sorted(self.failed))})" if self.failed else "",
+            f"{self.scored} forecasts scored",
+            f"{self.issued} issued from {self.forecast_from}" if self.issued else "no new forecast",
+            f"retrained ({self.retrained})"
+            if self.retrained
+            else (f"model {self.model_age} trading days old" if self.model_age is not None else ""),
+        ]
         return " ".join(p if p.endswith(":") else p + ";" for p in parts if p).rstrip(";")
 
 
@@ -89,8 +92,10 @@ def exclusive(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise RefreshBusy(f"another job (a refresh, a retrain or tickers being added) is running on {data_dir} "
-                              f"(pid {handle.read().strip() or '?'}); this one did nothing") from None
+            raise RefreshBusy(
+                f"another job (a refresh, a retrain or tickers being added) is running on {data_dir} "
+                f"(pid {handle.read().strip() or '?'}); this one did nothing"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -101,8 +106,14 @@ def exclusive(data_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int | None = None,
-            master: str | None = None, remote: str | None = None, retries: int = 3) -> RefreshResult:
+def refresh(
+    data_dir: Path,
+    tickers: list[str] | None = None,
+    retrain_after: int | None = None,
+    master: str | None = None,
+    remote: str | None = None,
+    retries: int = 3,
+) -> RefreshResult:
     """One turn of the daily cycle (see the module's text). Raises RefreshBusy if another refresh is running.
 
     Example:
@@ -119,8 +130,10 @@ def refresh(data_dir: Path, tickers: list[str] | None = None, retrain_after: int
         result.scored = ledger.score(data_dir)
         run_dir = artifacts.latest_run_dir(data_dir)
         if run_dir is None:
-            raise ForecasterError(f"no published run in {data_dir} to forecast with: train one first with "
-                                  "`python -m forecaster run --source cache`")
+            raise ForecasterError(
+                f"no published run in {data_dir} to forecast with: train one first with "
+                "`python -m forecaster run --source cache`"
+            )
         card = artifacts.read_json(run_dir / artifacts.MODEL_CARD)
         result.model_age = _model_age(data_dir, card)
         result.retrained = _retrain_reason(data_dir, result.model_age, retrain_after)
@@ -189,8 +202,10 @@ def _retrain_reason(data_dir: Path, age: int, retrain_after: int) -> str | None:
         return f"the model is {age} trading days old, more than {retrain_after}"
     coverage = ledger.recent_coverage(data_dir, 80, COVERAGE_DAYS)
     if coverage is not None and coverage < 0.80 - COVERAGE_DROP:
-        return (f"the live 80% band covered {coverage:.0%} over the last {COVERAGE_DAYS} scored days, more than "
-                f"{COVERAGE_DROP:.0%} below 80%")
+        return (
+            f"the live 80% band covered {coverage:.0%} over the last {COVERAGE_DAYS} scored days, more than "
+            f"{COVERAGE_DROP:.0%} below 80%"
+        )
     return None
 
 
@@ -208,12 +223,19 @@ def _needs_forecast(data_dir: Path, run_dir: Path, card: dict) -> bool:
     return not set(card["tickers"]) <= set(in_ledger["ticker"])
 
 
-def retrain_options(card: dict, data_dir: Path, master: str | None = None,
-                    remote: str | None = None) -> RunOptions:
+def retrain_options(card: dict, data_dir: Path, master: str | None = None, remote: str | None = None) -> RunOptions:
     """The latest run's settings, on the cache, with the default test period up to the newest day."""
     hyper = {k: v for k, v in card.get("hyper_parameters", {}).items() if k in ModelConfig.__dataclass_fields__}
-    return RunOptions(source="cache", tickers=list(card["tickers"]), model=ModelConfig(**hyper),
-                      features=tuple(card["features"]), missing=card.get("missing", "drop"),
-                      per_ticker=bool(card.get("per_ticker")),
-                      ma_window=int(card.get("moving_average_window", DEFAULT_MA_WINDOW)),
-                      data_dir=data_dir, master=master, remote=remote, verbose=0)
+    return RunOptions(
+        source="cache",
+        tickers=list(card["tickers"]),
+        model=ModelConfig(**hyper),
+        features=tuple(card["features"]),
+        missing=card.get("missing", "drop"),
+        per_ticker=bool(card.get("per_ticker")),
+        ma_window=int(card.get("moving_average_window", DEFAULT_MA_WINDOW)),
+        data_dir=data_dir,
+        master=master,
+        remote=remote,
+        verbose=0,
+    )

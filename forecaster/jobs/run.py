@@ -76,8 +76,12 @@ def stage(name: str, spark: Any = None) -> Iterator[None]:
         if not hasattr(exc, STAGE_ATTRIBUTE):
             setattr(exc, STAGE_ATTRIBUTE, name)
         raise
-    log.info("%s took %.1f s%s", name, time.perf_counter() - started,
-             "" if count is None else f" ({count} Spark job{'s' if count != 1 else ''})")
+    log.info(
+        "%s took %.1f s%s",
+        name,
+        time.perf_counter() - started,
+        "" if count is None else f" ({count} Spark job{'s' if count != 1 else ''})",
+    )
 
 
 def run(opts: RunOptions) -> RunResult:
@@ -88,13 +92,16 @@ def run(opts: RunOptions) -> RunResult:
         >>> result.report["summary"]["median_rmse_ratio_vs_naive"]["1"]  # doctest: +SKIP
     """
     if opts.ma_window > opts.model.lookback:
-        raise ConfigError(f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
-                          "the baseline may only use the days the model sees")
+        raise ConfigError(
+            f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
+            "the baseline may only use the days the model sees"
+        )
     data_dir = artifacts.ensure_writable(opts.data_dir)
     if opts.mlflow_uri:
         tracking.require_mlflow()  # before any work
-    price_paths = ingest.gather_prices(opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows,
-                                       progress=opts.verbose > 0)
+    price_paths = ingest.gather_prices(
+        opts.source, data_dir, opts.tickers, opts.csv_paths, opts.on_bad_rows, progress=opts.verbose > 0
+    )
     left_out = check_before_spark(price_paths, opts)  # illiquid or constant prices: named, left out
     price_paths = [p for p in price_paths if p.stem not in left_out]
     progress = _progress(opts, data_dir, price_paths)
@@ -106,8 +113,7 @@ def run(opts: RunOptions) -> RunResult:
             prices = _price_snapshot(price_paths, folds[-1].prepared.bounds["ticker"].tolist())
             artifacts.write_parquet(run_dir / artifacts.PRICES_SNAPSHOT, prices)
             artifacts.write_parquet(run_dir / artifacts.PREDICTIONS, predictions)
-        report, assessed = progress.stage("assess", lambda: _assess(opts, predictions, prices,
-                                                                     folds[-1].mase_scale))
+        report, assessed = progress.stage("assess", lambda: _assess(opts, predictions, prices, folds[-1].mase_scale))
         with stage("writing the artifacts"):
             result = _write_artifacts(opts, price_paths, run_dir, folds, left_out, report, assessed)
     except Exception as exc:
@@ -131,8 +137,12 @@ def _progress(opts: RunOptions, data_dir: Path, price_paths: list[Path]) -> chec
     if found is None:
         return checkpoint.Progress.start(artifacts.new_run_dir(data_dir), print_)
     stopped = found.state.get("failed", {})
-    log.info("resuming run %s (finished: %s%s)", found.run_dir.name, ", ".join(found.finished) or "nothing",
-             f"; it stopped while {stopped['stage']}" if stopped else "")
+    log.info(
+        "resuming run %s (finished: %s%s)",
+        found.run_dir.name,
+        ", ".join(found.finished) or "nothing",
+        f"; it stopped while {stopped['stage']}" if stopped else "",
+    )
     return found
 
 
@@ -143,8 +153,12 @@ def _failed(progress: checkpoint.Progress, exc: Exception) -> RunFailed:
     run_id = progress.run_dir.name
     cause = str(exc) if isinstance(exc, ForecasterError) else f"{type(exc).__name__}: {exc}"
     kept = ", ".join(progress.finished) or "none"
-    return RunFailed(f"the run stopped while {where}: {cause}. Finished stages are kept ({kept}): run the same "
-                     f"command again, or add --resume {run_id}, to continue from there", where, run_id)
+    return RunFailed(
+        f"the run stopped while {where}: {cause}. Finished stages are kept ({kept}): run the same "
+        f"command again, or add --resume {run_id}, to continue from there",
+        where,
+        run_id,
+    )
 
 
 def _fold_path(opts: RunOptions, run_dir: Path, name: str, fold: int) -> Path:
@@ -168,16 +182,29 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
 
     def prepare_fold() -> Any:
         with stage(f"preparing {len(price_paths)} ticker{'s' if len(price_paths) != 1 else ''} on Spark", spark):
-            return prepare(spark, price_paths, _fold_path(opts, run_dir, "prepared", fold), lookback=cfg.lookback,
-                           horizon=cfg.horizon, test_start=opts.test_start, val_share=opts.val_share,
-                           features=opts.features, missing=opts.missing, n_folds=opts.folds, fold=fold)
+            return prepare(
+                spark,
+                price_paths,
+                _fold_path(opts, run_dir, "prepared", fold),
+                lookback=cfg.lookback,
+                horizon=cfg.horizon,
+                test_start=opts.test_start,
+                val_share=opts.val_share,
+                features=opts.features,
+                missing=opts.missing,
+                n_folds=opts.folds,
+                fold=fold,
+            )
 
     prepared = progress.stage(f"{name}/prepare", prepare_fold)
     with stage("cutting the windows"):
-        tables = {split: read_split(prepared.table_path, split, prepared.features)
-                  for split in ("train", "val", "test")}
-        windows = {split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
-                   for split, table in tables.items()}
+        tables = {
+            split: read_split(prepared.table_path, split, prepared.features) for split in ("train", "val", "test")
+        }
+        windows = {
+            split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+            for split, table in tables.items()
+        }
         last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     counts = {split: len(w) for split, w in windows.items()}
     log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
@@ -196,9 +223,16 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
     def score() -> None:
         with stage(f"scoring {len(test)} test windows on the executors", spark):
             # Every test window - the backtest's and each ticker's last, the forecast's - in one Spark job.
-            scoring.score_split_to(spark, prepared.table_path, {k: run_dir / f for k, f in trained.files.items()},
-                                   prepared.features, cfg.lookback, cfg.horizon, scores_path,
-                                   expected_windows=len(test) + len(last))
+            scoring.score_split_to(
+                spark,
+                prepared.table_path,
+                {k: run_dir / f for k, f in trained.files.items()},
+                prepared.features,
+                cfg.lookback,
+                cfg.horizon,
+                scores_path,
+                expected_windows=len(test) + len(last),
+            )
 
     progress.stage(f"{name}/score", score)
     with stage(f"backtest of {len(test)} test windows beside the baselines, with online calibration"):
@@ -207,12 +241,29 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
         # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
         known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
         naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
-        columns = {kind: backtest.price_forecasts(w, _outputs(trained, w, q, known), opts.ma_window,
-                                                  naive_quantiles, garch.for_windows(garch_origins, garch_params, w))
-                   for kind, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))}
-        return Fold(prepared, trained, backtest.predictions_frame(test, columns["test"]),
-                    backtest.forecast_beyond(last, columns["last"]), metrics.naive_scales(tables["train"]), counts,
-                    failed, scores_path, known, naive_quantiles, garch_params)
+        columns = {
+            kind: backtest.price_forecasts(
+                w,
+                _outputs(trained, w, q, known),
+                opts.ma_window,
+                naive_quantiles,
+                garch.for_windows(garch_origins, garch_params, w),
+            )
+            for kind, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))
+        }
+        return Fold(
+            prepared,
+            trained,
+            backtest.predictions_frame(test, columns["test"]),
+            backtest.forecast_beyond(last, columns["last"]),
+            metrics.naive_scales(tables["train"]),
+            counts,
+            failed,
+            scores_path,
+            known,
+            naive_quantiles,
+            garch_params,
+        )
 
 
 def _fit_garch(spark: Any, prepared: Any, horizon: int) -> tuple[pd.DataFrame, dict[str, dict]]:
@@ -220,13 +271,15 @@ def _fit_garch(spark: Any, prepared: Any, horizon: int) -> tuple[pd.DataFrame, d
     from forecaster.evaluate import garch
 
     with stage("fitting GARCH(1,1) per ticker on the executors"):
-        origins, params, _ = garch.fit_on_executors(spark, prepared.table_path, prepared.bounds["ticker"].tolist(),
-                                                    horizon)
+        origins, params, _ = garch.fit_on_executors(
+            spark, prepared.table_path, prepared.bounds["ticker"].tolist(), horizon
+        )
     return origins, params
 
 
-def _train(opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any], run_dir: Path
-           ) -> tuple[Any, dict[str, str]]:
+def _train(
+    opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any], run_dir: Path
+) -> tuple[Any, dict[str, str]]:
     """The global model in the driver, or one model per ticker on the executors; returns the trained models
     (saved in the run folder; the checkpoint keeps the rest, without the Keras objects) and the failed tickers."""
     from forecaster.model import per_ticker, training
@@ -235,11 +288,11 @@ def _train(opts: RunOptions, spark: Any, prepared: Any, windows: dict[str, Any],
     with stage("training", spark):
         if opts.per_ticker:
             # One task per ticker on the executors, each cutting its own windows and saving its model.
-            trained, failed = per_ticker.fit_per_ticker(spark, prepared.table_path, run_dir, prepared.features, cfg,
-                                                        prepared.bounds["ticker"].tolist())
+            trained, failed = per_ticker.fit_per_ticker(
+                spark, prepared.table_path, run_dir, prepared.features, cfg, prepared.bounds["ticker"].tolist()
+            )
         else:
-            trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg,
-                                   verbose=opts.verbose)
+            trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, verbose=opts.verbose)
             training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
     return replace(trained, models={}), failed
 
@@ -251,8 +304,11 @@ def _outputs(trained: Any, windows: Any, quantiles: np.ndarray, known: pd.DataFr
 
     origins = pd.DataFrame({"ticker": windows.ticker, "origin_date": windows.origin_date})
     horizon = windows.y.shape[1]
-    return ModelOutputs(quantiles, intervals.per_window(trained.shrink, windows.ticker, horizon),
-                        intervals.rolling_corrections(known, origins))
+    return ModelOutputs(
+        quantiles,
+        intervals.per_window(trained.shrink, windows.ticker, horizon),
+        intervals.rolling_corrections(known, origins),
+    )
 
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame:
@@ -266,8 +322,9 @@ def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame
     return prices[["ticker", "date", "open", "high", "low", "close", "volume"]]
 
 
-def _assess(opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, mase_scale: dict[str, float]
-            ) -> tuple[dict[str, Any], Any]:
+def _assess(
+    opts: RunOptions, predictions: pd.DataFrame, prices: pd.DataFrame, mase_scale: dict[str, float]
+) -> tuple[dict[str, Any], Any]:
     """The report: every ticker's metrics, band backtests and tests against naive, the cross-sectional skill and
     the portfolio, each computed for every ticker at once (arrays, on the driver: they grow with the number of
     backtest rows and nothing else)."""
@@ -294,8 +351,15 @@ def _predictions(folds: list[Fold]) -> pd.DataFrame:
     return predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
 
 
-def _write_artifacts(opts: RunOptions, price_paths: list[Path], run_dir: Path, folds: list[Fold],
-                     left_out: dict[str, str], report: dict[str, Any], assessed: Any) -> RunResult:
+def _write_artifacts(
+    opts: RunOptions,
+    price_paths: list[Path],
+    run_dir: Path,
+    folds: list[Fold],
+    left_out: dict[str, str],
+    report: dict[str, Any],
+    assessed: Any,
+) -> RunResult:
     from forecaster.jobs.card import model_card
     from forecaster.model import per_ticker
 

@@ -73,12 +73,18 @@ def log_run(uri: str, run_dir: Path, report: dict[str, Any], card: dict[str, Any
         client = MlflowClient(tracking_uri=uri)
         experiment = client.get_experiment_by_name(EXPERIMENT)
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(EXPERIMENT)
-        active = client.create_run(experiment_id, run_name=run_dir.name, tags={
-            "forecaster.run_id": run_dir.name, "forecaster.source": str(card.get("source"))})
+        active = client.create_run(
+            experiment_id,
+            run_name=run_dir.name,
+            tags={"forecaster.run_id": run_dir.name, "forecaster.source": str(card.get("source"))},
+        )
         run_id = active.info.run_id
         now = int(time.time() * 1000)
-        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in _params(card).items()],
-                         metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(report).items()])
+        client.log_batch(
+            run_id,
+            params=[Param(k, str(v)) for k, v in _params(card).items()],
+            metrics=[Metric(k, v, now, 0) for k, v in summary_metrics(report).items()],
+        )
         client.log_dict(run_id, card, artifacts.MODEL_CARD)
         client.log_dict(run_id, report, artifacts.REPORT)
         for model in sorted(run_dir.glob("*.keras")) + sorted(run_dir.glob("models/*.keras")):
@@ -94,6 +100,13 @@ def log_run(uri: str, run_dir: Path, report: dict[str, Any], card: dict[str, Any
 def _params(card: dict[str, Any]) -> dict[str, Any]:
     hyper = card.get("hyper_parameters", {})
     tickers = card.get("tickers", [])
-    return {**hyper, "tickers": ",".join(tickers)[:500], "n_tickers": len(tickers),
-            "features": ",".join(card.get("features", [])), "test_start": card.get("test_start"),
-            "per_ticker": card.get("per_ticker"), "folds": card.get("folds"), "source": card.get("source")}
+    return {
+        **hyper,
+        "tickers": ",".join(tickers)[:500],
+        "n_tickers": len(tickers),
+        "features": ",".join(card.get("features", [])),
+        "test_start": card.get("test_start"),
+        "per_ticker": card.get("per_ticker"),
+        "folds": card.get("folds"),
+        "source": card.get("source"),
+    }

@@ -72,8 +72,9 @@ BATCH_ROWS = 512
 THREADS = 2
 
 
-def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW
-                        ) -> dict[int, np.ndarray]:
+def rolling_corrections(
+    known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW
+) -> dict[int, np.ndarray]:
     """The correction ``c`` of each origin and step, from the scores known on the origin's day.
 
     ``known``: one row per past outcome - ticker, step, target_date (when the outcome became known) and
@@ -89,8 +90,9 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     # Every (ticker, step) is a group, every day a number: one sorted key finds, for every origin and step at
     # once, how many of its group's scores are known on its day (no loop over tickers, whose count is the
     # universe's).
-    names = pd.Index(pd.unique(np.concatenate([known["ticker"].astype(str).to_numpy(),
-                                               origins["ticker"].astype(str).to_numpy()])))
+    names = pd.Index(
+        pd.unique(np.concatenate([known["ticker"].astype(str).to_numpy(), origins["ticker"].astype(str).to_numpy()]))
+    )
     known_day = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
     origin_day = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
     days = np.unique(np.concatenate([known_day, origin_day]))
@@ -99,8 +101,9 @@ def rolling_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int 
     order = np.argsort(key, kind="stable")
     key = key[order]
     known_scores = np.column_stack([known[f"score{level}"].to_numpy(np.float64)[order] for level in LEVELS])
-    origin_group = (names.get_indexer(origins["ticker"].astype(str))[:, None] * (horizon + 1)
-                    + np.arange(1, horizon + 1)[None, :])  # (origins, horizon)
+    origin_group = (
+        names.get_indexer(origins["ticker"].astype(str))[:, None] * (horizon + 1) + np.arange(1, horizon + 1)[None, :]
+    )  # (origins, horizon)
     first = np.searchsorted(key, origin_group * len(days))  # where each group's scores start
     end = np.searchsorted(key, origin_group * len(days) + np.searchsorted(days, origin_day)[:, None], side="right")
     count = end - first
@@ -132,8 +135,9 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
         else:  # the group's first scores (fewer than a window), padded with inf, which sorts last
             width = np.arange(window - 1)
             position = (last[rows] - count[rows] + 1)[:, None] + width[None, :]
-            windows = np.where(width[None, :] < count[rows][:, None],
-                               column[np.minimum(position, len(column) - 1)], np.inf)
+            windows = np.where(
+                width[None, :] < count[rows][:, None], column[np.minimum(position, len(column) - 1)], np.inf
+            )
             found[rows, j] = np.sort(windows, axis=1)[np.arange(len(rows)), conformal_rank(count[rows], level) - 1]
 
     # Small batches stay in the processor's cache; NumPy's sorts and copies let go of the interpreter's lock, so
@@ -141,8 +145,9 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
     batches = []
     for whole in (True, False):
         rows = np.flatnonzero(full if whole else ~full)
-        batches += [(j, rows[i:i + BATCH_ROWS], whole) for j in range(len(LEVELS))
-                    for i in range(0, len(rows), BATCH_ROWS)]
+        batches += [
+            (j, rows[i : i + BATCH_ROWS], whole) for j in range(len(LEVELS)) for i in range(0, len(rows), BATCH_ROWS)
+        ]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
         list(pool.map(lambda batch: search(*batch), batches))
     return found

@@ -116,8 +116,9 @@ def build_model(n_features: int, cfg: ModelConfig) -> tuple[keras.Model, keras.M
     inputs = keras.Input(shape=(cfg.lookback, n_features), name="window")
     members = [_member(inputs, k, cfg) for k in range(cfg.members)]
     training = keras.Model(inputs, members, name="lstm_ensemble_training")
-    training.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-                     loss=[pinball_loss] * cfg.members)
+    training.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss=[pinball_loss] * cfg.members
+    )
     averaged = members[0] if cfg.members == 1 else keras.layers.Average(name="quantiles")(members)
     forecasting = keras.Model(inputs, averaged, name="lstm_quantile_forecaster")
     return training, forecasting
@@ -169,15 +170,20 @@ def train(model: keras.Model, train_data: Any, val_data: Any, cfg: ModelConfig, 
     """
     stopper = MemberEarlyStopping(cfg.members, cfg.patience)
     started = time.perf_counter()
-    history = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=[stopper],
-                        verbose=verbose)
+    history = model.fit(train_data, validation_data=val_data, epochs=cfg.epochs, callbacks=[stopper], verbose=verbose)
     seconds = time.perf_counter() - started
     epochs = len(history.history["val_loss"])
     best = int(np.argmin(stopper.best))
-    log.info("trained %d epochs in %.1f s; members' best validation pinball loss %s at epochs %s",
-             epochs, seconds, ", ".join(f"{b:.5f}" for b in stopper.best), stopper.best_epoch)
-    return TrainResult(epochs, stopper.best_epoch[best], float(np.mean(stopper.best)), seconds,
-                       tuple(stopper.best_epoch))
+    log.info(
+        "trained %d epochs in %.1f s; members' best validation pinball loss %s at epochs %s",
+        epochs,
+        seconds,
+        ", ".join(f"{b:.5f}" for b in stopper.best),
+        stopper.best_epoch,
+    )
+    return TrainResult(
+        epochs, stopper.best_epoch[best], float(np.mean(stopper.best)), seconds, tuple(stopper.best_epoch)
+    )
 
 
 def seed_everything(seed: int) -> None:
@@ -215,4 +221,5 @@ def check_shape(net: keras.Model, path: Path, lookback: int, n_features: int, ho
             f"{got_out[0]} steps x {got_out[-1] if len(got_out) > 1 else 1} quantiles, but its model card says "
             f"lookback {lookback}, {n_features} features, horizon {horizon} x {len(QUANTILES)} quantiles; the card "
             "does not belong to this model (or the run is older than quantile forecasts) - retrain with "
-            "`python -m forecaster run`")
+            "`python -m forecaster run`"
+        )

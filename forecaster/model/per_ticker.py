@@ -26,8 +26,10 @@ from forecaster.errors import DataError
 
 log = logging.getLogger(__name__)
 
-RESULT_SCHEMA = ("ticker string, status string, message string, model string, epochs_run int, best_epoch int, "
-                 "best_val_loss double, train_seconds double, shrink string, val_scores string")
+RESULT_SCHEMA = (
+    "ticker string, status string, message string, model string, epochs_run int, best_epoch int, "
+    "best_val_loss double, train_seconds double, shrink string, val_scores string"
+)
 
 
 def train_ticker(rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig, run_dir: str) -> pd.DataFrame:
@@ -36,13 +38,27 @@ def train_ticker(rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig
     try:
         return pd.DataFrame([_train(ticker, rows, features, cfg, Path(run_dir))])
     except Exception as exc:  # a task must report its ticker's failure, not kill the job
-        return pd.DataFrame([{"ticker": ticker, "status": "failed", "message": f"{type(exc).__name__}: {exc}",
-                              "model": None, "epochs_run": None, "best_epoch": None, "best_val_loss": None,
-                              "train_seconds": None, "shrink": None, "val_scores": None}])
+        return pd.DataFrame(
+            [
+                {
+                    "ticker": ticker,
+                    "status": "failed",
+                    "message": f"{type(exc).__name__}: {exc}",
+                    "model": None,
+                    "epochs_run": None,
+                    "best_epoch": None,
+                    "best_val_loss": None,
+                    "train_seconds": None,
+                    "shrink": None,
+                    "val_scores": None,
+                }
+            ]
+        )
 
 
-def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig,
-           run_dir: Path) -> dict[str, Any]:
+def _train(
+    ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: ModelConfig, run_dir: Path
+) -> dict[str, Any]:
     from forecaster import artifacts
     from forecaster.model import network, training
     from forecaster.prepare.windows import make_windows
@@ -53,24 +69,45 @@ def _train(ticker: str, rows: pd.DataFrame, features: tuple[str, ...], cfg: Mode
     net, result, shrink, val_scores = training.fit_one(train, val, len(features), ticker_cfg, verbose=0)
     name = training.model_file_name(ticker)
     network.save_model(net, run_dir / name)
-    summary = {"ticker": ticker, "seed": ticker_cfg.seed, "train_windows": len(train), "val_windows": len(val),
-               **asdict(result), "shrink": shrink}
+    summary = {
+        "ticker": ticker,
+        "seed": ticker_cfg.seed,
+        "train_windows": len(train),
+        "val_windows": len(val),
+        **asdict(result),
+        "shrink": shrink,
+    }
     artifacts.write_json((run_dir / name).with_suffix(".json"), summary)
     scores = val_scores.assign(target_date=val_scores["target_date"].dt.strftime("%Y-%m-%d"))
-    return {"ticker": ticker, "status": "ok", "message": "", "model": name,
-            **{k: v for k, v in asdict(result).items() if k != "member_best_epochs"},
-            "shrink": json.dumps(shrink), "val_scores": scores.to_json(orient="split", index=False)}
+    return {
+        "ticker": ticker,
+        "status": "ok",
+        "message": "",
+        "model": name,
+        **{k: v for k, v in asdict(result).items() if k != "member_best_epochs"},
+        "shrink": json.dumps(shrink),
+        "val_scores": scores.to_json(orient="split", index=False),
+    }
 
 
-def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
-                       tickers: list[str]) -> pd.DataFrame:
+def train_on_executors(
+    spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig, tickers: list[str]
+) -> pd.DataFrame:
     """The Spark job: one ``train_ticker`` task for each of ``tickers``; one result row each."""
     from forecaster.columns import feature_column
     from forecaster.prepare.session import ship_package, sql_options
 
     ship_package(spark)
-    columns = ["ticker", "date", "pos", "split", "adj_close", "first_adj", "target_scale",
-               *map(feature_column, features)]
+    columns = [
+        "ticker",
+        "date",
+        "pos",
+        "split",
+        "adj_close",
+        "first_adj",
+        "target_scale",
+        *map(feature_column, features),
+    ]
     table = spark.read.parquet(str(table_path)).select(*columns)
     table = table.where(table["ticker"].isin(list(tickers)))
     task_features, task_dir = tuple(features), str(run_dir)
@@ -80,13 +117,19 @@ def train_on_executors(spark: Any, table_path: Path, run_dir: Path, features: tu
 
     # Each group is seconds of training on a few kB of rows: Spark's adaptive execution would merge them into
     # one or two tasks and leave cores idle. Twice as many partitions as tickers: few share a task.
-    with sql_options(spark, {"spark.sql.adaptive.coalescePartitions.enabled": "false",
-                             "spark.sql.shuffle.partitions": str(2 * len(tickers))}):
+    with sql_options(
+        spark,
+        {
+            "spark.sql.adaptive.coalescePartitions.enabled": "false",
+            "spark.sql.shuffle.partitions": str(2 * len(tickers)),
+        },
+    ):
         return table.groupBy("ticker").applyInPandas(task, RESULT_SCHEMA).toPandas().sort_values("ticker")
 
 
-def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig,
-                   tickers: list[str]) -> tuple[Any, dict[str, str]]:
+def fit_per_ticker(
+    spark: Any, table_path: Path, run_dir: Path, features: tuple[str, ...], cfg: ModelConfig, tickers: list[str]
+) -> tuple[Any, dict[str, str]]:
     """Train the model of each of ``tickers`` on the executors. The models stay on disk (``Trained.files``);
     the driver never loads them. Returns ``(Trained, failures)``, failures mapping ticker -> reason."""
     from forecaster.model import network
@@ -102,12 +145,14 @@ def fit_per_ticker(spark: Any, table_path: Path, run_dir: Path, features: tuple[
     scores = []
     for row in done.itertuples():
         trained.files[row.ticker] = row.model
-        trained.results[row.ticker] = network.TrainResult(int(row.epochs_run), int(row.best_epoch),
-                                                          float(row.best_val_loss), float(row.train_seconds))
+        trained.results[row.ticker] = network.TrainResult(
+            int(row.epochs_run), int(row.best_epoch), float(row.best_val_loss), float(row.train_seconds)
+        )
         trained.shrink[row.ticker] = json.loads(row.shrink)
         scores.append(pd.read_json(io.StringIO(row.val_scores), orient="split", dtype=False, convert_dates=False))
     trained.val_scores = pd.concat(scores, ignore_index=True).assign(
-        target_date=lambda f: pd.to_datetime(f["target_date"]))
+        target_date=lambda f: pd.to_datetime(f["target_date"])
+    )
     log.info("trained %d per-ticker models on the executors (%d failed)", len(done), len(failures))
     return trained, failures
 

@@ -49,24 +49,32 @@ def window_frame(rows: Any, features: tuple[str, ...], lookback: int) -> Any:
     ordered = Window.partitionBy("ticker").orderBy("date")
     history = ordered.rowsBetween(-(lookback - 1), Window.currentRow)
     day = F.array(*[F.col(feature_column(f)).cast("float") for f in features])
-    return (rows.select("ticker", "date", F.flatten(F.collect_list(day).over(history)).alias("window"),
-                        F.row_number().over(ordered).alias("day"))
-            .where(F.col("day") >= lookback).drop("day"))
+    return (
+        rows.select(
+            "ticker",
+            "date",
+            F.flatten(F.collect_list(day).over(history)).alias("window"),
+            F.row_number().over(ordered).alias("day"),
+        )
+        .where(F.col("day") >= lookback)
+        .drop("day")
+    )
 
 
 def _padded_predict(net: Any, windows: np.ndarray) -> np.ndarray:
     """The model's outputs for ``windows``, in calls of exactly SCORE_BATCH windows (zeros fill the last)."""
     out = []
     for start in range(0, len(windows), SCORE_BATCH):
-        chunk = windows[start:start + SCORE_BATCH]
+        chunk = windows[start : start + SCORE_BATCH]
         padded = np.zeros((SCORE_BATCH, *chunk.shape[1:]), np.float32)
-        padded[:len(chunk)] = chunk
-        out.append(np.asarray(net.predict_on_batch(padded), np.float32)[:len(chunk)])
+        padded[: len(chunk)] = chunk
+        out.append(np.asarray(net.predict_on_batch(padded), np.float32)[: len(chunk)])
     return np.concatenate(out)
 
 
-def predict_windows(model: Callable[[str], Any], windows: np.ndarray, tickers: np.ndarray | None,
-                    horizon: int) -> np.ndarray:
+def predict_windows(
+    model: Callable[[str], Any], windows: np.ndarray, tickers: np.ndarray | None, horizon: int
+) -> np.ndarray:
     """Quantile forecasts (n, horizon, Q) of ``windows`` (n, lookback, features): ``model(GLOBAL)`` for every
     window when ``tickers`` is None, else ``model(ticker)`` for each ticker's windows (NaN where ``model``
     returns None: a ticker whose training failed)."""
@@ -83,6 +91,7 @@ def predict_windows(model: Callable[[str], Any], windows: np.ndarray, tickers: n
 
 def _predictor(model_files: dict[str, str], horizon: int) -> Callable[[], Callable[..., np.ndarray]]:
     """``make_predict_fn`` for predict_batch_udf: runs once per Python worker; models load lazily, safely."""
+
     def make() -> Callable[..., np.ndarray]:
         from forecaster.model.network import load_model
 
@@ -102,11 +111,19 @@ def _predictor(model_files: dict[str, str], horizon: int) -> Callable[[], Callab
         if GLOBAL in model_files:
             return lambda windows: predict_windows(model, windows, None, horizon).reshape(len(windows), -1)
         return lambda windows, tickers: predict_windows(model, windows, tickers, horizon).reshape(len(windows), -1)
+
     return make
 
 
-def score(spark: Any, rows: Any, model_files: dict[str, Path], features: tuple[str, ...], lookback: int,
-          horizon: int, expected_windows: int | None = None) -> Any:
+def score(
+    spark: Any,
+    rows: Any,
+    model_files: dict[str, Path],
+    features: tuple[str, ...],
+    lookback: int,
+    horizon: int,
+    expected_windows: int | None = None,
+) -> Any:
     """Score every full window in ``rows`` (Spark DataFrame) on the executors; lazily.
 
     ``model_files`` maps ``columns.GLOBAL`` (one model for every ticker) or each ticker to its
@@ -122,10 +139,12 @@ def score(spark: Any, rows: Any, model_files: dict[str, Path], features: tuple[s
     ship_package(spark)
     files = {key: str(path) for key, path in model_files.items()}
     per_ticker = GLOBAL not in files
-    scorer = predict_batch_udf(_predictor(files, horizon), return_type=ArrayType(FloatType()),
-                               batch_size=SCORE_BATCH,
-                               input_tensor_shapes=[[lookback, len(features)], None] if per_ticker
-                               else [[lookback, len(features)]])
+    scorer = predict_batch_udf(
+        _predictor(files, horizon),
+        return_type=ArrayType(FloatType()),
+        batch_size=SCORE_BATCH,
+        input_tensor_shapes=[[lookback, len(features)], None] if per_ticker else [[lookback, len(features)]],
+    )
     if per_ticker:
         rows = rows.where(rows["ticker"].isin(list(files)))
     windows = window_frame(rows, features, lookback)
@@ -135,17 +154,28 @@ def score(spark: Any, rows: Any, model_files: dict[str, Path], features: tuple[s
     return windows.select("ticker", "date", scorer(*inputs).alias("scaled"))
 
 
-def score_split_to(spark: Any, table_path: Path, model_files: dict[str, Path], features: tuple[str, ...],
-                   lookback: int, horizon: int, out_path: Path, split: str = "test",
-                   expected_windows: int | None = None) -> None:
+def score_split_to(
+    spark: Any,
+    table_path: Path,
+    model_files: dict[str, Path],
+    features: tuple[str, ...],
+    lookback: int,
+    horizon: int,
+    out_path: Path,
+    split: str = "test",
+    expected_windows: int | None = None,
+) -> None:
     """``score`` every full window of one split of a prepared table and write the scores to ``out_path``
     (Parquet, written by the executors); read them with ``artifacts.read_parquet``."""
     from pyspark.sql import functions as F
 
     from forecaster.prepare.session import write_parquet
 
-    rows = (spark.read.parquet(str(table_path)).where(F.col("split") == split)
-            .select("ticker", "date", *map(feature_column, features)))
+    rows = (
+        spark.read.parquet(str(table_path))
+        .where(F.col("split") == split)
+        .select("ticker", "date", *map(feature_column, features))
+    )
     scored = score(spark, rows, model_files, features, lookback, horizon, expected_windows)
     write_parquet(scored.write.mode("overwrite"), out_path)
 
@@ -169,6 +199,8 @@ def align(scores: pd.DataFrame, windows: Any) -> np.ndarray:
     width = horizon * len(QUANTILES)
     values = np.stack(scores["scaled"].to_numpy()) if len(scores) else np.zeros((0, width), np.float32)
     if values.shape[1:] != (width,):
-        raise ArtifactError(f"scores hold {values.shape[1:]} values per window; {horizon} steps x "
-                            f"{len(QUANTILES)} quantiles are {width}")
+        raise ArtifactError(
+            f"scores hold {values.shape[1:]} values per window; {horizon} steps x "
+            f"{len(QUANTILES)} quantiles are {width}"
+        )
     return values[position].astype(np.float32).reshape(-1, horizon, len(QUANTILES))

@@ -61,24 +61,31 @@ def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
     (ticker, step, target_date, score80, score95), the calibration data of ``intervals.rolling_corrections``."""
     horizon = windows.y.shape[1]
     by_level = {level: intervals.scores(windows.y, quantiles, level) for level in LEVELS}
-    frame = pd.DataFrame({
-        "ticker": np.repeat(windows.ticker.astype(str), horizon),
-        "step": np.tile(np.arange(1, horizon + 1), len(windows)),
-        "target_date": windows.target_date.reshape(-1),
-        **{f"score{level}": values.reshape(-1) for level, values in by_level.items()},
-    })
+    frame = pd.DataFrame(
+        {
+            "ticker": np.repeat(windows.ticker.astype(str), horizon),
+            "step": np.tile(np.arange(1, horizon + 1), len(windows)),
+            "target_date": windows.target_date.reshape(-1),
+            **{f"score{level}": values.reshape(-1) for level, values in by_level.items()},
+        }
+    )
     return frame[frame["target_date"].notna()].reset_index(drop=True)
 
 
-def fit_one(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int
-            ) -> tuple[Any, network.TrainResult, list[float], pd.DataFrame]:
+def fit_one(
+    train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int
+) -> tuple[Any, network.TrainResult, list[float], pd.DataFrame]:
     """Seed, build and train one ensemble; return its forecasting model, its training summary, the per-step
     shrinkage of its median and the conformity scores of its validation windows."""
     network.seed_everything(cfg.seed)
     training, forecasting = network.build_model(n_features, cfg)
-    result = network.train(training, window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed,
-                                                     copies=cfg.members),
-                           window_dataset(val, PREDICT_BATCH, copies=cfg.members), cfg, verbose=verbose)
+    result = network.train(
+        training,
+        window_dataset(train, cfg.batch_size, shuffle=True, seed=cfg.seed, copies=cfg.members),
+        window_dataset(val, PREDICT_BATCH, copies=cfg.members),
+        cfg,
+        verbose=verbose,
+    )
     predicted = predict_scaled(forecasting, val)
     shrink = intervals.shrinkage(val.y, predicted[..., network.MEDIAN])
     return forecasting, result, shrink, score_frame(val, predicted)
@@ -109,8 +116,10 @@ def load(run_dir: Path, card: dict[str, Any], tickers: list[str] | None = None) 
     """The run's models (``safe_mode`` only), each checked against the shapes its card names; with
     ``tickers``, only those tickers' per-ticker models (a global model is always loaded)."""
     if "shrink" not in card.get("intervals", {}):
-        raise ArtifactError(f"{run_dir}: made before quantile forecasts (its card has no shrinkage); "
-                            "retrain with `python -m forecaster run`")
+        raise ArtifactError(
+            f"{run_dir}: made before quantile forecasts (its card has no shrinkage); "
+            "retrain with `python -m forecaster run`"
+        )
     trained = Trained(shrink=card["intervals"]["shrink"])
     for key, name in card["models"].items():
         if tickers is not None and key != GLOBAL and key not in tickers:

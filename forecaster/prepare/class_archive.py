@@ -43,6 +43,7 @@ def _key() -> str | None:
 
 def archive_path() -> Path | None:
     """Where the archive of this Java and pyspark is (or would be); None when disabled or without Java."""
+
     def beside_the_other_caches() -> Path | None:
         key = _key()
         return None if key is None else config.user_cache_dir() / f"spark-classes-{key}.jsa"

@@ -70,8 +70,14 @@ def build_and_wait(timeout_s: float = 900) -> Path | None:
     path = archive_path()
     if path is None or path.is_file():
         return path
-    subprocess.run(_build_command(), check=False, timeout=timeout_s, stdin=subprocess.DEVNULL,
-                   capture_output=True, cwd=Path(__file__).resolve().parents[2])
+    subprocess.run(
+        _build_command(),
+        check=False,
+        timeout=timeout_s,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     return path if path.is_file() else None
 
 
@@ -87,10 +93,19 @@ def start_background_build() -> bool:
     if shutil.which("nice"):
         command = ["nice", "-n", "19", *command]
     with open(log_path, "w") as out:
-        subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         start_new_session=True, cwd=Path(__file__).resolve().parents[2])
-    log.info("building a start-up archive of Spark's classes in the background, once (%s): later Spark "
-             "commands start about 4 s sooner", path)
+        subprocess.Popen(
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+    log.info(
+        "building a start-up archive of Spark's classes in the background, once (%s): later Spark "
+        "commands start about 4 s sooner",
+        path,
+    )
     return True
 
 
@@ -106,15 +121,33 @@ def _representative_job(spark: object, folder: Path) -> None:
     rng = np.random.default_rng(0)
     for ticker in ("AAA", "BBB"):
         close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, len(days))))
-        cache.write_ticker(folder, ticker, pd.DataFrame({
-            "ticker": ticker, "date": days, "open": close, "high": close * 1.01, "low": close * 0.99,
-            "close": close, "adj_close": close, "volume": 1e6}), "synthetic", "none")
+        cache.write_ticker(
+            folder,
+            ticker,
+            pd.DataFrame(
+                {
+                    "ticker": ticker,
+                    "date": days,
+                    "open": close,
+                    "high": close * 1.01,
+                    "low": close * 0.99,
+                    "close": close,
+                    "adj_close": close,
+                    "volume": 1e6,
+                }
+            ),
+            "synthetic",
+            "none",
+        )
     paths = [cache.prices_path(folder, t) for t in ("AAA", "BBB")]
     prepared = prepare(spark, paths, folder / "prepared", lookback=20, horizon=5)
     features = prepared.features
     rows = add_features(clean_prices(spark.read.parquet(*map(str, paths))), features)
-    scaled = apply_scaling(rows.drop("usable").withColumn("split", rows["ticker"]),
-                           spark.read.parquet(str(prepared.scaling_path)), features)
+    scaled = apply_scaling(
+        rows.drop("usable").withColumn("split", rows["ticker"]),
+        spark.read.parquet(str(prepared.scaling_path)),
+        features,
+    )
     scaled.toPandas()
     spark.range(4).mapInPandas(lambda batches: batches, "id long").collect()  # Python workers, Arrow
 
@@ -139,8 +172,9 @@ def build() -> Path | None:
         from forecaster import config
         from forecaster.prepare.session import get_spark
 
-        os.environ["FORECASTER_SPARK_JAVA_OPTIONS"] = (f"{config.spark_java_options()} "
-                                                       f"-XX:DumpLoadedClassList={class_list}")
+        os.environ["FORECASTER_SPARK_JAVA_OPTIONS"] = (
+            f"{config.spark_java_options()} -XX:DumpLoadedClassList={class_list}"
+        )
         spark = get_spark("local[2]", app_name="forecaster-class-archive")
         gateway = spark.sparkContext._gateway
         class_path = gateway.jvm.System.getProperty("java.class.path")
@@ -150,9 +184,21 @@ def build() -> Path | None:
         gateway.proc.stdin.close()  # the JVM exits on end of input, writing the last of the class list
         gateway.proc.wait(timeout=120)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        subprocess.run([str(java), "-Xshare:dump", f"-XX:SharedClassListFile={class_list}",
-                        f"-XX:SharedArchiveFile={partial}", "-cp", class_path, *MODULE_OPTIONS, "-Xlog:disable"],
-                       check=True, timeout=900, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(java),
+                "-Xshare:dump",
+                f"-XX:SharedClassListFile={class_list}",
+                f"-XX:SharedArchiveFile={partial}",
+                "-cp",
+                class_path,
+                *MODULE_OPTIONS,
+                "-Xlog:disable",
+            ],
+            check=True,
+            timeout=900,
+            stdout=subprocess.DEVNULL,
+        )
         os.replace(partial, path)
         log.info("wrote %s (%.0f MB)", path, path.stat().st_size / 1e6)
         _keep_newest(path.parent, KEEP_ARCHIVES)

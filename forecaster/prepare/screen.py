@@ -59,8 +59,10 @@ def _band_without_width(train_close: np.ndarray, horizon: int) -> str | None:
         for level, (low, high) in zip(BAND_QUANTILES, bounds, strict=True):
             if low == high:
                 still = float(np.mean(changes == 0))
-                return (f"its naive {level}% band has no width at step {h}: the price is unchanged over {h} "
-                        f"day{'s' if h > 1 else ''} on {still:.0%} of training days")
+                return (
+                    f"its naive {level}% band has no width at step {h}: the price is unchanged over {h} "
+                    f"day{'s' if h > 1 else ''} on {still:.0%} of training days"
+                )
     return None
 
 
@@ -83,8 +85,10 @@ def reason(prices: pd.DataFrame, test_start: str, horizon: int, val_share: float
         days = int((cut == name).sum())
         moves = int(moved[cut == name].sum())
         if days and moves < MIN_MOVES and moves < MIN_MOVE_SHARE * days:
-            return (f"its adjusted close changes on only {moves} of {days} {label} days (it needs {MIN_MOVES}, or "
-                    f"{MIN_MOVE_SHARE:.0%} of them: an illiquid stock)")
+            return (
+                f"its adjusted close changes on only {moves} of {days} {label} days (it needs {MIN_MOVES}, or "
+                f"{MIN_MOVE_SHARE:.0%} of them: an illiquid stock)"
+            )
     return _band_without_width(close[cut == "train"], horizon)
 
 

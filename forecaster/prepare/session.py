@@ -56,12 +56,15 @@ def get_spark(master: str | None = None, remote: str | None = None, app_name: st
         # Adaptive execution re-plans between stages, as one job each; on one machine's few partitions there is
         # nothing to coalesce, and the extra jobs cost the sample run 2 s (measured: 13 jobs against 8).
         # The JVM options (config.spark_java_options) trade peak JIT speed for start-up: see there.
-        builder = (builder.config("spark.sql.shuffle.partitions", str(_local_cores(master)))
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.adaptive.enabled", "false")
-                   .config("spark.driver.extraJavaOptions",
-                           f"{config.spark_java_options()} {class_archive.java_options()}".strip())
-                   .config("spark.driver.memory", config.spark_driver_memory()))
+        builder = (
+            builder.config("spark.sql.shuffle.partitions", str(_local_cores(master)))
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.adaptive.enabled", "false")
+            .config(
+                "spark.driver.extraJavaOptions", f"{config.spark_java_options()} {class_archive.java_options()}".strip()
+            )
+            .config("spark.driver.memory", config.spark_driver_memory())
+        )
     elif class_archive.java_options():
         builder = builder.config("spark.driver.extraJavaOptions", class_archive.java_options())  # our client driver
     started = SparkContext._active_spark_context is None
@@ -117,7 +120,7 @@ def started_a_driver() -> bool:
 
 def _local_cores(master: str) -> int:
     """The task slots of a ``local``, ``local[N]`` or ``local[*]`` master."""
-    inside = master[master.find("[") + 1:master.find("]")] if "[" in master else "1"
+    inside = master[master.find("[") + 1 : master.find("]")] if "[" in master else "1"
     return os.cpu_count() or 1 if inside.startswith("*") else max(1, int(inside.split(",")[0]))
 
 
@@ -167,8 +170,9 @@ def write_parquet(writer: DataFrameWriter, path: Path) -> None:
         writer.parquet(str(path))
     except Exception as exc:  # Py4JJavaError or pyspark's captured Java exceptions
         if any(text in str(exc) for text in _DISK_FULL_TEXT):
-            raise ArtifactError(f"{path}: not written, no space left on the device; "
-                                "nothing was published and earlier data is unchanged") from None
+            raise ArtifactError(
+                f"{path}: not written, no space left on the device; nothing was published and earlier data is unchanged"
+            ) from None
         raise
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MIN_TRAIN_WINDOWS = 100
 MIN_VAL_WINDOWS = 20
 
+
 def compute_bounds(per_ticker: pd.DataFrame, lookback: int, horizon: int, val_share: float) -> pd.DataFrame:
     """Add ``a_val``, ``train_windows`` and ``val_windows`` to rows holding ``n`` and ``a_test``.
 
@@ -90,6 +91,7 @@ def min_history(lookback: int, horizon: int, val_share: float) -> int:
         >>> min_history(20, 5, 0.15)
         189
     """
+
     def enough(days: int) -> bool:
         bounds = compute_bounds(pd.DataFrame({"n": [days + 1], "a_test": [days]}), lookback, horizon, val_share)
         return bool(bounds["train_windows"][0] >= MIN_TRAIN_WINDOWS and bounds["val_windows"][0] >= MIN_VAL_WINDOWS)
@@ -125,16 +127,18 @@ def check_test_start(test_start: str, first: date, last: date) -> None:
         raise DataError(f"--test-start {test_start} is outside the data, which runs {first} .. {last}")
 
 
-def skip_reasons(bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int,
-                 vanished: list[str] = (), warn: bool = True) -> dict[str, str]:
+def skip_reasons(
+    bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int, vanished: list[str] = (), warn: bool = True
+) -> dict[str, str]:
     """Say why each unusable ticker is left out (logged unless ``warn`` is off); raise DataError if none is
     usable.
 
     ``bounds`` holds ``compute_bounds``' columns and ``last_date``; ``vanished`` are tickers with prices but
     no row left once features need their history.
     """
-    skipped: dict[str, str] = {t: "too few days for the features (moving averages need their full window)"
-                               for t in vanished}
+    skipped: dict[str, str] = {
+        t: "too few days for the features (moving averages need their full window)" for t in vanished
+    }
     bounds = bounds[~bounds["ticker"].isin(vanished)]
     for row in bounds.itertuples():
         if pd.isna(row.a_test):

@@ -44,6 +44,7 @@ def _moving_average_gap(days: int) -> Callable[[], Column]:
         trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
         full = F.count("adj_close").over(trailing) == days  # only complete windows: no partial averages
         return F.when(full, F.log(F.col("adj_close") / F.avg("adj_close").over(trailing)))
+
     return expression
 
 
@@ -52,6 +53,7 @@ def _volume_relative(days: int) -> Callable[[], Column]:
         trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
         full = F.count("volume").over(trailing) == days
         return F.when(full, F.log1p(F.col("volume")) - F.avg(F.log1p(F.col("volume"))).over(trailing))
+
     return expression
 
 
@@ -61,6 +63,7 @@ def _realised_volatility(days: int) -> Callable[[], Column]:
         squared = F.pow(F.log(F.col("adj_close") / F.col("prev_adj")), 2)
         full = F.count(squared).over(trailing) == days
         return F.when(full, F.sqrt(F.avg(squared).over(trailing)))
+
     return expression
 
 
@@ -153,12 +156,17 @@ def ticker_spans(featured: DataFrame, test_start: str) -> pd.DataFrame:
     """Per ticker, in one Spark job: usable rows ``n``, the position ``a_test`` of the first usable day on or
     after ``test_start``, and the first and last usable days."""
     usable = F.col("usable")
-    return featured.groupBy("ticker").agg(
-        F.count(F.when(usable, 1)).alias("n"),
-        F.min(F.when(usable & (F.col("date") >= F.lit(test_start).cast("date")), F.col("pos"))).alias("a_test"),
-        F.min(F.when(usable, F.col("date"))).alias("first_date"),
-        F.max(F.when(usable, F.col("date"))).alias("last_date"),
-    ).toPandas().sort_values("ticker", ignore_index=True)
+    return (
+        featured.groupBy("ticker")
+        .agg(
+            F.count(F.when(usable, 1)).alias("n"),
+            F.min(F.when(usable & (F.col("date") >= F.lit(test_start).cast("date")), F.col("pos"))).alias("a_test"),
+            F.min(F.when(usable, F.col("date"))).alias("first_date"),
+            F.max(F.when(usable, F.col("date"))).alias("last_date"),
+        )
+        .toPandas()
+        .sort_values("ticker", ignore_index=True)
+    )
 
 
 def label_splits(featured: DataFrame, bounds: pd.DataFrame, lookback: int, spark: SparkSession) -> DataFrame:
@@ -200,10 +208,20 @@ def apply_scaling(labelled: DataFrame, stats: DataFrame, features: tuple[str, ..
     return scaled.select(*keep)
 
 
-def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, lookback: int, horizon: int,
-            test_start: str | None = None, val_share: float = config.DEFAULT_VAL_SHARE,
-            features: tuple[str, ...] = config.DEFAULT_FEATURES, missing: str = "drop",
-            n_folds: int = 1, fold: int = 0) -> Prepared:
+def prepare(
+    spark: SparkSession,
+    price_paths: list[Path],
+    out_dir: Path,
+    *,
+    lookback: int,
+    horizon: int,
+    test_start: str | None = None,
+    val_share: float = config.DEFAULT_VAL_SHARE,
+    features: tuple[str, ...] = config.DEFAULT_FEATURES,
+    missing: str = "drop",
+    n_folds: int = 1,
+    fold: int = 0,
+) -> Prepared:
     """Prepare cached prices for training and write the table and scaling statistics as Parquet.
 
     With ``n_folds > 1``, the test stretch is cut into expanding-window folds and
@@ -240,9 +258,12 @@ def prepare(spark: SparkSession, price_paths: list[Path], out_dir: Path, *, look
     # One row per ticker: collected once, written beside the table and joined back without recomputing it.
     stats = scaling_statistics(labelled, features).toPandas()
     artifacts.write_parquet(scaling_path / SCALING_FILE, stats)
-    scaled = (apply_scaling(labelled, spark.createDataFrame(stats), features)
-              # By ticker, so every core writes; files within a split stay sorted by ticker and position.
-              .repartition(parallelism(spark), "ticker").sortWithinPartitions("ticker", "pos"))
+    scaled = (
+        apply_scaling(labelled, spark.createDataFrame(stats), features)
+        # By ticker, so every core writes; files within a split stay sorted by ticker and position.
+        .repartition(parallelism(spark), "ticker")
+        .sortWithinPartitions("ticker", "pos")
+    )
     write_parquet(scaled.write.mode("overwrite").partitionBy("split"), table_path)
     featured.unpersist()
     log.info("prepared %d tickers (test from %s) into %s", len(bounds), test_start, out_dir)

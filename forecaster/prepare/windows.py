@@ -67,11 +67,24 @@ class Windows:
 
     def subset(self, mask: np.ndarray) -> Windows:
         """The windows where ``mask`` is true (sharing the feature rows)."""
-        per_window = ("starts", "y", "ticker", "origin_date", "origin_price", "target_date", "target_price",
-                      "target_scale", "origin_pos", "first_price")
-        return Windows(values=self.values, lookback=self.lookback, prices=self.prices,
-                       **{name: None if getattr(self, name) is None else getattr(self, name)[mask]
-                          for name in per_window})
+        per_window = (
+            "starts",
+            "y",
+            "ticker",
+            "origin_date",
+            "origin_price",
+            "target_date",
+            "target_price",
+            "target_scale",
+            "origin_pos",
+            "first_price",
+        )
+        return Windows(
+            values=self.values,
+            lookback=self.lookback,
+            prices=self.prices,
+            **{name: None if getattr(self, name) is None else getattr(self, name)[mask] for name in per_window},
+        )
 
     def to_prices(self, scaled: np.ndarray) -> np.ndarray:
         """Turn scaled log-change predictions (n, horizon) back into adjusted-close prices."""
@@ -85,8 +98,9 @@ def read_split(table_path: Path, split: str, features: tuple[str, ...]) -> pd.Da
     columns = ["ticker", "date", "pos", "adj_close", "first_adj", "target_scale", *map(feature_column, features)]
     try:
         # Tickers as a dictionary column: one string per ticker, not one per row.
-        table = pq.read_table(table_path, columns=columns, filters=[("split", "=", split)],
-                              read_dictionary=["ticker"]).to_pandas()
+        table = pq.read_table(
+            table_path, columns=columns, filters=[("split", "=", split)], read_dictionary=["ticker"]
+        ).to_pandas()
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{table_path}: damaged or missing prepared table ({exc})") from exc
     table["date"] = pd.to_datetime(table["date"])
@@ -102,8 +116,9 @@ def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
     return table.sort_values(["ticker", "pos"], kind="stable").reset_index(drop=True)
 
 
-def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], lookback: int,
-                 horizon: int, last_only: bool = False) -> Windows:
+def make_windows(
+    table: pd.DataFrame, split: str, features: tuple[str, ...], lookback: int, horizon: int, last_only: bool = False
+) -> Windows:
     """All windows of ``split`` across tickers (``table`` may hold other splits too).
 
     Train and validation windows have all ``horizon`` targets; test windows exist for
@@ -138,11 +153,17 @@ def make_windows(table: pd.DataFrame, split: str, features: tuple[str, ...], loo
     target_price = np.where(inside, price[clipped], np.nan)
     scale = rows["target_scale"].to_numpy(np.float64)[origin]
     return Windows(
-        values=rows[list(map(feature_column, features))].to_numpy(np.float32), starts=np.concatenate(starts),
-        lookback=lookback, y=(np.log(target_price / price[origin][:, None]) / scale[:, None]).astype(np.float32),
-        ticker=tickers[origin], origin_date=dates[origin], origin_price=price[origin],
-        target_date=np.where(inside, dates[clipped], np.datetime64("NaT")), target_price=target_price,
-        target_scale=scale, prices=price,
+        values=rows[list(map(feature_column, features))].to_numpy(np.float32),
+        starts=np.concatenate(starts),
+        lookback=lookback,
+        y=(np.log(target_price / price[origin][:, None]) / scale[:, None]).astype(np.float32),
+        ticker=tickers[origin],
+        origin_date=dates[origin],
+        origin_price=price[origin],
+        target_date=np.where(inside, dates[clipped], np.datetime64("NaT")),
+        target_price=target_price,
+        target_scale=scale,
+        prices=price,
         origin_pos=rows["pos"].to_numpy(np.int64)[origin] if "pos" in rows else None,
         first_price=rows["first_adj"].to_numpy(np.float64)[origin] if "first_adj" in rows else None,
     )
@@ -170,7 +191,7 @@ def window_dataset(windows: Windows, batch_size: int, shuffle: bool = False, see
             return math.ceil(len(windows) / batch_size)
 
         def __getitem__(self, index: int):
-            chosen = self._order[index * batch_size:(index + 1) * batch_size]
+            chosen = self._order[index * batch_size : (index + 1) * batch_size]
             targets = windows.y[chosen]
             return windows.batch(chosen), (tuple([targets] * copies) if copies else targets)
 
@@ -179,4 +200,3 @@ def window_dataset(windows: Windows, batch_size: int, shuffle: bool = False, see
                 self._order = self._rng.permutation(len(windows))
 
     return WindowDataset()
-

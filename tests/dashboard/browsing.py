@@ -52,7 +52,10 @@ def wait_for_ticker(page, ticker: str) -> None:
     page.wait_for_function(
         f"t => {{ const g = {GRAPH}; const title = g && g.querySelector('.gtitle');"
         " return title && title.textContent.startsWith(t + ':') && g.data.length > 0"
-        " && document.querySelector('#forecast-panel').innerText.includes(t); }", arg=ticker, timeout=30_000)
+        " && document.querySelector('#forecast-panel').innerText.includes(t); }",
+        arg=ticker,
+        timeout=30_000,
+    )
 
 
 def switch_ticker(page, ticker: str) -> float:
@@ -71,8 +74,10 @@ def pick(page, control: str, option: str) -> None:
 
 def axes(page) -> dict:
     """The ranges Plotly drew (its full layout), and the names of every x-axis."""
-    return page.evaluate(f"() => {{ const l = {GRAPH}._fullLayout; return {{x: l.xaxis.range, y: l.yaxis.range,"
-                         " xaxes: Object.keys(l).filter(k => /^xaxis\\d*$/.test(k))}; }")
+    return page.evaluate(
+        f"() => {{ const l = {GRAPH}._fullLayout; return {{x: l.xaxis.range, y: l.yaxis.range,"
+        " xaxes: Object.keys(l).filter(k => /^xaxis\\d*$/.test(k))}; }"
+    )
 
 
 def settled_axes(page, expected_y, days: tuple[int, int], timeout_s: float = 15.0) -> dict:
@@ -83,16 +88,17 @@ def settled_axes(page, expected_y, days: tuple[int, int], timeout_s: float = 15.
     while True:
         drawn = axes(page)
         start, end = (pd.Timestamp(v[:19]) for v in drawn["x"])
-        if (days[0] <= (end - start).days <= days[1] and drawn["y"] == pytest.approx(expected_y(drawn["x"]),
-                                                                                       rel=1e-6)) \
-                or time.monotonic() > deadline:
+        if (
+            days[0] <= (end - start).days <= days[1] and drawn["y"] == pytest.approx(expected_y(drawn["x"]), rel=1e-6)
+        ) or time.monotonic() > deadline:
             return drawn
         page.wait_for_timeout(100)
 
 
 def grid_rows(page, grid_id: str) -> list[dict[str, str]]:
     """The rows a grid shows, in the order it shows them: ``{column id: the cell's text}`` (pinned columns too)."""
-    return page.evaluate("""id => {
+    return page.evaluate(
+        """id => {
         const rows = {};
         for (const row of document.querySelectorAll(`#${id} .ag-row`)) {
             const at = Number(row.getAttribute('row-index'));
@@ -102,13 +108,18 @@ def grid_rows(page, grid_id: str) -> list[dict[str, str]]:
             }
         }
         return Object.keys(rows).map(Number).sort((a, b) => a - b).map(k => rows[k]);
-    }""", grid_id)
+    }""",
+        grid_id,
+    )
 
 
 def wait_for_grid(page, grid_id: str, rows: int, timeout: int = 30_000) -> None:
     """Until ``grid_id`` shows ``rows`` rows."""
-    page.wait_for_function(f"() => new Set(Array.from(document.querySelectorAll('#{grid_id} .ag-row'))"
-                           ".map(r => r.getAttribute('row-index'))).size === " + str(rows), timeout=timeout)
+    page.wait_for_function(
+        f"() => new Set(Array.from(document.querySelectorAll('#{grid_id} .ag-row'))"
+        ".map(r => r.getAttribute('row-index'))).size === " + str(rows),
+        timeout=timeout,
+    )
 
 
 def page_text(page, selector: str) -> str:

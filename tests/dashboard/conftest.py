@@ -29,12 +29,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], ready_url: str | None = None, env: dict | None = None,
-            cwd: Path = PROJECT_ROOT) -> Iterator[subprocess.Popen]:
+def running(
+    command: list[str], ready_url: str | None = None, env: dict | None = None, cwd: Path = PROJECT_ROOT
+) -> Iterator[subprocess.Popen]:
     """A server process (and its children) started in ``cwd``, stopped at the end; waits until ``ready_url``
     answers, if given."""
-    process = subprocess.Popen(command, env=env or {**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=cwd,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command,
+        env=env or {**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while ready_url:
@@ -71,9 +78,19 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield instance
         instance.close()
 

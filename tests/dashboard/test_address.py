@@ -15,8 +15,9 @@ class _Run:
 
 
 def test_an_address_round_trips_through_its_query_string():
-    view = Address(run="20990101T000000Z-aaaaaa", ticker="BRK-B", step=3, tab="compare", range="1Y",
-                   measure="interval_score_80")
+    view = Address(
+        run="20990101T000000Z-aaaaaa", ticker="BRK-B", step=3, tab="compare", range="1Y", measure="interval_score_80"
+    )
     assert parse(search(view)) == view
     custom = Address(run="r", ticker="^GSPC", range="2012-01-03..2012-06-29")
     assert parse(search(custom)) == custom
@@ -24,9 +25,20 @@ def test_an_address_round_trips_through_its_query_string():
     assert search(Address(run="r", ticker="IBM")) == "?run=r&ticker=IBM"
 
 
-@pytest.mark.parametrize("query", ["?step=0", "?step=-1", "?step=1e3", "?tab=admin", "?range=2W",
-                                   "?range=2013-02-30..2013-03-01", "?range=2013-03-01..2012-01-01",
-                                   "?measure=mape", "?" + "x=1&" * 50])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?step=0",
+        "?step=-1",
+        "?step=1e3",
+        "?tab=admin",
+        "?range=2W",
+        "?range=2013-02-30..2013-03-01",
+        "?range=2013-03-01..2012-01-01",
+        "?measure=mape",
+        "?" + "x=1&" * 50,
+    ],
+)
 def test_anything_unreadable_falls_back_to_the_default(query):
     parsed = parse(query)
     assert (parsed.step, parsed.tab, parsed.range, parsed.measure) == (1, "ticker", "6M", "rmse")
@@ -51,5 +63,7 @@ def test_range_buttons_count_months_as_plotly_does():
     assert x_range("YTD", first, end)[0] == pd.Timestamp("2013-01-01")
     assert x_range("All", first, end) == (first, end)
     assert x_range("6M", pd.Timestamp("2013-01-02"), end)[0] == pd.Timestamp("2013-01-02")  # never before the data
-    assert x_range("2012-06-01..2012-12-31", first, end) == (pd.Timestamp("2012-06-01"),
-                                                             pd.Timestamp("2012-12-31 12:00"))
+    assert x_range("2012-06-01..2012-12-31", first, end) == (
+        pd.Timestamp("2012-06-01"),
+        pd.Timestamp("2012-12-31 12:00"),
+    )

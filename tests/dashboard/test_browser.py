@@ -40,10 +40,12 @@ def _expected_y(view, ticker: str, x: list[str]) -> list[float]:
     prices, forecast = view.rows(view.prices, ticker), view.rows(view.forecast, ticker)
     backtest = view.rows(view.predictions, ticker)
     backtest = backtest[backtest["step"] == 1]
-    values = [prices.loc[prices["date"].between(start, end), "close"],
-              backtest.loc[backtest["target_date"].between(start, end), ["lstm", "naive"]].stack(),
-              forecast.loc[forecast["target_date"].between(start, end), ["lstm_lo95", "lstm_hi95"]].stack(),
-              forecast["origin_price"].iloc[:1]]
+    values = [
+        prices.loc[prices["date"].between(start, end), "close"],
+        backtest.loc[backtest["target_date"].between(start, end), ["lstm", "naive"]].stack(),
+        forecast.loc[forecast["target_date"].between(start, end), ["lstm_lo95", "lstm_hi95"]].stack(),
+        forecast["origin_price"].iloc[:1],
+    ]
     both = pd.concat(values)
     low, high = both.min(), both.max()
     pad = (high - low) * 0.05
@@ -71,8 +73,11 @@ def test_range_buttons_set_what_both_panels_show_and_the_address_keeps_it(browse
             assert [pd.Timestamp(v[:19]) for v in drawn["x"]] == list(x_range(label, first, end)), label
             # The y-axis fits what is inside the window, no more.
             assert drawn["y"] == pytest.approx(_expected_y(view, "IBM", drawn["x"]), rel=1e-6), (label, drawn)
-            page.wait_for_function("l => new URLSearchParams(location.search).get('range') === l"
-                                   " || (l === '6M' && !new URLSearchParams(location.search).get('range'))", arg=label)
+            page.wait_for_function(
+                "l => new URLSearchParams(location.search).get('range') === l"
+                " || (l === '6M' && !new URLSearchParams(location.search).get('range'))",
+                arg=label,
+            )
             page.screenshot(path=str(artifacts_dir / f"dashboard-range-{label}.png"))
         page.click(".rangeselector .button:has-text('All')")
         drawn = settled_axes(page, lambda x: _expected_y(view, "IBM", x), ((end - first).days - 1, 100_000))
@@ -105,17 +110,27 @@ def test_the_ticker_tab_shows_the_runs_numbers_at_every_width(browser, two_ticke
             days = int((view.rows(view.predictions, ticker)["step"] == 1).sum())
             expected, level = verdict(view.report, ticker, 1, days)
             page.wait_for_function("t => document.querySelector('#verdict').innerText === t", arg=expected)
-            colour = {"good": "alert-success", "warn": "alert-warning", "bad": "alert-danger",
-                      "tie": "alert-secondary"}[level]
+            colour = {
+                "good": "alert-success",
+                "warn": "alert-warning",
+                "bad": "alert-danger",
+                "tie": "alert-secondary",
+            }[level]
             assert colour in page.get_attribute("#verdict", "class")
             # The metrics grid: every number of the run's report, as the page writes it.
             models, rows = metrics_table(view.report, ticker, [1])
-            page.wait_for_function("t => document.querySelector('#metrics-grid') && document.querySelector("
-                                   "'#metrics-grid .ag-cell[col-id=lstm]') && document.querySelector('#verdict')"
-                                   ".innerText.length > 0", arg=ticker)
+            page.wait_for_function(
+                "t => document.querySelector('#metrics-grid') && document.querySelector("
+                "'#metrics-grid .ag-cell[col-id=lstm]') && document.querySelector('#verdict')"
+                ".innerText.length > 0",
+                arg=ticker,
+            )
             wait_for_grid(page, "metrics-grid", len(rows))
-            page.wait_for_function("v => Array.from(document.querySelectorAll('#metrics-grid .ag-cell[col-id=lstm]'))"
-                                   ".some(c => c.innerText.startsWith(v))", arg=fmt(rows[0]["values"]["lstm"], "price"))
+            page.wait_for_function(
+                "v => Array.from(document.querySelectorAll('#metrics-grid .ag-cell[col-id=lstm]'))"
+                ".some(c => c.innerText.startsWith(v))",
+                arg=fmt(rows[0]["values"]["lstm"], "price"),
+            )
             shown = {r["metric"]: r for r in grid_rows(page, "metrics-grid")}
             for row in rows:
                 for model in models:
@@ -134,10 +149,14 @@ def test_the_ticker_tab_shows_the_runs_numbers_at_every_width(browser, two_ticke
         for width, name in ((1024, "1024px"), (390, "phone")):  # a laptop, and a phone held upright
             page.set_viewport_size({"width": width, "height": 844 if width < 500 else 1000})
             # Bootstrap's grid re-flows at once; Plotly resizes the chart on its own clock: wait for both.
-            page.wait_for_function("w => { const c = document.querySelector('#price-graph').getBoundingClientRect();"
-                                   " const p = document.querySelector('#forecast-panel').getBoundingClientRect();"
-                                   " return p.top > c.bottom - 5 && c.width > w * 0.85"
-                                   " && document.documentElement.scrollWidth <= w; }", arg=width, timeout=15_000)
+            page.wait_for_function(
+                "w => { const c = document.querySelector('#price-graph').getBoundingClientRect();"
+                " const p = document.querySelector('#forecast-panel').getBoundingClientRect();"
+                " return p.top > c.bottom - 5 && c.width > w * 0.85"
+                " && document.documentElement.scrollWidth <= w; }",
+                arg=width,
+                timeout=15_000,
+            )
             assert page.evaluate("() => document.documentElement.scrollWidth") <= width  # nothing runs off the side
             page.screenshot(path=str(artifacts_dir / f"dashboard-{name}.png"), full_page=True)
         page.close()
@@ -145,14 +164,19 @@ def test_the_ticker_tab_shows_the_runs_numbers_at_every_width(browser, two_ticke
 
 def _printed_forecast(data_dir) -> dict[tuple[str, int], float]:
     """``python -m forecaster forecast``'s table, as printed: (ticker, step) -> the forecast."""
-    out = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(data_dir)],
-                         capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "forecaster", "forecast", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:3] == ["ticker", "day", "step"])
     assert "(forecast and 80% band" in lines[header - 1]
     printed = {}
-    for line in lines[header + 1:]:
+    for line in lines[header + 1 :]:
         parts = line.split()
         if len(parts) == 8 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", parts[1]):
             printed[(parts[0], int(parts[2]))] = float(parts[4])
@@ -182,10 +206,14 @@ def test_every_forecast_on_the_page_is_the_one_the_command_line_prints(browser, 
         for row in grid_rows(page, "compare-grid"):
             assert row["forecast"] == f"{printed[(row['ticker'], 1)]:,.2f}"
         page.click("text=Track record")  # the forecasts as issued, in the live record
-        page.wait_for_function("() => { const g = document.querySelector('#track-graph .js-plotly-plot');"
-                               " return g && g.data && g.data.length > 0; }", timeout=15_000)
-        issued = page.evaluate("() => Array.from(document.querySelector('#track-graph .js-plotly-plot')"
-                               "._fullData[0].y)")
+        page.wait_for_function(
+            "() => { const g = document.querySelector('#track-graph .js-plotly-plot');"
+            " return g && g.data && g.data.length > 0; }",
+            timeout=15_000,
+        )
+        issued = page.evaluate(
+            "() => Array.from(document.querySelector('#track-graph .js-plotly-plot')._fullData[0].y)"
+        )
         assert issued == pytest.approx([stored[("IBM", 1)]])
         page.close()
 
@@ -236,9 +264,12 @@ def test_compare_grid_sorts_filters_downloads_and_opens_a_ticker(browser, two_ti
         for descending in (False, True):
             page.click(header)
             order = sorted(ratios, key=ratios.get, reverse=descending)
-            page.wait_for_function("o => Array.from(document.querySelectorAll('#compare-grid .ag-pinned-left-cols-"
-                                   "container .ag-row')).sort((a, b) => a.getAttribute('row-index') - b.getAttribute("
-                                   "'row-index')).map(r => r.innerText.trim()).join() === o.join()", arg=order)
+            page.wait_for_function(
+                "o => Array.from(document.querySelectorAll('#compare-grid .ag-pinned-left-cols-"
+                "container .ag-row')).sort((a, b) => a.getAttribute('row-index') - b.getAttribute("
+                "'row-index')).map(r => r.innerText.trim()).join() === o.join()",
+                arg=order,
+            )
         page.screenshot(path=str(artifacts_dir / "dashboard-compare.png"), full_page=True)
         # Filter on the ticker, then download what the grid shows.
         page.click("#compare-grid .ag-header-cell[col-id=ticker] .ag-header-cell-filter-button")
@@ -275,22 +306,33 @@ def test_a_copied_address_opens_the_same_view(browser, two_ticker_run, artifacts
         page.click("label:has-text('80% interval score')")
         page.wait_for_function("() => new URLSearchParams(location.search).get('measure') === 'interval_score_80'")
         copied = page.url
-        assert view_in_address(page) == {"run": view.run_id, "ticker": "MSFT", "step": "3", "tab": "compare",
-                                          "range": "1Y", "measure": "interval_score_80"}
+        assert view_in_address(page) == {
+            "run": view.run_id,
+            "ticker": "MSFT",
+            "step": "3",
+            "tab": "compare",
+            "range": "1Y",
+            "measure": "interval_score_80",
+        }
         page.close()
 
         fresh = browser.new_page(viewport={"width": 1400, "height": 1000})  # a colleague's browser
         fresh.goto(copied)
-        fresh.wait_for_function("() => document.querySelector('#compare-graph .js-plotly-plot')"
-                                " && document.querySelector('#compare-graph .gtitle')", timeout=30_000)
+        fresh.wait_for_function(
+            "() => document.querySelector('#compare-graph .js-plotly-plot')"
+            " && document.querySelector('#compare-graph .gtitle')",
+            timeout=30_000,
+        )
         assert fresh.inner_text("#tabs .nav-link.active") == "Compare tickers"
         title = fresh.eval_on_selector("#compare-graph .gtitle", "e => e.textContent")
         assert "80% interval score / naive's, 3 days ahead" in title
         assert fresh.is_checked("#compare-measure input[value=interval_score_80]")
         fresh.click("#tabs .nav-link:has-text('Ticker')")
         wait_for_ticker(fresh, "MSFT")
-        assert "3 days ahead" in fresh.inner_text("#step") and fresh.evaluate(f"() => {GRAPH}.data[3].name") == \
-            "LSTM, 3 days ahead"
+        assert (
+            "3 days ahead" in fresh.inner_text("#step")
+            and fresh.evaluate(f"() => {GRAPH}.data[3].name") == "LSTM, 3 days ahead"
+        )
         assert [pd.Timestamp(v) for v in axes(fresh)["x"]] == [pd.Timestamp(v) for v in drawn["x"]]  # same window
         fresh.screenshot(path=str(artifacts_dir / "dashboard-copied-address.png"))
         # It keeps following the person: back on the Ticker tab, the default, which the address leaves out.
@@ -349,8 +391,9 @@ def test_a_damaged_ticker_gets_a_message_and_the_rest_keeps_working(browser, two
         page.close()
 
 
-def test_a_report_of_the_wrong_shape_says_which_file_instead_of_crashing(browser, two_ticker_run, tmp_path,
-                                                                         artifacts_dir):
+def test_a_report_of_the_wrong_shape_says_which_file_instead_of_crashing(
+    browser, two_ticker_run, tmp_path, artifacts_dir
+):
     data_dir = tmp_path / "data"
     shutil.copytree(two_ticker_run, data_dir)
     run_dir = artifacts.latest_run_dir(data_dir)
@@ -391,10 +434,14 @@ def test_track_record_tab_shows_the_live_scores_of_issued_forecasts(browser, rep
         assert shown["ticker"] == "AAPL" and shown["scored"] == str(every["scored"])
         assert shown["coverage_80"] == f"{every['coverage_80']:.1%}"
         assert shown["rmse_ratio_vs_naive"] == f"{every['rmse_ratio_vs_naive']:.3f}"
-        page.wait_for_function("() => { const g = document.querySelector('#track-graph .js-plotly-plot');"
-                               " return g && g.data && g.data.length > 0; }", timeout=10_000)
-        traces = page.evaluate("() => document.querySelector('#track-graph .js-plotly-plot').data"
-                               ".map(t => [t.name, t.x.length])")
+        page.wait_for_function(
+            "() => { const g = document.querySelector('#track-graph .js-plotly-plot');"
+            " return g && g.data && g.data.length > 0; }",
+            timeout=10_000,
+        )
+        traces = page.evaluate(
+            "() => document.querySelector('#track-graph .js-plotly-plot').data.map(t => [t.name, t.x.length])"
+        )
         assert traces == [["forecast as issued, 1 day ahead", 5], ["what happened", 4]]  # the last still waits
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
         page.screenshot(path=str(artifacts_dir / "dashboard-track-record.png"), full_page=True)
@@ -430,8 +477,10 @@ def test_the_page_is_quick_to_first_sight_and_to_each_ticker(browser, two_ticker
             repeats.append(switch_ticker(page, ticker))
             page.wait_for_timeout(1500)
         page.close()
-    print(f"\npage opened to its price chart drawn: {', '.join(f'{t:.0f} ms' for t in opens)}"
-          f"\nfirst visit to a ticker: {first[0]:.0f} ms; repeat visits: {', '.join(f'{t:.0f} ms' for t in repeats)}")
+    print(
+        f"\npage opened to its price chart drawn: {', '.join(f'{t:.0f} ms' for t in opens)}"
+        f"\nfirst visit to a ticker: {first[0]:.0f} ms; repeat visits: {', '.join(f'{t:.0f} ms' for t in repeats)}"
+    )
     # Loose bounds, for a shared machine: the measured times are printed, and the README's come from
     # `python benchmarks/dashboard_sight.py`, which measures the code before beside it.
     assert min(opens) < 4_000 and first[0] < 2_000 and min(repeats) < 1_500
@@ -463,17 +512,24 @@ def test_the_skill_tab_shows_the_reports_numbers(browser, two_ticker_run, artifa
                 assert zones[(display_name(model), tail)]["green"] == f"{share['green']:.1%}"
         wait_for_grid(page, "band-grid", 2 * 3 * 4)  # tickers x banded models x tails
         band = view.report["tickers"]["IBM"]["metrics"]["1"]["lstm"]["bands"]["lo80"]
-        first = next(r for r in grid_rows(page, "band-grid") if r["ticker"] == "IBM" and r["model"] == "LSTM"
-                     and r["tail"] == "lo80")
+        first = next(
+            r
+            for r in grid_rows(page, "band-grid")
+            if r["ticker"] == "IBM" and r["model"] == "LSTM" and r["tail"] == "lo80"
+        )
         assert (first["exceptions"], first["zone"]) == (str(band["exceptions"]), band["zone"])
         assert first["kupiec_p"] == f"{band['kupiec_p']:.3f}"
-        page.wait_for_function("() => document.querySelector('#rank-ic-graph .js-plotly-plot')"
-                               " && document.querySelector('#equity-graph .js-plotly-plot')")
+        page.wait_for_function(
+            "() => document.querySelector('#rank-ic-graph .js-plotly-plot')"
+            " && document.querySelector('#equity-graph .js-plotly-plot')"
+        )
         page.screenshot(path=str(artifacts_dir / "dashboard-skill.png"), full_page=True)
         # A click on a signal's row charts that signal.
         page.click("#signal-grid .ag-row >> text=20-day momentum")
-        page.wait_for_function("() => document.querySelector('#rank-ic-graph .js-plotly-plot').data[0].name"
-                               ".startsWith('20-day momentum')", timeout=15_000)
+        page.wait_for_function(
+            "() => document.querySelector('#rank-ic-graph .js-plotly-plot').data[0].name.startsWith('20-day momentum')",
+            timeout=15_000,
+        )
         assert view_in_address(page)["tab"] == "skill"
         # The Compare grid carries each ticker's test against naive and its band's zone.
         page.click("text=Compare tickers")

@@ -79,8 +79,11 @@ def test_a_step_patch_carries_the_same_series_a_rebuild_would(aapl):
     for index, series in backtest_series(predictions, 3).items():
         assert list(rebuilt.data[index].y) == pytest.approx(list(series["y"]), nan_ok=True)
         assert list(rebuilt.data[index].x) == list(series["x"]) and rebuilt.data[index].name == series["name"]
-    assert visibility("line", ("drift",)) == {TRACE_CANDLES: False, TRACE_CLOSE: True, **{
-        index: name == "drift" for name, index in TRACE_BASELINE.items()}}
+    assert visibility("line", ("drift",)) == {
+        TRACE_CANDLES: False,
+        TRACE_CLOSE: True,
+        **{index: name == "drift" for name, index in TRACE_BASELINE.items()},
+    }
 
 
 def test_residuals_show_the_model_and_naive_in_distinct_colours(aapl):
@@ -94,8 +97,12 @@ def test_residuals_show_the_model_and_naive_in_distinct_colours(aapl):
 
 
 def test_compare_figure_labels_every_bar_draws_ties_and_keeps_a_symmetric_axis():
-    report = {"tickers": {t: {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": r}}}}
-                          for t, r in {"A": 1.004, "B": 0.997, "C": 1.0}.items()}}
+    report = {
+        "tickers": {
+            t: {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": r}}}}
+            for t, r in {"A": 1.004, "B": 0.997, "C": 1.0}.items()
+        }
+    }
     figure = compare_figure(report, 1)
     bars, marks, labels = figure.data
     assert list(bars.y) == ["B", "C", "A"] and list(labels.text) == ["0.997", "1.000", "1.004"]
@@ -124,8 +131,16 @@ def test_price_figure_opens_on_the_range_its_address_names(aapl):
 
 
 def test_a_track_record_of_one_forecast_is_dated_in_days_not_milliseconds():
-    issued = pd.DataFrame({"ticker": ["A"], "step": [1], "target_date": pd.to_datetime(["2013-03-04"]),
-                           "lstm": [101.0], "lstm_lo80": [99.0], "lstm_hi80": [103.0]})
+    issued = pd.DataFrame(
+        {
+            "ticker": ["A"],
+            "step": [1],
+            "target_date": pd.to_datetime(["2013-03-04"]),
+            "lstm": [101.0],
+            "lstm_lo80": [99.0],
+            "lstm_hi80": [103.0],
+        }
+    )
     figure = track_figure(issued, issued.iloc[:0].assign(actual=[]), "A")
     assert figure.layout.xaxis.type == "date" and figure.layout.xaxis.tickformat == "%b %-d, %Y"
     assert list(figure.layout.xaxis.range) == ["2013-02-25", "2013-03-11"]  # a week either side

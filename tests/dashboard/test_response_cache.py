@@ -14,14 +14,19 @@ RUN_ID = "20990101T000000Z-aaaaaa"
 
 def _price_request(ticker: str) -> dict:
     """The request a browser sends when the ticker picker changes (the price figure's callback)."""
-    return {"output": "price-graph.figure", "outputs": {"id": "price-graph", "property": "figure"},
-            "inputs": [{"id": "ticker", "property": "value", "value": ticker}],
-            "state": [{"id": "run-id", "property": "data", "value": RUN_ID},
-                      {"id": "step", "property": "value", "value": 1},
-                      {"id": "chart", "property": "value", "value": "line"},
-                      {"id": "baselines", "property": "value", "value": ["naive"]},
-                      {"id": "range-label", "property": "data", "value": "6M"}],
-            "changedPropIds": ["ticker.value"]}
+    return {
+        "output": "price-graph.figure",
+        "outputs": {"id": "price-graph", "property": "figure"},
+        "inputs": [{"id": "ticker", "property": "value", "value": ticker}],
+        "state": [
+            {"id": "run-id", "property": "data", "value": RUN_ID},
+            {"id": "step", "property": "value", "value": 1},
+            {"id": "chart", "property": "value", "value": "line"},
+            {"id": "baselines", "property": "value", "value": ["naive"]},
+            {"id": "range-label", "property": "data", "value": "6M"},
+        ],
+        "changedPropIds": ["ticker.value"],
+    }
 
 
 def test_answers_are_compressed_and_stored_per_run_version(published_run, tmp_path):
@@ -57,12 +62,16 @@ def test_answers_that_change_with_time_are_never_stored(published_run, tmp_path)
     raw, _ = app.server.extensions["response_cache"]
     client = app.server.test_client()
     client.get("/")
-    poll = {"output": "..newer-run.children...newer-run.is_open..",
-            "outputs": [{"id": "newer-run", "property": "children"}, {"id": "newer-run", "property": "is_open"}],
-            "inputs": [{"id": "poll", "property": "n_intervals", "value": 1},
-                       {"id": "address", "property": "data", "value": f"?run={RUN_ID}&ticker=AAPL"}],
-            "state": [{"id": "run-id", "property": "data", "value": RUN_ID}],
-            "changedPropIds": ["poll.n_intervals"]}
+    poll = {
+        "output": "..newer-run.children...newer-run.is_open..",
+        "outputs": [{"id": "newer-run", "property": "children"}, {"id": "newer-run", "property": "is_open"}],
+        "inputs": [
+            {"id": "poll", "property": "n_intervals", "value": 1},
+            {"id": "address", "property": "data", "value": f"?run={RUN_ID}&ticker=AAPL"},
+        ],
+        "state": [{"id": "run-id", "property": "data", "value": RUN_ID}],
+        "changedPropIds": ["poll.n_intervals"],
+    }
     headers = {"Content-Type": "application/json"}
     first = client.post("/_dash-update-component", data=json.dumps(poll), headers=headers)
     assert json.loads(first.data)["response"]["newer-run"] == {"is_open": False}  # no newer run yet

@@ -9,16 +9,22 @@ from dashboard.tables import compare_rows, fmt, forecast_rows, metrics_table, ve
 
 
 def _report(ratio: float, c80: float, c95: float) -> dict:
-    return {"tickers": {"A": {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": ratio, "coverage_80": c80,
-                                                          "coverage_95": c95}}}}}}
+    return {
+        "tickers": {
+            "A": {"metrics": {"1": {"lstm": {"rmse_ratio_vs_naive": ratio, "coverage_80": c80, "coverage_95": c95}}}}
+        }
+    }
 
 
-@pytest.mark.parametrize(("ratio", "c80", "c95", "level", "words"), [
-    (0.995, 0.79, 0.95, "good", "error 0.5% lower than naive's"),
-    (1.02, 0.80, 0.95, "bad", "error 2.0% higher than naive's"),
-    (0.99, 0.65, 0.95, "warn", "The 80% band is more than 5 points off its nominal 80%"),
-    (1.0001, 0.80, 0.86, "warn", "the same as naive's"),
-])
+@pytest.mark.parametrize(
+    ("ratio", "c80", "c95", "level", "words"),
+    [
+        (0.995, 0.79, 0.95, "good", "error 0.5% lower than naive's"),
+        (1.02, 0.80, 0.95, "bad", "error 2.0% higher than naive's"),
+        (0.99, 0.65, 0.95, "warn", "The 80% band is more than 5 points off its nominal 80%"),
+        (1.0001, 0.80, 0.86, "warn", "the same as naive's"),
+    ],
+)
 def test_the_verdict_says_in_words_whether_the_model_helps_and_the_bands_held(ratio, c80, c95, level, words):
     text, got = verdict(_report(ratio, c80, c95), "A", 1, 706)
     assert got == level and words in text and "over 706 test days" in text
@@ -70,12 +76,31 @@ def test_the_model_card_names_the_tickers_left_out_and_why():
     from dashboard.layout import card_text
     from dashboard.reader import RunView
 
-    skipped = {"ILLIQ100A": "its adjusted close never changes (a constant series)",
-               "APTV": "only 0 usable days before the test start 2017-02-08"}
-    card = {"created_at": "2026-11-30T22:00:00Z", "source": "csv", "tickers": ["AAPL"], "skipped_tickers": skipped,
-            "failed_tickers": {}, "data_range": {"AAPL": ["2013-02-08", "2018-02-07"]}, "horizon": 5}
-    view = RunView(run_id="r", version=("r", 0.0), report={"tickers": {}, "summary": {}}, card=card,
-                   predictions=None, prices=None, forecast=None)
+    skipped = {
+        "ILLIQ100A": "its adjusted close never changes (a constant series)",
+        "APTV": "only 0 usable days before the test start 2017-02-08",
+    }
+    card = {
+        "created_at": "2026-11-30T22:00:00Z",
+        "source": "csv",
+        "tickers": ["AAPL"],
+        "skipped_tickers": skipped,
+        "failed_tickers": {},
+        "data_range": {"AAPL": ["2013-02-08", "2018-02-07"]},
+        "horizon": 5,
+    }
+    view = RunView(
+        run_id="r",
+        version=("r", 0.0),
+        report={"tickers": {}, "summary": {}},
+        card=card,
+        predictions=None,
+        prices=None,
+        forecast=None,
+    )
     lines = card_text(view).splitlines()
-    assert lines[-3:] == ["skipped 2 tickers:", "  ILLIQ100A: its adjusted close never changes (a constant series)",
-                          "  APTV: only 0 usable days before the test start 2017-02-08"]
+    assert lines[-3:] == [
+        "skipped 2 tickers:",
+        "  ILLIQ100A: its adjusted close never changes (a constant series)",
+        "  APTV: only 0 usable days before the test start 2017-02-08",
+    ]

@@ -31,8 +31,12 @@ def aapl_bars(shared_data):
 @pytest.fixture
 def yahoo(aapl_bars):
     """Yahoo serving the last 300 days of the real AAPL file as AAPL and, shifted, as MSFT."""
-    server = FakeYahoo({"AAPL": aapl_bars.iloc[-300:].reset_index(drop=True),
-                        "MSFT": aapl_bars.iloc[-300:].assign(**{"Adj Close": aapl_bars["Adj Close"].iloc[-300:] / 3})})
+    server = FakeYahoo(
+        {
+            "AAPL": aapl_bars.iloc[-300:].reset_index(drop=True),
+            "MSFT": aapl_bars.iloc[-300:].assign(**{"Adj Close": aapl_bars["Adj Close"].iloc[-300:] / 3}),
+        }
+    )
     with mock.patch.multiple(yfinance.data.YfData, get=server.getter(), cache_get=server.getter()):
         yield server
 
@@ -136,8 +140,7 @@ def test_up_to_date_cache_is_unchanged(tmp_path, yahoo):
 
 
 def test_fetch_command_exits_non_zero_when_a_ticker_fails(tmp_path, yahoo, capsys):
-    code = main(["fetch", "--tickers", "AAPL", "NOPE", "--data-dir", str(tmp_path), "--retries", "0",
-                 "--no-progress"])
+    code = main(["fetch", "--tickers", "AAPL", "NOPE", "--data-dir", str(tmp_path), "--retries", "0", "--no-progress"])
     out = capsys.readouterr().out
     assert code == 1
     assert "AAPL      new" in out and "NOPE      failed" in out and "1 new: " in out and "; 1 failed" in out

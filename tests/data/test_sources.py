@@ -58,30 +58,49 @@ def test_tickers_that_look_like_paths_are_refused(bad):
 
 
 def test_valid_tickers_are_upper_cased():
-    assert [validate_ticker(t) for t in ["brk-b", "^GSPC", "EURUSD=X", "7203.T"]] == \
-        ["BRK-B", "^GSPC", "EURUSD=X", "7203.T"]
+    assert [validate_ticker(t) for t in ["brk-b", "^GSPC", "EURUSD=X", "7203.T"]] == [
+        "BRK-B",
+        "^GSPC",
+        "EURUSD=X",
+        "7203.T",
+    ]
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    ("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\n", "fits neither layout"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n", "header but no rows"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5\n2020-13-45,1,2,1,1,1,5\n",
-     "unparsable date .* on lines 3"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,abc,1,5\n",
-     "unparsable number in 'close' on lines 2"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
-     "duplicate date on lines 3"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,-1,1,5\n", "zero or negative 'close' on lines 2"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5,EXTRA\n",
-     "lines 2 have more fields than the header's 7"),
-    ("", "empty"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,,5\n2020-01-03,1,2,1,1,,5\n",
-     "'adj_close' have no values on any line"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-03,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
-     r"not in date order: line 3 \(ABC 2020-01-02\) comes after a later date"),
-    ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,2,1,1,5\n", "high < low on lines 2"),
-    ("Date,Open,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,5\n", "fits neither layout"),
-])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\n", "fits neither layout"),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n", "header but no rows"),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5\n2020-13-45,1,2,1,1,1,5\n",
+            "unparsable date .* on lines 3",
+        ),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,abc,1,5\n",
+            "unparsable number in 'close' on lines 2",
+        ),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
+            "duplicate date on lines 3",
+        ),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,-1,1,5\n", "zero or negative 'close' on lines 2"),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,1,5,EXTRA\n",
+            "lines 2 have more fields than the header's 7",
+        ),
+        ("", "empty"),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,1,,5\n2020-01-03,1,2,1,1,,5\n",
+            "'adj_close' have no values on any line",
+        ),
+        (
+            "Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-03,1,2,1,1,1,5\n2020-01-02,1,2,1,1,1,5\n",
+            r"not in date order: line 3 \(ABC 2020-01-02\) comes after a later date",
+        ),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,2,1,1,5\n", "high < low on lines 2"),
+        ("Date,Open,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,5\n", "fits neither layout"),
+    ],
+)
 def test_malformed_csv_names_the_file_and_line(tmp_path, content, expected):
     path = tmp_path / "ABC.csv"
     path.write_text(content)
@@ -134,7 +153,9 @@ def test_yahoo_offline_is_a_clear_error(tmp_path):
 
 def test_a_long_file_sorted_by_date_then_ticker_is_in_order(tmp_path):
     path = tmp_path / "long.csv"
-    path.write_text("date,open,high,low,close,volume,Name\n2020-01-02,1,2,1,1,5,AAA\n2020-01-02,1,2,1,1,5,BBB\n"
-                    "2020-01-03,1,2,1,1,5,AAA\n2020-01-03,1,2,1,1,5,BBB\n")
+    path.write_text(
+        "date,open,high,low,close,volume,Name\n2020-01-02,1,2,1,1,5,AAA\n2020-01-02,1,2,1,1,5,BBB\n"
+        "2020-01-03,1,2,1,1,5,AAA\n2020-01-03,1,2,1,1,5,BBB\n"
+    )
     prices = read_csv_prices(path)
     assert prices.groupby("ticker").size().to_dict() == {"AAA": 2, "BBB": 2}

@@ -13,9 +13,15 @@ from forecaster.evaluate.anchors import anchor_signals
 def _panel(days: int, tickers: int, realised, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     signal = rng.normal(size=(days, tickers))
-    return pd.DataFrame({"ticker": np.tile([f"T{i}" for i in range(tickers)], days), "step": 1,
-                         "origin_date": np.repeat(pd.bdate_range("2020-01-01", periods=days), tickers),
-                         "lstm": signal.ravel(), "realised": realised(signal, rng).ravel()})
+    return pd.DataFrame(
+        {
+            "ticker": np.tile([f"T{i}" for i in range(tickers)], days),
+            "step": 1,
+            "origin_date": np.repeat(pd.bdate_range("2020-01-01", periods=days), tickers),
+            "lstm": signal.ravel(),
+            "realised": realised(signal, rng).ravel(),
+        }
+    )
 
 
 def test_a_signal_that_is_the_outcome_has_an_ic_of_one_and_its_opposite_minus_one():

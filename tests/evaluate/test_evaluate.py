@@ -19,10 +19,19 @@ def _windows() -> Windows:
     prices = np.array([9.0, 10.0, 11.0, 10.5, 12.0])
     origins = np.array([1, 2, 3])
     return Windows(
-        values=np.zeros((5, 1), np.float32), starts=origins - 1, lookback=2, y=np.zeros((3, 1), np.float32),
-        ticker=np.array(["T"] * 3), origin_date=dates[origins], origin_price=prices[origins],
-        target_date=dates[origins + 1, None], target_price=prices[origins + 1, None], target_scale=np.ones(3),
-        prices=prices, origin_pos=origins, first_price=np.full(3, 9.0),
+        values=np.zeros((5, 1), np.float32),
+        starts=origins - 1,
+        lookback=2,
+        y=np.zeros((3, 1), np.float32),
+        ticker=np.array(["T"] * 3),
+        origin_date=dates[origins],
+        origin_price=prices[origins],
+        target_date=dates[origins + 1, None],
+        target_price=prices[origins + 1, None],
+        target_scale=np.ones(3),
+        prices=prices,
+        origin_pos=origins,
+        first_price=np.full(3, 9.0),
     )
 
 
@@ -134,19 +143,26 @@ def test_the_report_computed_for_every_ticker_at_once_equals_each_series_own_met
         naive_rmse = metrics.rmse(a, rows["naive"].to_numpy())
         for model, entry in report["tickers"]["AAPL"]["metrics"][str(step)].items():
             p = rows[model].to_numpy()
-            expected = {"rmse": metrics.rmse(a, p), "mae": metrics.mae(a, p), "mape": metrics.mape(a, p),
-                        "smape": metrics.smape(a, p), "mase": metrics.mase(a, p, scale),
-                        "directional_accuracy": metrics.directional_accuracy(o, a, p),
-                        "rmse_ratio_vs_naive": metrics.rmse(a, p) / naive_rmse}
+            expected = {
+                "rmse": metrics.rmse(a, p),
+                "mae": metrics.mae(a, p),
+                "mape": metrics.mape(a, p),
+                "smape": metrics.smape(a, p),
+                "mase": metrics.mase(a, p, scale),
+                "directional_accuracy": metrics.directional_accuracy(o, a, p),
+                "rmse_ratio_vs_naive": metrics.rmse(a, p) / naive_rmse,
+            }
             if model == "lstm":
                 expected["lag1_share"] = metrics.lag1_share(o, a, p)
                 expected["pinball"] = metrics.pinball(a, {q: rows[quantile_column(q)].to_numpy() for q in QUANTILES})
             if model in ("lstm", "naive", "garch"):
                 for level in (80, 95):
                     lo, hi = rows[f"{model}_lo{level}"].to_numpy(), rows[f"{model}_hi{level}"].to_numpy()
-                    expected |= {f"coverage_{level}": metrics.coverage(a, lo, hi),
-                                 f"width_{level}": metrics.width(lo, hi),
-                                 f"interval_score_{level}": metrics.interval_score(a, lo, hi, level)}
+                    expected |= {
+                        f"coverage_{level}": metrics.coverage(a, lo, hi),
+                        f"width_{level}": metrics.width(lo, hi),
+                        f"interval_score_{level}": metrics.interval_score(a, lo, hi, level),
+                    }
             fields = {k: v for k, v in entry.items() if k not in ("bands", "undefined")}
             assert set(fields) == set(expected), model
             for key, value in expected.items():

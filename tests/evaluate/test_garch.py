@@ -58,8 +58,9 @@ def test_bands_cover_their_level_on_a_garch_series(level):
     columns = garch.forecasts(prices[origins], variance[: len(origins)], [params] * len(origins))
     for step in (1, 3):
         actual = prices[origins + step]
-        covered = np.mean((actual >= columns[f"garch_lo{level}"][:, step - 1])
-                          & (actual <= columns[f"garch_hi{level}"][:, step - 1]))
+        covered = np.mean(
+            (actual >= columns[f"garch_lo{level}"][:, step - 1]) & (actual <= columns[f"garch_hi{level}"][:, step - 1])
+        )
         assert covered == pytest.approx(level / 100, abs=0.03)
 
 

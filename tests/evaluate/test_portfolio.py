@@ -37,8 +37,11 @@ def test_tranches_overlap_over_the_horizon():
     daily = portfolio.long_short(signal, returns, horizon=2, cost_bps=0)
     # Day 1 holds half of tranche 0; day 2 half of each (they cancel); day 3 half of tranche 1.
     r = returns
-    expected = [0.5 * (r.loc[DAYS[1], "T9"] - r.loc[DAYS[1], "T0"]), 0.0,
-                0.5 * (r.loc[DAYS[3], "T0"] - r.loc[DAYS[3], "T9"])]
+    expected = [
+        0.5 * (r.loc[DAYS[1], "T9"] - r.loc[DAYS[1], "T0"]),
+        0.0,
+        0.5 * (r.loc[DAYS[3], "T0"] - r.loc[DAYS[3], "T9"]),
+    ]
     assert list(daily.index) == list(DAYS[1:4])
     assert daily["gross"].tolist() == pytest.approx(expected, abs=1e-15)
     assert daily["turnover"].tolist() == pytest.approx([1.0, 1.0, 1.0])
@@ -53,8 +56,9 @@ def test_a_signal_that_does_not_vary_holds_nothing_and_the_universe_holds_everyt
 
 
 def test_performance_is_the_annualised_figures_by_hand():
-    daily = pd.DataFrame({"gross": [0.01, -0.005, 0.002, 0.004], "net": [0.009, -0.006, 0.001, 0.003],
-                          "turnover": [2.0, 2.0, 2.0, 2.0]})
+    daily = pd.DataFrame(
+        {"gross": [0.01, -0.005, 0.002, 0.004], "net": [0.009, -0.006, 0.001, 0.003], "turnover": [2.0, 2.0, 2.0, 2.0]}
+    )
     figures = portfolio.performance(daily)
     net = daily["net"].to_numpy()
     assert figures["annual_return_net"] == pytest.approx(np.prod(1 + net) ** (252 / 4) - 1)

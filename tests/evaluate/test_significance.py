@@ -16,14 +16,28 @@ def _ticker(rng: np.random.Generator, days: int = 250, skill: float = 0.0, steps
     price = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, days + steps)))
     rows = []
     for step in range(1, steps + 1):
-        origin, actual = price[:days], price[step:days + step]
+        origin, actual = price[:days], price[step : days + step]
         change = actual - origin
-        rows.append(pd.DataFrame({
-            "ticker": "A", "step": step, "target_date": pd.bdate_range("2020-01-01", periods=days),
-            "origin_price": origin, "actual": actual, "naive": origin,
-            "lstm": origin + skill * change + (1 - skill) * rng.normal(0, 0.5, days),
-            "drift": origin * 1.0001, "moving_average": origin * 0.999, "garch": origin * 1.00005,
-            "lstm_lo80": origin - 2, "lstm_hi80": origin + 2, "naive_lo80": origin - 3, "naive_hi80": origin + 3}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "ticker": "A",
+                    "step": step,
+                    "target_date": pd.bdate_range("2020-01-01", periods=days),
+                    "origin_price": origin,
+                    "actual": actual,
+                    "naive": origin,
+                    "lstm": origin + skill * change + (1 - skill) * rng.normal(0, 0.5, days),
+                    "drift": origin * 1.0001,
+                    "moving_average": origin * 0.999,
+                    "garch": origin * 1.00005,
+                    "lstm_lo80": origin - 2,
+                    "lstm_hi80": origin + 2,
+                    "naive_lo80": origin - 3,
+                    "naive_hi80": origin + 3,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)
 
 
@@ -62,21 +76,36 @@ def test_benjamini_hochberg_by_hand():
 
 
 def test_the_summary_counts_tickers_better_and_worse_after_the_correction():
-    tests = pd.DataFrame({"ticker": list("ABCDE"), "step": 1, "model": "lstm",
-                          "dm_stat": [-3.0, -2.0, 2.5, 0.1, None], "dm_p_vs_naive": [0.001, 0.04, 0.004, 0.9, None],
-                          "in_mcs_90": [True, True, False, True, True], "abstains": [False] * 4 + [True]})
+    tests = pd.DataFrame(
+        {
+            "ticker": list("ABCDE"),
+            "step": 1,
+            "model": "lstm",
+            "dm_stat": [-3.0, -2.0, 2.5, 0.1, None],
+            "dm_p_vs_naive": [0.001, 0.04, 0.004, 0.9, None],
+            "in_mcs_90": [True, True, False, True, True],
+            "abstains": [False] * 4 + [True],
+        }
+    )
     # BH over the four defined p-values: 0.004, 0.008, 0.0533, 0.9: A and C stay below 5%, B does not.
     step1 = significance.summary(tests)["1"]
-    assert step1 == {"tickers": 5, "share_better": 0.2, "share_worse": 0.2, "share_abstains": 0.2,
-                     "abstains": False, "share_in_mcs_90": 0.8}
+    assert step1 == {
+        "tickers": 5,
+        "share_better": 0.2,
+        "share_worse": 0.2,
+        "share_abstains": 0.2,
+        "abstains": False,
+        "share_in_mcs_90": 0.8,
+    }
 
 
 def test_the_model_confidence_set_is_arch_s():
     from arch.bootstrap import MCS
 
     rng = np.random.default_rng(5)
-    losses = pd.DataFrame({"a": rng.normal(1.0, 0.3, 250) ** 2, "b": rng.normal(1.0, 0.3, 250) ** 2,
-                           "c": rng.normal(1.6, 0.3, 250) ** 2})
+    losses = pd.DataFrame(
+        {"a": rng.normal(1.0, 0.3, 250) ** 2, "b": rng.normal(1.0, 0.3, 250) ** 2, "c": rng.normal(1.6, 0.3, 250) ** 2}
+    )
     direct = MCS(losses.to_numpy(), size=0.1, reps=significance.MCS_REPS, seed=significance.MCS_SEED)
     direct.compute()
     assert significance.mcs_members(losses) == {losses.columns[i] for i in direct.included} == {"a", "b"}
@@ -101,8 +130,9 @@ def _universe(rng: np.random.Generator) -> pd.DataFrame:
 def test_every_ticker_at_once_gives_each_ticker_s_own_tests():
     """The arrays of ``every_ticker_tests`` against statsmodels' and arch's functions called ticker by ticker."""
     predictions = _universe(np.random.default_rng(3))
-    one_by_one = pd.concat([significance.ticker_tests(rows) for _, rows in predictions.groupby("ticker")],
-                           ignore_index=True)
+    one_by_one = pd.concat(
+        [significance.ticker_tests(rows) for _, rows in predictions.groupby("ticker")], ignore_index=True
+    )
     at_once = significance.every_ticker_tests(predictions)
     keys = ["ticker", "step", "model"]
     assert at_once[keys].values.tolist() == one_by_one[keys].values.tolist()

@@ -32,5 +32,7 @@ def test_too_few_tickers_say_why_the_cross_section_is_absent(sample_run):
     prices = artifacts.read_parquet(result.run_dir / artifacts.PRICES_SNAPSHOT)
     assessed = skill.assess(predictions, prices, min_tickers=30, cost_bps=5.0)
     assert assessed.daily_ic is None and assessed.daily_returns is None
-    assert assessed.cross_section == {"absent": "at most 2 tickers on a day; the cross-sectional tests and the "
-                                                "portfolio need 30 (--min-cross-section)"}
+    assert assessed.cross_section == {
+        "absent": "at most 2 tickers on a day; the cross-sectional tests and the "
+        "portfolio need 30 (--min-cross-section)"
+    }

@@ -17,8 +17,16 @@ from tests.conftest import TINY_MODEL
 
 def _tiny_run(data_dir, **options):
     """A run with the options of the shared ``sample_run`` but for ``options``."""
-    defaults = {"source": "sample", "tickers": ["IBM", "MSFT"], "model": TINY_MODEL, "data_dir": data_dir,
-                "verbose": 0, "ma_window": 10, "test_start": "2012-03-01", "min_cross_section": 2}
+    defaults = {
+        "source": "sample",
+        "tickers": ["IBM", "MSFT"],
+        "model": TINY_MODEL,
+        "data_dir": data_dir,
+        "verbose": 0,
+        "ma_window": 10,
+        "test_start": "2012-03-01",
+        "min_cross_section": 2,
+    }
     return run(RunOptions(**{**defaults, **options}))
 
 
@@ -102,12 +110,18 @@ def _copy_with_card(published_run, tmp_path, **changes):
     return copy
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"lookback": TINY_MODEL.lookback + 5}, rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
-                                            rf"{TINY_MODEL.lookback + 5}"),
-    ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps x 5 quantiles, but .* horizon"),
-    ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"lookback": TINY_MODEL.lookback + 5},
+            rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
+            rf"{TINY_MODEL.lookback + 5}",
+        ),
+        ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps x 5 quantiles, but .* horizon"),
+        ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
+    ],
+)
 def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_run, tmp_path, changes, message):
     data_dir = _copy_with_card(published_run, tmp_path, **changes)
     with pytest.raises(ArtifactError, match=message):
@@ -115,8 +129,9 @@ def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_r
 
 
 @pytest.mark.slow
-def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spark, shared_data, tmp_path, caplog,
-                                                                          monkeypatch):
+def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(
+    spark, shared_data, tmp_path, caplog, monkeypatch
+):
     """A run on AAPL to 2018-03-29; then the cache gets April 2018 and ``forecast`` issues from 2018-04-30 with
     bands calibrated by April's outcomes too, and never by one after its origin."""
     import logging
@@ -128,13 +143,19 @@ def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(spar
 
     calibrated = []  # the outcomes and origins each calibration was given
     real = intervals.rolling_corrections
-    monkeypatch.setattr(intervals, "rolling_corrections",
-                        lambda known, origins, *a: calibrated.append((known, origins)) or real(known, origins, *a))
+    monkeypatch.setattr(
+        intervals,
+        "rolling_corrections",
+        lambda known, origins, *a: calibrated.append((known, origins)) or real(known, origins, *a),
+    )
 
     prices = load_prices("csv", csv_paths=[str(AAPL_CSV)])
     cache.write_prices(tmp_path, prices[prices["date"] <= "2018-03-29"], "test", "test")
-    result = run(RunOptions(source="cache", tickers=["AAPL"], model=TINY_MODEL, data_dir=tmp_path, verbose=0,
-                            test_start="2017-06-01"))
+    result = run(
+        RunOptions(
+            source="cache", tickers=["AAPL"], model=TINY_MODEL, data_dir=tmp_path, verbose=0, test_start="2017-06-01"
+        )
+    )
     cache.write_prices(tmp_path, prices, "test", "test")  # 21 new days
     with caplog.at_level(logging.INFO, logger="forecaster.jobs.forecast"):
         _, fresh = forecast_latest(tmp_path)

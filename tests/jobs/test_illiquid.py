@@ -19,8 +19,17 @@ UNIVERSE = {"LIQA": 0.0, "LIQB": 0.0, "LIQC": 0.0, "STILL60": 0.6, "STILL90": 0.
 def illiquid_run(spark, tmp_path_factory):
     folder = tmp_path_factory.mktemp("illiquid")
     paths = write_tickers(folder / "csv", UNIVERSE, days=900, first="2016-01-04")
-    result = run(RunOptions(source="csv", csv_paths=[str(p) for p in paths], model=TINY_MODEL,
-                            data_dir=folder / "data", verbose=0, test_start="2019-01-02", min_cross_section=2))
+    result = run(
+        RunOptions(
+            source="csv",
+            csv_paths=[str(p) for p in paths],
+            model=TINY_MODEL,
+            data_dir=folder / "data",
+            verbose=0,
+            test_start="2019-01-02",
+            min_cross_section=2,
+        )
+    )
     return result, artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
 
 

@@ -43,7 +43,11 @@ def test_refresh_scores_what_was_issued_as_a_hand_computation_does(replay):
         assert row["in_95"] == (row["lstm_lo95"] <= truth <= row["lstm_hi95"])
     # The first trading days after each origin, from the exchange calendar.
     assert sorted(f"{d:%Y-%m-%d}" for d in scored[scored["step"] == 1]["target_date"]) == [
-        "2018-01-02", "2018-02-01", "2018-03-01", "2018-04-02"]
+        "2018-01-02",
+        "2018-02-01",
+        "2018-03-01",
+        "2018-04-02",
+    ]
 
     record = ledger.track_record(data_dir)
     step1 = scored[scored["step"] == 1]
@@ -76,8 +80,13 @@ def test_one_refresh_at_a_time(replay):
 
 def test_the_track_record_command_prints_json_for_scripts(replay):
     data_dir, _, _ = replay
-    done = subprocess.run([sys.executable, "-m", "forecaster", "track-record", "--data-dir", str(data_dir), "--json"],
-                          capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecaster", "track-record", "--data-dir", str(data_dir), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)["track_record"]
     assert {r["window"] for r in rows} == {"30d", "90d", "all"} and rows[0]["ticker"] == "AAPL"
@@ -107,8 +116,14 @@ def test_a_refresh_killed_at_random_moments_loses_and_doubles_nothing(replay, tm
         import_csv([_cut(csv, day, tmp_path)], work, progress=False)  # one more day: the refresh has work
         before = {kind: set(map(tuple, _raw_keys(work, kind).astype(str).to_numpy())) for kind in ("issued", "scored")}
         started = time.monotonic()
-        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         if took is None:  # the first refresh runs whole: how long one takes here
             assert process.wait(timeout=300) == 0
             took = time.monotonic() - started
@@ -124,9 +139,14 @@ def test_a_refresh_killed_at_random_moments_loses_and_doubles_nothing(replay, tm
             assert before[kind] <= set(map(tuple, keys.astype(str).to_numpy())), f"{kind} entries lost"
         cache.read_ticker(work, "AAPL")  # the cache readable
     assert kills >= 6, f"only {kills} refreshes were killed mid-way"
-    final = subprocess.run([sys.executable, "-m", "forecaster", "refresh", "--data-dir", str(work),
-                            "--retrain-after", "1000"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                           timeout=300)
+    final = subprocess.run(
+        [sys.executable, "-m", "forecaster", "refresh", "--data-dir", str(work), "--retrain-after", "1000"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert final.returncode == 0, final.stdout + final.stderr
     assert "refresh ok" in final.stdout
     issued = ledger.read_issued(work)
@@ -140,9 +160,13 @@ def test_prices_brought_by_import_score_the_ledger_at_once(replay, tmp_path):
     shutil.copytree(data_dir, work)
     shutil.rmtree(ledger.ledger_dir(work) / ledger.SCORED)  # as if the outcomes had not been seen yet
     whole = _cut(csv, "2018-04-30", tmp_path)
-    done = subprocess.run([sys.executable, "-m", "forecaster", "import", "--csv", str(whole),
-                           "--data-dir", str(work), "--no-progress"], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "forecaster", "import", "--csv", str(whole), "--data-dir", str(work), "--no-progress"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert f"{4 * TINY_MODEL.horizon} issued forecasts met their day and were scored" in done.stdout
     assert len(ledger.read_scored(work)) == 4 * TINY_MODEL.horizon

@@ -29,8 +29,17 @@ STAGES = {
 
 def _options(data_dir, **extra):
     """The shared ``sample_run``'s options, so that the resumed run can be compared with it."""
-    return RunOptions(source="sample", tickers=["IBM", "MSFT"], model=TINY_MODEL, data_dir=data_dir, verbose=0,
-                      ma_window=10, test_start="2012-03-01", min_cross_section=2, **extra)
+    return RunOptions(
+        source="sample",
+        tickers=["IBM", "MSFT"],
+        model=TINY_MODEL,
+        data_dir=data_dir,
+        verbose=0,
+        ma_window=10,
+        test_start="2012-03-01",
+        min_cross_section=2,
+        **extra,
+    )
 
 
 def _counting(monkeypatch, calls: Counter, fail: str | None) -> None:
@@ -87,8 +96,7 @@ def test_each_stage_failed_on_purpose_resumes_without_redoing_the_finished_ones(
 
 
 @pytest.mark.slow
-def test_a_failed_garch_resumes_without_training_again_and_a_named_resume_must_match(sample_run, tmp_path,
-                                                                                     monkeypatch):
+def test_a_failed_garch_resumes_without_training_again_and_a_named_resume_must_match(sample_run, tmp_path, monkeypatch):
     with monkeypatch.context() as patch:
         _counting(patch, Counter(), fail="garch")
         with pytest.raises(RunFailed) as failure:
@@ -124,8 +132,10 @@ def test_check_lists_an_unfinished_run_as_resumable(tmp_path, capsys):
     progress.failed("training", RuntimeError("out of memory"))
     assert main(["check", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert ("resumable run 20261130T101010Z-abc123 (stopped while training; kept: fold-1/prepare): the same `run` "
-            "command continues it, or add --resume 20261130T101010Z-abc123") in out
+    assert (
+        "resumable run 20261130T101010Z-abc123 (stopped while training; kept: fold-1/prepare): the same `run` "
+        "command continues it, or add --resume 20261130T101010Z-abc123"
+    ) in out
 
 
 def test_a_kept_stage_comes_back_as_it_was(tmp_path):
@@ -135,12 +145,19 @@ def test_a_kept_stage_comes_back_as_it_was(tmp_path):
 
     from forecaster.model.network import TrainResult
 
-    frame = pd.DataFrame({"ticker": ["A", "B"], "date": pd.to_datetime(["2020-01-02", "2020-01-03"]), "x": [1.5, 2.0]},
-                         index=pd.Index([3, 7], name="row"))
+    frame = pd.DataFrame(
+        {"ticker": ["A", "B"], "date": pd.to_datetime(["2020-01-02", "2020-01-03"]), "x": [1.5, 2.0]},
+        index=pd.Index([3, 7], name="row"),
+    )
     frame.attrs["metrics"] = [object()]
-    value = {"table": frame, "path": tmp_path / "model.keras", "shape": (2, 3),
-             "result": TrainResult(epochs_run=3, best_epoch=2, best_val_loss=0.5, train_seconds=1.0,
-                                   member_best_epochs=(2, 1))}
+    value = {
+        "table": frame,
+        "path": tmp_path / "model.keras",
+        "shape": (2, 3),
+        "result": TrainResult(
+            epochs_run=3, best_epoch=2, best_val_loss=0.5, train_seconds=1.0, member_best_epochs=(2, 1)
+        ),
+    }
     progress = checkpoint.Progress.start(tmp_path, "f00")
     progress.stage("one", lambda: value)
     again = checkpoint.Progress.read(tmp_path).stage("one", lambda: pytest.fail("a finished stage ran again"))

@@ -19,8 +19,20 @@ def test_report_follows_the_contract(published_run):
     aapl = report["tickers"]["AAPL"]
     assert (aapl["test_start"], aapl["test_end"], aapl["n_test"]) == ("2017-01-03", "2018-04-30", 333)
     assert list(aapl["metrics"]) == [str(s) for s in range(1, TINY_MODEL.horizon + 1)]
-    common = {"rmse", "mae", "mape", "smape", "mase", "directional_accuracy", "rmse_ratio_vs_naive",
-              "dm_stat", "dm_p_vs_naive", "dm_is80_p_vs_naive", "pt_p", "in_mcs_90"}
+    common = {
+        "rmse",
+        "mae",
+        "mape",
+        "smape",
+        "mase",
+        "directional_accuracy",
+        "rmse_ratio_vs_naive",
+        "dm_stat",
+        "dm_p_vs_naive",
+        "dm_is80_p_vs_naive",
+        "pt_p",
+        "in_mcs_90",
+    }
     banded = {f"{name}_{level}" for name in ("coverage", "width", "interval_score") for level in (80, 95)} | {"bands"}
     for by_model in aapl["metrics"].values():
         assert set(by_model) == {"lstm", "naive", "drift", "moving_average", "garch"}
@@ -45,8 +57,14 @@ def test_report_follows_the_contract(published_run):
         assert set(summary[key]["lstm"]) == set(aapl["metrics"])
         assert set(summary[key]["garch"]["1"]) == {"80", "95"}
     assert set(summary["significance"]) == set(aapl["metrics"]) == set(summary["abstains"])
-    assert set(summary["significance"]["1"]) == {"tickers", "share_better", "share_worse", "share_abstains",
-                                                 "abstains", "share_in_mcs_90"}
+    assert set(summary["significance"]["1"]) == {
+        "tickers",
+        "share_better",
+        "share_worse",
+        "share_abstains",
+        "abstains",
+        "share_in_mcs_90",
+    }
     assert set(summary["band_zones"]) == {"lstm", "naive", "garch"}
     # One ticker: nothing to rank across, and the report says why.
     assert "--min-cross-section" in summary["cross_section"]["absent"] and "absent" in summary["portfolio"]
@@ -95,10 +113,28 @@ def test_saved_model_loads_safely_and_reproduces_the_predictions(published_run):
 def test_predictions_are_beside_naive_on_the_same_dates(published_run):
     _, result = published_run
     saved = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
-    assert {"ticker", "origin_date", "target_date", "step", "actual", "lstm", "naive", "drift", "moving_average",
-            "lstm_lo80", "lstm_hi80", "lstm_lo95", "lstm_hi95", "garch", "lstm_q025", "lstm_q10", "lstm_q50",
-            "lstm_q90", "lstm_q975", *(f"{m}_{side}{level}" for m in ("naive", "garch") for side in ("lo", "hi")
-                                       for level in (80, 95))} <= set(saved.columns)
+    assert {
+        "ticker",
+        "origin_date",
+        "target_date",
+        "step",
+        "actual",
+        "lstm",
+        "naive",
+        "drift",
+        "moving_average",
+        "lstm_lo80",
+        "lstm_hi80",
+        "lstm_lo95",
+        "lstm_hi95",
+        "garch",
+        "lstm_q025",
+        "lstm_q10",
+        "lstm_q50",
+        "lstm_q90",
+        "lstm_q975",
+        *(f"{m}_{side}{level}" for m in ("naive", "garch") for side in ("lo", "hi") for level in (80, 95)),
+    } <= set(saved.columns)
     ordered = saved[["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]].to_numpy()
     assert (np.diff(ordered, axis=1) >= 0).all()
     assert (saved["naive_lo80"] < saved["naive"]).all() and (saved["garch_lo95"] < saved["garch_lo80"]).all()
@@ -111,9 +147,30 @@ def test_run_from_the_cache_needs_no_source(spark, tmp_path, shared_data):
     from forecaster.data.ingest import import_csv
 
     import_csv([AAPL_CSV], tmp_path, progress=False)
-    code = main(["run", "--source", "cache", "--tickers", "AAPL", "--test-start", "2017-01-01", "--lookback", "20",
-                 "--horizon", "1", "--epochs", "1", "--units", "4", "--layers", "1", "--quiet",
-                 "--data-dir", str(tmp_path)])
+    code = main(
+        [
+            "run",
+            "--source",
+            "cache",
+            "--tickers",
+            "AAPL",
+            "--test-start",
+            "2017-01-01",
+            "--lookback",
+            "20",
+            "--horizon",
+            "1",
+            "--epochs",
+            "1",
+            "--units",
+            "4",
+            "--layers",
+            "1",
+            "--quiet",
+            "--data-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     card = artifacts.read_json(artifacts.latest_run_dir(tmp_path) / artifacts.MODEL_CARD)
     assert card["source"] == "cache" and card["data"]["AAPL"]["source"] == "csv:AAPL.csv"

@@ -25,9 +25,11 @@ def test_a_run_is_logged_with_its_settings_metrics_card_report_and_model(sample_
     assert logged.data.params["lookback"] == str(card["lookback"]) and logged.data.params["n_tickers"] == "2"
     summary = result.report["summary"]
     assert logged.data.metrics["median_rmse_ratio_vs_naive_step1"] == pytest.approx(
-        summary["median_rmse_ratio_vs_naive"]["1"])
+        summary["median_rmse_ratio_vs_naive"]["1"]
+    )
     assert logged.data.metrics["garch_median_rmse_ratio_vs_naive_step3"] == pytest.approx(
-        summary["baselines_median_rmse_ratio_vs_naive"]["garch"]["3"])
+        summary["baselines_median_rmse_ratio_vs_naive"]["garch"]["3"]
+    )
     names = {a.path for a in client.list_artifacts(mlflow_run_id)}
     assert {"model_card.json", "report.json", "model"} <= names
     assert [a.path for a in client.list_artifacts(mlflow_run_id, "model")] == ["model/model.keras"]

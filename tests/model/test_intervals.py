@@ -32,8 +32,15 @@ def test_a_band_calibrated_on_past_scores_covers_its_level_when_the_model_is_too
     q = _quantile_forecasts(n, 1, spread=0.5)  # the model thinks the spread is 0.5; it is 1
     y = rng.standard_normal((n, 1))
     dates = pd.bdate_range("2000-01-03", periods=n)
-    known = pd.DataFrame({"ticker": "T", "step": 1, "target_date": dates,
-                          "score80": intervals.scores(y, q, 80)[:, 0], "score95": intervals.scores(y, q, 95)[:, 0]})
+    known = pd.DataFrame(
+        {
+            "ticker": "T",
+            "step": 1,
+            "target_date": dates,
+            "score80": intervals.scores(y, q, 80)[:, 0],
+            "score95": intervals.scores(y, q, 95)[:, 0],
+        }
+    )
     origins = pd.DataFrame({"ticker": "T", "origin_date": dates - pd.offsets.BDay(1)})
     corrections = intervals.rolling_corrections(known, origins)
     lower, upper = intervals.calibrated_bands(q, corrections)[level]
@@ -48,8 +55,15 @@ def test_an_interval_never_uses_an_outcome_dated_after_its_origin():
     """Change every outcome after an origin: that origin's correction stays exactly the same."""
     rng = np.random.default_rng(2)
     dates = pd.bdate_range("2010-01-04", periods=600)
-    known = pd.DataFrame({"ticker": "T", "step": 2, "target_date": dates, "score80": rng.normal(size=600),
-                          "score95": rng.normal(size=600)})
+    known = pd.DataFrame(
+        {
+            "ticker": "T",
+            "step": 2,
+            "target_date": dates,
+            "score80": rng.normal(size=600),
+            "score95": rng.normal(size=600),
+        }
+    )
     origin_day = dates[400]
     origins = pd.DataFrame({"ticker": ["T"], "origin_date": [origin_day]})
     before = intervals.rolling_corrections(known, origins)
@@ -61,7 +75,7 @@ def test_an_interval_never_uses_an_outcome_dated_after_its_origin():
         assert after[level][0, 1] == before[level][0, 1]
     changed.loc[changed["target_date"] == origin_day, "score80"] = 1e6  # known on the origin's day: it counts
     known_then = changed.loc[changed["target_date"] <= origin_day, "score80"].to_numpy()
-    window = known_then[-intervals.CALIBRATION_WINDOW:]
+    window = known_then[-intervals.CALIBRATION_WINDOW :]
     expected = np.sort(window)[intervals.conformal_rank(len(window), 80) - 1]
     assert expected != before[80][0, 1]  # the day's score moves the quantile: leaving it out would show
     assert intervals.rolling_corrections(changed, origins)[80][0, 1] == expected
@@ -70,8 +84,15 @@ def test_an_interval_never_uses_an_outcome_dated_after_its_origin():
 def test_only_the_last_window_of_scores_counts():
     dates = pd.bdate_range("2010-01-04", periods=1000)
     old, recent = np.full(700, 5.0), np.full(300, 0.1)
-    known = pd.DataFrame({"ticker": "T", "step": 1, "target_date": dates,
-                          "score80": np.concatenate([old, recent]), "score95": np.concatenate([old, recent])})
+    known = pd.DataFrame(
+        {
+            "ticker": "T",
+            "step": 1,
+            "target_date": dates,
+            "score80": np.concatenate([old, recent]),
+            "score95": np.concatenate([old, recent]),
+        }
+    )
     origins = pd.DataFrame({"ticker": ["T", "T"], "origin_date": [dates[699], dates[-1]]})
     corrections = intervals.rolling_corrections(known, origins, window=250)
     assert corrections[80][:, 0].tolist() == [5.0, 0.1]  # a calm year after a wild one: the band narrows

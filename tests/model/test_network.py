@@ -73,8 +73,14 @@ print(json.dumps({"found": events["cache_hits"], "compiled": events["cache_misse
 
 
 def _forecast_in_a_new_process(env: dict[str, str]) -> dict[str, int]:
-    done = subprocess.run([sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS], env=env, check=True, timeout=120,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _FORECAST_IN_A_NEW_PROCESS],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 

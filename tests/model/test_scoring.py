@@ -23,8 +23,15 @@ def test_scores_on_the_executors_equal_the_drivers_predictions(spark, published_
     _, result = published_run
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
     features, lookback, horizon = tuple(card["features"]), card["lookback"], card["horizon"]
-    score_split_to(spark, result.run_dir / "prepared" / "table", {"global": result.run_dir / artifacts.MODEL},
-                   features, lookback, horizon, tmp_path / "scored")
+    score_split_to(
+        spark,
+        result.run_dir / "prepared" / "table",
+        {"global": result.run_dir / artifacts.MODEL},
+        features,
+        lookback,
+        horizon,
+        tmp_path / "scored",
+    )
     scored = artifacts.read_parquet(tmp_path / "scored")
 
     windows = _test_windows(result, card)
@@ -66,8 +73,12 @@ def test_per_ticker_models_score_their_own_tickers_only(spark, published_run, tm
     by_ticker = {t: np.stack(rows.sort_values("date")["scaled"]) for t, rows in scored.groupby("ticker")}
     np.testing.assert_array_equal(by_ticker["AAPL"], by_ticker["TWIN"])
     windows = _test_windows(result, card)
-    np.testing.assert_allclose(align(scored[scored["ticker"] == "AAPL"], windows),
-                               training.predict_scaled(load_model(model), windows), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        align(scored[scored["ticker"] == "AAPL"], windows),
+        training.predict_scaled(load_model(model), windows),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_a_window_without_a_score_is_an_error_not_a_silent_gap(published_run):

@@ -52,9 +52,13 @@ def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run
     garbage = tmp_path / "garbage.jsa"
     garbage.write_bytes(os.urandom(100_000))
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "forecaster", "forecast", "--tickers", "IBM", "--data-dir",
-                           str(data_dir)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, class_archive.ARCHIVE_ENV: str(garbage)})
+    done = subprocess.run(
+        [sys.executable, "-m", "forecaster", "forecast", "--tickers", "IBM", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, class_archive.ARCHIVE_ENV: str(garbage)},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
     # The README times it at 10.7 s without an archive: under 40 s leaves room for a busy test machine, not

@@ -25,14 +25,16 @@ def test_a_price_unchanged_on_60_percent_of_days_is_kept():
 
 def test_a_price_unchanged_on_85_percent_of_days_has_a_naive_band_without_width():
     why = reason(_still(0.85), TEST_START, 5, 0.15)
-    assert why is not None and why.startswith("its naive 80% band has no width at step 1: the price is unchanged "
-                                              "over 1 day on 8")
+    assert why is not None and why.startswith(
+        "its naive 80% band has no width at step 1: the price is unchanged over 1 day on 8"
+    )
 
 
 def test_a_price_unchanged_on_90_percent_of_days_is_left_out():
     why = reason(_still(0.9), TEST_START, 5, 0.15)
-    assert why == ("its adjusted close changes on only 11 of 173 validation days (it needs 20, or 50% of them: an "
-                   "illiquid stock)")
+    assert why == (
+        "its adjusted close changes on only 11 of 173 validation days (it needs 20, or 50% of them: an illiquid stock)"
+    )
 
 
 def test_a_constant_series_is_named_as_such():
@@ -65,5 +67,7 @@ def test_left_out_tickers_fit_a_screen(count):
     else:  # one line per kind of reason, counted, with a few names
         counts = [int(line.split(" ticker")[0]) for line in lines]
         assert sum(counts) == 40 and len(lines) <= 3
-        assert lines[0] == ("20 tickers (L00, L02, L04, L06, L08, L10, L12, L14, …), e.g. L00: its adjusted close "
-                            "never changes (a constant series)")
+        assert lines[0] == (
+            "20 tickers (L00, L02, L04, L06, L08, L10, L12, L14, …), e.g. L00: its adjusted close "
+            "never changes (a constant series)"
+        )

@@ -20,12 +20,19 @@ def _synthetic_table(n: int, a_test: int, lookback: int, horizon: int, val_share
     for k in range(tickers):
         bounds = compute_bounds(pd.DataFrame({"n": [n], "a_test": [a_test]}), lookback, horizon, val_share)
         pos = np.arange(n)
-        frames.append(pd.DataFrame({
-            "ticker": f"T{k}", "date": pd.bdate_range("2000-01-03", periods=n), "pos": pos,
-            "split": label_positions(pos, int(bounds["a_val"][0]), a_test, lookback),
-            "adj_close": 100 * np.exp(np.cumsum(np.random.default_rng(k).normal(0, 0.01, n))),
-            "target_scale": 0.01, feature_column("log_return"): pos.astype(np.float32) + 1000 * k,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": f"T{k}",
+                    "date": pd.bdate_range("2000-01-03", periods=n),
+                    "pos": pos,
+                    "split": label_positions(pos, int(bounds["a_val"][0]), a_test, lookback),
+                    "adj_close": 100 * np.exp(np.cumsum(np.random.default_rng(k).normal(0, 0.01, n))),
+                    "target_scale": 0.01,
+                    feature_column("log_return"): pos.astype(np.float32) + 1000 * k,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True), bounds
 
 
@@ -75,8 +82,9 @@ def test_windows_never_see_their_targets_and_splits_never_share_a_row(case):
         if a in touched and b in touched:
             assert not touched[a] & touched[b], f"{a} and {b} windows share rows"
     if "train" in origins and "val" in origins:
-        gap = np.busday_count(origins["train"].max().astype("datetime64[D]"),
-                              origins["val"].min().astype("datetime64[D]"))
+        gap = np.busday_count(
+            origins["train"].max().astype("datetime64[D]"), origins["val"].min().astype("datetime64[D]")
+        )
         assert gap >= lookback + horizon
 
 
@@ -132,6 +140,8 @@ def test_compute_bounds_keeps_origins_lookback_plus_horizon_apart(lookback, hori
     assert (int(bounds["train_windows"][0]), int(bounds["val_windows"][0])) == (train_windows, val_windows)
     cut = {split: make_windows(table, split, ("log_return",), lookback, horizon) for split in ("train", "val")}
     assert (len(cut["train"]), len(cut["val"])) == (train_windows, val_windows)
-    origin = {split: np.busday_count(np.datetime64("2000-01-03"), w.origin_date.astype("datetime64[D]"))
-              for split, w in cut.items()}
+    origin = {
+        split: np.busday_count(np.datetime64("2000-01-03"), w.origin_date.astype("datetime64[D]"))
+        for split, w in cut.items()
+    }
     assert origin["val"].min() - origin["train"].max() == lookback + horizon

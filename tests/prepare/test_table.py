@@ -27,8 +27,15 @@ def prepared(spark, tmp_path_factory, shared_data):
     data_dir = tmp_path_factory.mktemp("prep")
     prices = pd.concat([load_prices("csv", csv_paths=[str(AAPL_CSV)]), load_prices("sample", ["IBM", "MSFT"])])
     paths = cache.write_prices(data_dir, prices, "test", "test")
-    result = prepare(spark, paths, data_dir / "prepared", lookback=LOOKBACK, horizon=HORIZON,
-                     test_start="2012-06-01", features=FEATURES)
+    result = prepare(
+        spark,
+        paths,
+        data_dir / "prepared",
+        lookback=LOOKBACK,
+        horizon=HORIZON,
+        test_start="2012-06-01",
+        features=FEATURES,
+    )
     return result, read_prepared(result.table_path, FEATURES), prices
 
 
@@ -39,7 +46,7 @@ def _rows_touched(windows, table):
     for ticker, origin, targets in zip(windows.ticker, windows.origin_date, windows.target_date, strict=True):
         rows = by_ticker[ticker]
         end = int(np.flatnonzero(rows["date"].to_numpy() == origin)[0])
-        touched.update((ticker, d) for d in rows["date"].iloc[end - LOOKBACK + 1:end + 1])
+        touched.update((ticker, d) for d in rows["date"].iloc[end - LOOKBACK + 1 : end + 1])
         touched.update((ticker, d) for d in targets if not pd.isna(d))
     return touched
 
@@ -75,7 +82,7 @@ def test_window_inputs_are_the_rows_before_the_origin(prepared):
     aapl = table[table["ticker"] == "AAPL"].reset_index(drop=True)
     i = 17
     end = int(np.flatnonzero(aapl["date"].to_numpy() == test.origin_date[i])[0])
-    expected = aapl.loc[end - LOOKBACK + 1:end, list(map(feature_column, FEATURES))].to_numpy(np.float32)
+    expected = aapl.loc[end - LOOKBACK + 1 : end, list(map(feature_column, FEATURES))].to_numpy(np.float32)
     assert np.array_equal(test.x[i], expected)
     assert test.target_price[i, 0] == aapl.loc[end + 1, "adj_close"]
 
@@ -127,12 +134,14 @@ def test_spark_preparation_equals_the_pandas_reference(spark, sp_cache, tmp_path
     from tests.reference_preparation import prepare_pandas
 
     paths = [cache.prices_path(sp_cache, t) for t in SP_TICKERS]
-    result = prepare(spark, paths, tmp_path, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08",
-                     features=AVAILABLE_FEATURES)
+    result = prepare(
+        spark, paths, tmp_path, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08", features=AVAILABLE_FEATURES
+    )
     spark_table = read_prepared(result.table_path, AVAILABLE_FEATURES)
     prices = cache.load_cached(sp_cache, SP_TICKERS)
-    table, stats, bounds, skipped = prepare_pandas(prices, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08",
-                                          val_share=0.15, features=AVAILABLE_FEATURES)
+    table, stats, bounds, skipped = prepare_pandas(
+        prices, lookback=LOOKBACK, horizon=HORIZON, test_start="2017-02-08", val_share=0.15, features=AVAILABLE_FEATURES
+    )
     assert sorted(result.skipped) == sorted(skipped) == ["APTV", "BHF", "FTV"]
     assert "too few days for the features" in result.skipped["APTV"]
     assert result.bounds["ticker"].tolist() == bounds["ticker"].tolist()
@@ -156,23 +165,33 @@ def _series_cases(draw):
     return n, lookback, horizon, test_at, seed
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(_series_cases())
 def test_spark_splits_respect_the_guards_on_random_series(spark, tmp_path, case):
     n, lookback, horizon, test_at, seed = case
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("2010-01-04", periods=n)
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
-    prices = pd.DataFrame({"ticker": "RND", "date": dates, "open": close * rng.uniform(0.98, 1.02, n),
-                           "close": close, "adj_close": close, "volume": rng.integers(1_000, 9_000, n).astype(float)})
+    prices = pd.DataFrame(
+        {
+            "ticker": "RND",
+            "date": dates,
+            "open": close * rng.uniform(0.98, 1.02, n),
+            "close": close,
+            "adj_close": close,
+            "volume": rng.integers(1_000, 9_000, n).astype(float),
+        }
+    )
     prices["high"] = prices[["open", "close"]].max(axis=1) * 1.01
     prices["low"] = prices[["open", "close"]].min(axis=1) * 0.99
     out = tmp_path / f"case-{seed}-{n}-{lookback}-{horizon}-{test_at}"
     paths = cache.write_prices(out, prices, "synthetic", "none")
     test_start = f"{dates[test_at]:%Y-%m-%d}"
-    result = prepare(spark, paths, out / "prep", lookback=lookback, horizon=horizon, test_start=test_start,
-                     features=FEATURES)
+    result = prepare(
+        spark, paths, out / "prep", lookback=lookback, horizon=horizon, test_start=test_start, features=FEATURES
+    )
     table = read_prepared(result.table_path, FEATURES)
     windows = {s: make_windows(table, s, FEATURES, lookback, horizon) for s in ("train", "val", "test")}
     for w in windows.values():
@@ -208,8 +227,9 @@ def test_forward_fill_policy_carries_the_previous_day(spark, tmp_path):
 def test_walk_forward_fold_trains_before_its_test_part(spark, tmp_path):
     paths = cache.write_prices(tmp_path, load_prices("sample", ["IBM"]), "test", "test")
     whole = prepare(spark, paths, tmp_path / "whole", lookback=LOOKBACK, horizon=HORIZON, test_start="2011-03-01")
-    second = prepare(spark, paths, tmp_path / "fold", lookback=LOOKBACK, horizon=HORIZON, test_start="2011-03-01",
-                     n_folds=3, fold=1)
+    second = prepare(
+        spark, paths, tmp_path / "fold", lookback=LOOKBACK, horizon=HORIZON, test_start="2011-03-01", n_folds=3, fold=1
+    )
     n, a_test = int(whole.bounds["n"][0]), int(whole.bounds["a_test"][0])
     part = (n - a_test) // 3
     assert int(second.bounds["a_test"][0]) == a_test + part

@@ -17,8 +17,13 @@ SOURCES = ("yahoo", "csv", "sample")
 __all__ = ["PRICE_COLUMNS", "SOURCES", "load_prices", "validate_ticker"]
 
 
-def load_prices(source: str, tickers: list[str] | None = None, csv_paths: list[str] | None = None,
-                yahoo_cache_dir: Path | None = None, on_bad_rows: str = "fail") -> pd.DataFrame:
+def load_prices(
+    source: str,
+    tickers: list[str] | None = None,
+    csv_paths: list[str] | None = None,
+    yahoo_cache_dir: Path | None = None,
+    on_bad_rows: str = "fail",
+) -> pd.DataFrame:
     """Load daily prices from ``source`` into the common table (see ``sources.schema``).
 
     Reads straight from the source, bypassing the cache: for notebooks and quick looks.

@@ -24,10 +24,16 @@ from forecaster.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
 
-YAHOO_COLUMNS = {"Date": "date", "Open": "open", "High": "high", "Low": "low",
-                 "Close": "close", "Adj Close": "adj_close", "Volume": "volume"}
-LONG_COLUMNS = {"date": "date", "open": "open", "high": "high", "low": "low",
-                "close": "close", "volume": "volume"}
+YAHOO_COLUMNS = {
+    "Date": "date",
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
+LONG_COLUMNS = {"date": "date", "open": "open", "high": "high", "low": "low", "close": "close", "volume": "volume"}
 LONG_TICKER_COLUMNS = ("Name", "ticker")
 _HEADER_LINES = 1  # data row i (0-based) sits on file line i + 2
 
@@ -64,8 +70,10 @@ def _read_text_table(path: Path) -> pd.DataFrame:
     except pd.errors.ParserError as exc:
         raise SourceError(f"{path}: not a readable CSV file ({exc})") from exc
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
-        raise SourceError(f"{path}: lines {_describe_lines(_ragged_lines(path, len(table.columns)))} have more "
-                          f"fields than the header's {len(table.columns)}")
+        raise SourceError(
+            f"{path}: lines {_describe_lines(_ragged_lines(path, len(table.columns)))} have more "
+            f"fields than the header's {len(table.columns)}"
+        )
     return table
 
 
@@ -140,8 +148,9 @@ def _apply_bad_row_policy(raw: pd.DataFrame, path: Path, on_bad_rows: str) -> pd
     details = "; ".join(f"{reason} on lines {_describe_lines(_line_numbers(mask))}" for reason, mask in reasons.items())
     bad = pd.concat(list(reasons.values()), axis=1).any(axis=1)
     if on_bad_rows == "fail":
-        raise DataError(f"{path}: {int(bad.sum())} bad rows: {details}. "
-                        "Fix the file, or pass --on-bad-rows drop to skip them.")
+        raise DataError(
+            f"{path}: {int(bad.sum())} bad rows: {details}. Fix the file, or pass --on-bad-rows drop to skip them."
+        )
     log.warning("%s: dropped %d bad rows: %s", path, int(bad.sum()), details)
     return parsed.loc[~bad]
 
@@ -185,9 +194,11 @@ def _check_date_order(parsed: pd.DataFrame, path: Path) -> None:
     if earlier.any():
         first = int(earlier.idxmax())
         row = parsed.loc[first]
-        raise DataError(f"{path}: rows are not in date order: line {first + _HEADER_LINES + 1} ({row['ticker']} "
-                        f"{row['date']:%Y-%m-%d}) comes after a later date, on lines "
-                        f"{_describe_lines(_line_numbers(earlier))}; sort the file oldest first")
+        raise DataError(
+            f"{path}: rows are not in date order: line {first + _HEADER_LINES + 1} ({row['ticker']} "
+            f"{row['date']:%Y-%m-%d}) comes after a later date, on lines "
+            f"{_describe_lines(_line_numbers(earlier))}; sort the file oldest first"
+        )
 
 
 def load_csv(paths: list[str | Path], tickers: list[str] | None = None, on_bad_rows: str = "fail") -> pd.DataFrame:

@@ -56,8 +56,11 @@ def normalise_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     for column in NUMERIC_COLUMNS:
         if out[column].dtype != "float64":
             out[column] = pd.to_numeric(out[column], errors="raise").astype("float64")
-    in_order = out["ticker"].is_monotonic_increasing and (
-        out["ticker"].iloc[0] == out["ticker"].iloc[-1] if len(out) else True) and out["date"].is_monotonic_increasing
+    in_order = (
+        out["ticker"].is_monotonic_increasing
+        and (out["ticker"].iloc[0] == out["ticker"].iloc[-1] if len(out) else True)
+        and out["date"].is_monotonic_increasing
+    )
     if not in_order:
         out = out.sort_values(["ticker", "date"], kind="stable")
     out = out.reset_index(drop=True)
@@ -65,7 +68,6 @@ def normalise_prices(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     if duplicated.any():
         first = out.loc[duplicated].iloc[0]
         raise DataError(
-            f"{origin}: {int(duplicated.sum())} duplicate dates, first {first['ticker']} "
-            f"{first['date']:%Y-%m-%d}"
+            f"{origin}: {int(duplicated.sum())} duplicate dates, first {first['ticker']} {first['date']:%Y-%m-%d}"
         )
     return out

@@ -31,10 +31,26 @@ TRANSIENT = (RATE_LIMITED, NETWORK)
 
 # Substrings of yfinance's logged errors, by kind (yfinance logs repr() of the exception).
 _RATE_LIMIT_MARKERS = ("YFRateLimitError", "Too Many Requests", "Rate limited")
-_OFFLINE_MARKERS = ("Could not resolve", "DNSError", "Name or service not known", "nodename nor servname",
-                    "Temporary failure in name resolution", "getaddrinfo failed")
-_NETWORK_MARKERS = ("Timeout", "timed out", "Could not resolve", "DNSError", "ConnectionError", "ConnectError",
-                    "curl: (", "Connection refused", "Connection reset", "SSLError")
+_OFFLINE_MARKERS = (
+    "Could not resolve",
+    "DNSError",
+    "Name or service not known",
+    "nodename nor servname",
+    "Temporary failure in name resolution",
+    "getaddrinfo failed",
+)
+_NETWORK_MARKERS = (
+    "Timeout",
+    "timed out",
+    "Could not resolve",
+    "DNSError",
+    "ConnectionError",
+    "ConnectError",
+    "curl: (",
+    "Connection refused",
+    "Connection reset",
+    "SSLError",
+)
 
 
 class YahooError(SourceError):
@@ -47,9 +63,9 @@ class YahooError(SourceError):
         advice = {
             RATE_LIMITED: "Yahoo Finance is rate-limiting requests: wait a few minutes, then fetch again",
             NETWORK: "could not reach Yahoo Finance: check your internet connection, "
-                     "or use --source csv / --source sample offline",
+            "or use --source csv / --source sample offline",
             OFFLINE: "could not reach Yahoo Finance (its host name does not resolve: this machine looks offline): "
-                     "check your internet connection, or use --source csv / --source sample offline",
+            "check your internet connection, or use --source csv / --source sample offline",
             NO_DATA: "Yahoo Finance returned no prices: check the symbol (it may be delisted) and the date range",
         }[kind]
         super().__init__(f"{ticker}: {advice}{said}")
@@ -98,8 +114,9 @@ def set_cache_dir(cache_dir: Path) -> None:
     yf.set_tz_cache_location(str(cache_dir))  # despite its name, it moves every yfinance cache
 
 
-def download(ticker: str, start: str | None = None, end: str | None = None, period: str | None = None,
-             timeout: float = 30) -> pd.DataFrame:
+def download(
+    ticker: str, start: str | None = None, end: str | None = None, period: str | None = None, timeout: float = 30
+) -> pd.DataFrame:
     """One ticker's adjusted daily bars as the common price table, or YahooError.
 
     ``start`` is inclusive and ``end`` exclusive (YYYY-MM-DD); ``period`` (e.g. "1y",
@@ -118,9 +135,21 @@ def download(ticker: str, start: str | None = None, end: str | None = None, peri
     hide, yf.config.debug.hide_exceptions = yf.config.debug.hide_exceptions, False
     try:
         bars = yf.download(
-            ticker, start=start, end=end, period=None if start else (period or "max"), interval="1d",
-            auto_adjust=True, actions=False, multi_level_index=False, repair=False, keepna=False,
-            ignore_tz=True, group_by="column", progress=False, threads=False, timeout=timeout,
+            ticker,
+            start=start,
+            end=end,
+            period=None if start else (period or "max"),
+            interval="1d",
+            auto_adjust=True,
+            actions=False,
+            multi_level_index=False,
+            repair=False,
+            keepna=False,
+            ignore_tz=True,
+            group_by="column",
+            progress=False,
+            threads=False,
+            timeout=timeout,
         )
     finally:
         yf_log.removeHandler(errors)
@@ -139,8 +168,14 @@ def download(ticker: str, start: str | None = None, end: str | None = None, peri
     return normalise_prices(bars, origin=f"Yahoo Finance {ticker}")
 
 
-def download_with_retries(ticker: str, start: str | None = None, end: str | None = None,
-                          period: str | None = None, retries: int = 3, backoff_s: float = 2.0) -> pd.DataFrame:
+def download_with_retries(
+    ticker: str,
+    start: str | None = None,
+    end: str | None = None,
+    period: str | None = None,
+    retries: int = 3,
+    backoff_s: float = 2.0,
+) -> pd.DataFrame:
     """``download``, retrying rate limits and network errors up to ``retries`` times.
 
     Waits ``backoff_s``, then twice that, and so on (capped at 60 s) between tries.
@@ -152,14 +187,16 @@ def download_with_retries(ticker: str, start: str | None = None, end: str | None
             if not exc.transient or attempt == retries:
                 raise
             wait = min(backoff_s * 2**attempt, 60.0)
-            log.warning("%s: %s; retry %d of %d in %.0f s", ticker, exc.kind.replace("_", " "), attempt + 1,
-                        retries, wait)
+            log.warning(
+                "%s: %s; retry %d of %d in %.0f s", ticker, exc.kind.replace("_", " "), attempt + 1, retries, wait
+            )
             time.sleep(wait)
     raise AssertionError("unreachable")
 
 
-def load_yahoo(tickers: list[str], start: str | None = None, end: str | None = None,
-               cache_dir: Path | None = None) -> pd.DataFrame:
+def load_yahoo(
+    tickers: list[str], start: str | None = None, end: str | None = None, cache_dir: Path | None = None
+) -> pd.DataFrame:
     """Download several tickers into one price table; the first failure raises YahooError."""
     if not tickers:
         raise SourceError("--source yahoo needs --tickers")
