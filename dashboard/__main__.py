@@ -8,20 +8,21 @@ import os
 import sys
 
 from dashboard.jobs import JobSettings
-from forecaster import config
+from forecaster import __version__, config
 from forecaster.config import data_dir_argument
 from forecaster.errors import ForecasterError
 
 log = logging.getLogger("dashboard")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The ``forecaster-dashboard`` (``python -m dashboard``) parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m dashboard",
+        prog=config.program_name("dashboard"),
         description="Serve the forecast dashboard.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--data-dir",
         type=data_dir_argument,
@@ -44,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the token the page asks for before starting a job (default: $FORECASTER_JOB_TOKEN); "
         "required with --allow-jobs",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve the dashboard with Dash's own server (one user; use gunicorn for many)."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         data_dir = config.data_dir(args.data_dir)

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from forecaster import config
+from forecaster import __version__, config
 from forecaster.columns import FEATURE_NAMES, FORECAST_COLUMN, FORECAST_LABEL
 from forecaster.config import MISSING_POLICIES, SOURCES, ModelConfig, RunOptions
 from forecaster.errors import ConfigError, ForecasterError, RunFailed
@@ -703,11 +703,12 @@ def _run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m forecaster`` parser with one sub-command per stage."""
     parser = argparse.ArgumentParser(
-        prog="python -m forecaster",
+        prog=config.program_name("forecaster"),
         formatter_class=HelpFormatter,
         description="Stock-price forecasting: Spark preparation, a Keras LSTM, honest evaluation against baselines.",
         epilog="Every command has its own --help, e.g. python -m forecaster run --help",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
         "--log-level",
         default=None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -267,6 +268,13 @@ def data_dir_argument(text: str) -> Path:
         return data_dir(text)
     except ConfigError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def program_name(module: str) -> str:
+    """The name a command's ``--help`` shows: ``forecaster`` (the installed console script) or
+    ``python -m forecaster`` (from a checkout), whichever started this process."""
+    launched = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return f"python -m {module}" if launched in ("", "__main__.py", "-m", "-c") else launched
 
 
 #: Up to this many tickers, the printed report and forecast have a row per ticker and step; beyond, a summary.
