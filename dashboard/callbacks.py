@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import plotly.graph_objects as go
 from dash import ClientsideFunction, Dash, Input, Output, Patch, State, callback_context, dcc, html, no_update
@@ -118,7 +118,8 @@ class Views:
 
     def _details(self, version: tuple[str, float], ticker: str, step: int) -> tuple[str, str, list[Any]]:
         view = self.reader.view(version[0])
-        days = int((view.rows(view.predictions, ticker)["step"] == step).sum())
+        predictions = view.predictions
+        days = int((predictions.loc[predictions["ticker"] == ticker, "step"] == step).sum())
         text, level = verdict(view.report, ticker, step, days)
         return text, VERDICT_COLORS[level], forecast_panel(view.rows(view.forecast, ticker), ticker)
 
@@ -207,7 +208,7 @@ def register(app: Dash, reader: ArtifactReader, data_dir: str, jobs: JobSettings
                 view,
                 reader.history(),
                 shown,
-                views.ticker_content(view, shown.ticker, shown.step, shown.range),
+                views.ticker_content(view, cast(str, shown.ticker), shown.step, shown.range),  # resolve names one
                 views.compare(view, shown.step, shown.measure) if shown.tab == "compare" else None,
                 views.track(None) if shown.tab == "track" else None,
                 jobs,
@@ -534,7 +535,7 @@ def _register_jobs(app: Dash, jobs: JobSettings, data_dir: Path) -> None:
         progress=[Output("job-progress", "value"), Output("job-status", "children"), Output("job-log", "children")],
         progress_default=[100, "", ""],  # when a job has ended; the log's last lines go with its result
     )
-    def start_job(set_progress: Any, *args: Any) -> tuple[str, str, bool]:
+    def start_job(set_progress: Any, *args: Any) -> tuple[Any, str, bool]:
         tickers, token = args[-2], args[-1]
         job = callback_context.triggered_id
         refused = jobs.refuses(token)

@@ -20,7 +20,7 @@ from forecaster.columns import MODEL_NAME as MODEL
 
 CHART_TYPES = ("candles", "line")
 #: Plotly's definition of each range button (``dashboard.address.x_range`` computes the same ranges).
-_BUTTONS = {
+_BUTTONS: dict[str, dict[str, Any]] = {
     "1M": {"count": 1, "step": "month", "stepmode": "backward"},
     "6M": {"count": 6, "step": "month", "stepmode": "backward"},
     "YTD": {"count": 1, "step": "year", "stepmode": "todate"},
@@ -38,7 +38,7 @@ TRACE_FORECAST = TRACE_MODEL + 1 + len(BASELINE_NAMES)  # then its 95% band, 80%
 
 PRICE_FORMAT = ".2f"
 # The model is drawn first so that naive's dashed line stays visible above it.
-_BACKTEST_STYLE = {
+_BACKTEST_STYLE: dict[str, dict[str, Any]] = {
     MODEL: {"width": 1.8},
     "naive": {"width": 1.5, "dash": "dash"},
     "drift": {"width": 1.2, "dash": "dot"},

@@ -695,7 +695,7 @@ def card_text(view: RunView) -> str:
     """The model card as a few readable lines."""
     card = view.card
     training = card.get("training", {})
-    first = next(iter(training.values()), {}) if isinstance(training, dict) else {}
+    first: dict[str, Any] = next(iter(training.values()), {}) if isinstance(training, dict) else {}
     ranges = card.get("data_range", {})
     span = f"{min(r[0] for r in ranges.values())} .. {max(r[1] for r in ranges.values())}" if ranges else "?"
     tickers = card.get("tickers", [])

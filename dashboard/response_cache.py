@@ -69,7 +69,8 @@ def _version_named(values: list, reader: ArtifactReader) -> tuple | None:
             return reader.version(value["value"])
         if value.get("id") == "url" and value.get("property") == "search":
             wanted, latest = address.parse(value.get("value")), reader.latest_id()
-            run = reader.version(wanted.run or latest) if isinstance(wanted.run or latest, str) else None
+            name = wanted.run or latest
+            run = reader.version(name) if isinstance(name, str) else None
             return None if wanted.tab == "track" or run is None else (*run, latest)
         if value.get("id") == "after-draw" and isinstance(value.get("value"), dict):
             run = value["value"].get("run")

@@ -178,7 +178,7 @@ def metrics_table(report: dict[str, Any], ticker: str, steps: list[int]) -> tupl
                     "key": metric.key,
                     "unit": metric.unit,
                     "values": raw,
-                    "best": min(present, key=present.get) if lower_is_better and present else None,
+                    "best": min(present, key=present.__getitem__) if lower_is_better and present else None,
                 }
             )
     return models, rows

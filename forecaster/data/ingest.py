@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,8 +110,7 @@ def _fetch_one(
         log.warning("%s; fetching the whole series again", exc)
         entry = None
     get = lambda s, p=None: yahoo.download_with_retries(ticker, s, end, p, retries, backoff_s)  # noqa: E731
-    incremental = entry is not None and (start is None or start >= entry.meta["first_date"])
-    if not incremental:
+    if entry is None or (start is not None and start < entry.meta["first_date"]):
         fresh = get(start, period)
         cache.write_ticker(data_dir, ticker, fresh, "yahoo", yahoo.ADJUSTMENT, requested_start=start)
         return Outcome(
@@ -184,7 +184,7 @@ def fetch(
 
 
 def import_csv(
-    paths: list[str | Path],
+    paths: Sequence[str | Path],
     data_dir: Path,
     ticker: str | None = None,
     tickers: list[str] | None = None,

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from forecaster.columns import LEVELS, bound_column
@@ -37,7 +38,7 @@ ZONES: tuple[str, ...] = ("green", "yellow", "red")
 
 
 def tail_probability(level: int) -> float:
-    """The probability of an exception beyond one end of a central ``level``% band.
+    """The probability of an exception beyond one end of a central band of ``level`` percent.
 
     Example:
         >>> tail_probability(80), tail_probability(95)
@@ -46,12 +47,12 @@ def tail_probability(level: int) -> float:
     return round((1 - level / 100) / 2, 10)
 
 
-def _log_likelihood(hits: np.ndarray, misses: np.ndarray, p: np.ndarray) -> np.ndarray:
+def _log_likelihood(hits: np.ndarray, misses: np.ndarray, p: np.ndarray | float) -> np.ndarray:
     """``misses * ln(1 - p) + hits * ln(p)``, with 0 * ln(0) = 0 (arrays)."""
     return special.xlogy(misses, 1 - p) + special.xlogy(hits, p)
 
 
-def kupiec_lr(exceptions: np.ndarray, days: np.ndarray, p: float) -> np.ndarray:
+def kupiec_lr(exceptions: ArrayLike, days: ArrayLike, p: float) -> np.ndarray:
     """Kupiec's likelihood ratio ``-2 ln[(1-p)^(n-x) p^x / ((1-x/n)^(n-x) (x/n)^x)]`` (arrays)."""
     x, n = np.asarray(exceptions, np.float64), np.asarray(days, np.float64)
     share = np.divide(x, n, out=np.zeros_like(x), where=n > 0)
@@ -87,7 +88,7 @@ def transitions(hits: np.ndarray) -> tuple[int, int, int, int]:
     )
 
 
-def independence_lr(n00: np.ndarray, n01: np.ndarray, n10: np.ndarray, n11: np.ndarray) -> np.ndarray:
+def independence_lr(n00: ArrayLike, n01: ArrayLike, n10: ArrayLike, n11: ArrayLike) -> np.ndarray:
     """Christoffersen's likelihood ratio of a first-order Markov chain of exceptions against independence, from
     the transition counts (arrays)."""
     n00, n01, n10, n11 = (np.asarray(v, np.float64) for v in (n00, n01, n10, n11))
@@ -210,7 +211,7 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
                         "kupiec_p": np.where(n > 0, stats.chi2.sf(lr_pof, 1), np.nan),
                         "christoffersen_ind_p": np.where(enough, stats.chi2.sf(lr_ind, 1), np.nan),
                         "christoffersen_cc_p": np.where(enough, stats.chi2.sf(lr_pof + lr_ind, 2), np.nan),
-                        "zone": np.where(n > 0, zones(x, n, p), None),
+                        "zone": np.where(n > 0, zones(x, n, p), np.array(None, dtype=object)),
                     }
                 )
             )

@@ -25,7 +25,7 @@ that grows with the number of tickers and nothing else.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -120,7 +120,7 @@ def mcs_members(losses: pd.DataFrame, size: float = MCS_SIZE, reps: int = MCS_RE
         return set(losses.columns)  # nothing to tell apart
     mcs = MCS(values[:, distinct], size=size, reps=reps, seed=seed)
     mcs.compute()
-    kept = {distinct[i] for i in mcs.included}
+    kept = {distinct[cast(int, i)] for i in mcs.included}  # columns of an array: labelled 0..k-1
     return {column for column, representative in zip(losses.columns, first, strict=True) if representative in kept}
 
 

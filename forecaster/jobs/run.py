@@ -284,7 +284,8 @@ def _train(
     (saved in the run folder; the checkpoint keeps the rest, without the Keras objects) and the failed tickers."""
     from forecaster.model import per_ticker, training
 
-    failed, cfg = {}, opts.model
+    failed: dict[str, str] = {}
+    cfg = opts.model
     with stage("training", spark):
         if opts.per_ticker:
             # One task per ticker on the executors, each cutting its own windows and saving its model.

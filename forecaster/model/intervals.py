@@ -55,7 +55,9 @@ def conformal_rank(n: Any, level: int) -> Any:
     return int(rank) if np.ndim(rank) == 0 else rank
 
 
-def calibrated_bands(quantiles: np.ndarray, corrections: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, ...]]:
+def calibrated_bands(
+    quantiles: np.ndarray, corrections: dict[int, np.ndarray]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per level, the band (lower, upper), each (n, horizon) in scaled log change, from the raw quantiles and
     the correction ``c`` (n, horizon) of each window and step."""
     w = spread(quantiles)

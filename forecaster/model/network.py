@@ -157,8 +157,9 @@ class MemberEarlyStopping(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict[str, float] | None = None) -> None:
         for k in range(self.members):
-            if self.weights[k] is not None:
-                for layer, weights in zip(self._layers(k), self.weights[k], strict=True):
+            kept = self.weights[k]
+            if kept is not None:
+                for layer, weights in zip(self._layers(k), kept, strict=True):
                     layer.set_weights(weights)
 
 

@@ -22,8 +22,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from forecaster.prepare.class_archive import ARCHIVE_ENV, archive_path
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +113,7 @@ def start_background_build() -> bool:
     return True
 
 
-def _representative_job(spark: object, folder: Path) -> None:
+def _representative_job(spark: SparkSession, folder: Path) -> None:
     """What the jobs do, on two small synthetic tickers: preparation, the forecast's query, a Python UDF."""
     import numpy as np
     import pandas as pd
@@ -176,7 +180,7 @@ def build() -> Path | None:
             f"{config.spark_java_options()} -XX:DumpLoadedClassList={class_list}"
         )
         spark = get_spark("local[2]", app_name="forecaster-class-archive")
-        gateway = spark.sparkContext._gateway
+        gateway: Any = spark.sparkContext._gateway  # py4j's, started by this process: never None here
         class_path = gateway.jvm.System.getProperty("java.class.path")
         java = Path(gateway.jvm.System.getProperty("java.home")) / "bin" / "java"
         _representative_job(spark, work / "data")

@@ -147,7 +147,7 @@ def parallelism(spark: SparkSession) -> int:
     """How many tasks keep the cluster busy: its cores (classic), or the shuffle partitions (Connect, where the
     client cannot see the cluster)."""
     if is_connect(spark):
-        return int(spark.conf.get("spark.sql.shuffle.partitions"))
+        return int(spark.conf.get("spark.sql.shuffle.partitions") or 200)  # always set: 200 is Spark's default
     return spark.sparkContext.defaultParallelism
 
 
@@ -214,11 +214,11 @@ def sql_options(spark: SparkSession, options: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        for key, value in before.items():
-            if value is None:
+        for key, old in before.items():
+            if old is None:
                 spark.conf.unset(key)
             else:
-                spark.conf.set(key, value)
+                spark.conf.set(key, old)
 
 
 @contextmanager
@@ -235,5 +235,6 @@ def job_group(spark: SparkSession, name: str) -> Iterator[Callable[[], int | Non
     try:
         yield lambda: len(context.statusTracker().getJobIdsForGroup(group))
     finally:
-        context.setLocalProperty("spark.jobGroup.id", None)
-        context.setLocalProperty("spark.job.description", None)
+        # None removes a property (as SparkContext.clearJobGroup does), which pyspark's annotation leaves out.
+        context.setLocalProperty("spark.jobGroup.id", None)  # type: ignore[arg-type]
+        context.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]

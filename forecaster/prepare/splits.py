@@ -17,6 +17,7 @@ cutter (``forecaster.prepare.windows``) and the tests use the same functions.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -128,7 +129,7 @@ def check_test_start(test_start: str, first: date, last: date) -> None:
 
 
 def skip_reasons(
-    bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int, vanished: list[str] = (), warn: bool = True
+    bounds: pd.DataFrame, test_start: str, lookback: int, horizon: int, vanished: Sequence[str] = (), warn: bool = True
 ) -> dict[str, str]:
     """Say why each unusable ticker is left out (logged unless ``warn`` is off); raise DataError if none is
     usable.

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -156,7 +157,8 @@ def ticker_spans(featured: DataFrame, test_start: str) -> pd.DataFrame:
     """Per ticker, in one Spark job: usable rows ``n``, the position ``a_test`` of the first usable day on or
     after ``test_start``, and the first and last usable days."""
     usable = F.col("usable")
-    return (
+    spans = cast(
+        pd.DataFrame,
         featured.groupBy("ticker")
         .agg(
             F.count(F.when(usable, 1)).alias("n"),
@@ -164,9 +166,9 @@ def ticker_spans(featured: DataFrame, test_start: str) -> pd.DataFrame:
             F.min(F.when(usable, F.col("date"))).alias("first_date"),
             F.max(F.when(usable, F.col("date"))).alias("last_date"),
         )
-        .toPandas()
-        .sort_values("ticker", ignore_index=True)
+        .toPandas(),
     )
+    return spans.sort_values("ticker", ignore_index=True)
 
 
 def label_splits(featured: DataFrame, bounds: pd.DataFrame, lookback: int, spark: SparkSession) -> DataFrame:
@@ -237,7 +239,8 @@ def prepare(
     # Cached: read by the spans, the scaling statistics and the table's write - three jobs, one pass over the files.
     featured = add_features(prices, features).cache()
     if test_start is None:
-        dates = featured.where(F.col("usable")).select("date").distinct().toPandas()["date"]  # small: one per day
+        days = cast(pd.DataFrame, featured.where(F.col("usable")).select("date").distinct().toPandas())
+        dates = days["date"]  # small: one per day
         if dates.empty:
             raise DataError(f"no usable price rows in {len(price_paths)} files ({price_paths[0]} ...)")
         test_start = default_test_start(sorted(dates))

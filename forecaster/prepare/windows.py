@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,12 +80,10 @@ class Windows:
             "origin_pos",
             "first_price",
         )
-        return Windows(
-            values=self.values,
-            lookback=self.lookback,
-            prices=self.prices,
-            **{name: None if getattr(self, name) is None else getattr(self, name)[mask] for name in per_window},
-        )
+        parts: dict[str, Any] = {
+            name: None if getattr(self, name) is None else getattr(self, name)[mask] for name in per_window
+        }
+        return Windows(values=self.values, lookback=self.lookback, prices=self.prices, **parts)
 
     def to_prices(self, scaled: np.ndarray) -> np.ndarray:
         """Turn scaled log-change predictions (n, horizon) back into adjusted-close prices."""
