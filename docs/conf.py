@@ -45,7 +45,9 @@ autosummary_generate = True  # docs/api/generated/ (git-ignored), rebuilt on eve
 autosummary_mock_imports = ["forecaster.__main__"]
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+add_module_names = False  # rmse(), not forecaster.evaluate.metrics.rmse(), under the module's own title
 autodoc_preserve_defaults = True
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
@@ -80,7 +82,8 @@ os.environ.setdefault("PLOTLY_RENDERER", "notebook")
 # --- HTML -----------------------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = "Stock forecaster"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
 html_theme_options = {
     "navigation_depth": 2,
     "show_toc_level": 2,
@@ -89,7 +92,11 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 # The left column only where a page has pages below it (the API reference, the notebooks).
-html_sidebars = {"**": [], "api/**": ["sidebar-nav-bs"], "notebooks": ["sidebar-nav-bs"], "notebooks/**": ["sidebar-nav-bs"]}
+html_sidebars = {
+    page: []
+    for page in ("index", "getting-started", "tickers-and-data", "running", "daily-operation", "dashboard",
+                 "spark-cluster", "model", "results", "reliability", "cli", "contributing")
+}
 smartquotes = False  # "--verbose" stays two hyphens in the command-line reference
 html_show_sourcelink = False
 
@@ -115,7 +122,7 @@ def _copy_notebooks(app, config) -> None:
 def _private_data_dir(app, docname: str, source: list[str]) -> None:
     """Each notebook runs on a data directory of its own, as in the tests (the kernel inherits the variable)."""
     if docname.startswith("notebooks/"):
-        data_dir = Path(app.doctreedir).parent / "notebook-data" / Path(docname).name
+        data_dir = DOCS / "_build" / "notebook-data" / Path(docname).name  # never inside the site
         shutil.rmtree(data_dir, ignore_errors=True)
         data_dir.mkdir(parents=True)
         os.environ["FORECASTER_DATA_DIR"] = str(data_dir)
