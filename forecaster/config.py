@@ -84,7 +84,7 @@ class ModelConfig:
     64 units on AAPL (train < 2017). For the quantile ensemble (``benchmarks/tune_intervals.py``,
     AAPL and 20 S&P tickers) Adam at 1e-3 reached a lower validation pinball loss than 1e-4 in
     fewer epochs, two members as much as three or five, and the volatility features nothing.
-    See the README for the figures.
+    The figures are in docs/results.md, "Choosing the settings".
 
     Example:
         >>> ModelConfig(epochs=2).lookback
