@@ -92,11 +92,11 @@ html_theme_options = {
     "secondary_sidebar_items": ["page-toc"],
 }
 # The left column only where a page has pages below it (the API reference, the notebooks).
-html_sidebars = {
-    page: []
-    for page in ("index", "getting-started", "tickers-and-data", "running", "daily-operation", "dashboard",
-                 "spark-cluster", "model", "results", "reliability", "cli", "contributing")
-}
+PAGES_WITHOUT_CHILDREN = (
+    "index getting-started tickers-and-data running daily-operation dashboard spark-cluster model results "
+    "reliability cli contributing"
+).split()
+html_sidebars: dict[str, list[str]] = {page: [] for page in PAGES_WITHOUT_CHILDREN}
 smartquotes = False  # "--verbose" stays two hyphens in the command-line reference
 html_show_sourcelink = False
 
