@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import re
 import shutil
@@ -16,6 +17,7 @@ from dashboard.reader import ArtifactReader
 from dashboard.tables import fmt, metrics_table, verdict
 from forecaster import artifacts
 from forecaster.config import PROJECT_ROOT
+from forecaster.evaluate.report_files import read_report, write_report
 from tests.dashboard.browsing import (
     GRAPH,
     axes,
@@ -237,14 +239,34 @@ def test_step_chart_and_baselines_change_the_figure_in_place(browser, two_ticker
         page.close()
 
 
+def _with_a_third_ticker(data_dir, tmp_path):
+    """A copy of the run whose report has a third ticker, AAA, its step-1 RMSE ratio between the other two:
+    sorted by ratio, three tickers come in an order that is neither the tickers' nor its reverse, so a grid
+    that kept its order, or reversed it, cannot pass for one that sorts."""
+    run_dir = artifacts.latest_run_dir(data_dir)
+    copied = copy_run(tmp_path / "three", run_dir, run_dir.name)
+    report = read_report(copied)
+    low, high = sorted(e["metrics"]["1"]["lstm"]["rmse_ratio_vs_naive"] for e in report["tickers"].values())
+    third = copy.deepcopy(report["tickers"]["IBM"])
+    lstm, naive = third["metrics"]["1"]["lstm"], third["metrics"]["1"]["naive"]
+    lstm["rmse_ratio_vs_naive"] = (low + high) / 2
+    lstm["rmse"] = naive["rmse"] * lstm["rmse_ratio_vs_naive"]
+    report["tickers"]["AAA"] = third
+    write_report(copied, report)
+    return tmp_path / "three"
+
+
 def test_compare_grid_sorts_filters_downloads_and_opens_a_ticker(browser, two_ticker_run, artifacts_dir, tmp_path):
-    view = ArtifactReader(two_ticker_run).latest()
+    data_dir = _with_a_third_ticker(two_ticker_run, tmp_path)
+    view = ArtifactReader(data_dir).latest()
     ratios = {t: e["metrics"]["1"]["lstm"]["rmse_ratio_vs_naive"] for t, e in view.report["tickers"].items()}
-    with serve(two_ticker_run) as url:
-        page = open_page(browser, url)
+    by_ratio = sorted(ratios, key=ratios.get)
+    assert len(ratios) == 3 and by_ratio not in (sorted(ratios), sorted(ratios)[::-1])
+    with serve(data_dir) as url:
+        page = open_page(browser, url + "?ticker=IBM")  # AAA, the first, has a report entry and nothing else
         page.click("text=Compare tickers")
-        wait_for_grid(page, "compare-grid", 2)
-        page.wait_for_function("() => document.querySelectorAll('#compare-graph .bars .point').length === 2")
+        wait_for_grid(page, "compare-grid", 3)
+        page.wait_for_function("() => document.querySelectorAll('#compare-graph .bars .point').length === 3")
         labels = page.evaluate("() => document.querySelector('#compare-graph .js-plotly-plot').data[2].text")
         assert sorted(labels) == sorted(f"{r:.3f}" for r in ratios.values())
         layout = page.evaluate("() => document.querySelector('#compare-graph .js-plotly-plot')._fullLayout")
@@ -259,7 +281,7 @@ def test_compare_grid_sorts_filters_downloads_and_opens_a_ticker(browser, two_ti
         assert {r["ticker"] for r in rows} == set(ratios) and rows[0]["ticker"] == min(ratios)  # sorted by ticker
         for row in rows:
             assert row["rmse_ratio"] == f"{ratios[row['ticker']]:.3f}"
-        # Sort by the RMSE ratio, both ways: with two tickers one of the orders differs from the ticker order.
+        # Sort by the RMSE ratio, both ways.
         header = "#compare-grid .ag-header-cell[col-id=rmse_ratio] .ag-header-cell-label"
         for descending in (False, True):
             page.click(header)
