@@ -1,0 +1,169 @@
+"""The interval arithmetic by hand and against a plain loop: spreads, scores, ranks, bands, the rolling
+corrections of many tickers and steps at once, the shrinkage's edges, prices and per-window settings
+(test_intervals.py checks the calibration's promises on simulated data)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecaster.columns import GLOBAL
+from forecaster.model import intervals
+
+#: One window, two steps: quantiles 2.5%, 10%, 50%, 90%, 97.5%; the second step's 10% and 90% cross (spread 0).
+QUANTILES = np.array([[[-0.5, -0.2, 0.0, 0.4, 0.9], [-0.1, 0.3, 0.3, 0.3, 0.6]]])
+
+
+def test_the_spread_is_half_the_10_to_90_width_and_never_zero():
+    assert intervals.spread(QUANTILES)[0].tolist() == pytest.approx([0.3, 1e-6], rel=1e-12)
+
+
+def test_scores_are_the_distance_outside_each_levels_inner_pair_in_spreads():
+    y = np.array([[1.0, 0.3]])
+    # 80%: the 10-90% pair; 1.0 is 0.6 above 0.4, in spreads of 0.3: 2. 95%: the 2.5-97.5% pair, 0.1 above 0.9.
+    assert intervals.scores(y, QUANTILES, 80)[0, 0] == pytest.approx(2.0)
+    assert intervals.scores(y, QUANTILES, 95)[0, 0] == pytest.approx(0.1 / 0.3)
+    # Below the band: lo - y. 95% at step 2: 0.3 is 0.3 above -0.1 and 0.3 below 0.6: -0.3 / 1e-6.
+    assert intervals.scores(np.array([[-0.8, 0.3]]), QUANTILES, 80)[0, 0] == pytest.approx(0.6 / 0.3)
+    assert intervals.scores(y, QUANTILES, 95)[0, 1] == pytest.approx(-0.3 / 1e-6)
+
+
+def test_the_conformal_rank_is_the_ceiling_of_n_plus_one_times_the_level_at_most_n():
+    assert intervals.conformal_rank(20, 95) == 20  # ceil(21 * 0.95) = 20
+    assert intervals.conformal_rank(3, 80) == 3  # ceil(3.2) = 4, capped at 3
+    assert intervals.conformal_rank(250, 80) == 201  # ceil(200.8)
+    assert intervals.conformal_rank(4, 80) == 4  # ceil(4.0) exactly: no rounding up past it
+    assert type(intervals.conformal_rank(250, 95)) is int  # a count indexes a Python list as well
+    assert intervals.conformal_rank(np.array([3, 4, 250]), 80).tolist() == [3, 4, 201]
+
+
+def test_calibrated_bands_widen_each_inner_pair_by_c_spreads():
+    corrections = {80: np.array([[1.0, 2.0]]), 95: np.array([[0.5, -1.0]])}
+    bands = intervals.calibrated_bands(QUANTILES, corrections)
+    assert bands[80][0][0].tolist() == pytest.approx([-0.2 - 0.3, 0.3 - 2e-6], rel=1e-12)
+    assert bands[80][1][0].tolist() == pytest.approx([0.4 + 0.3, 0.3 + 2e-6], rel=1e-12)
+    assert bands[95][0][0].tolist() == pytest.approx([-0.5 - 0.15, -0.1 + 1e-6], rel=1e-12)
+    assert bands[95][1][0].tolist() == pytest.approx([0.9 + 0.15, 0.6 - 1e-6], rel=1e-12)
+
+
+def _reference_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int) -> dict[int, np.ndarray]:
+    """The corrections written as the docstring says, one origin and step at a time."""
+    horizon = int(known["step"].max())
+    out = {level: np.zeros((len(origins), horizon)) for level in (80, 95)}
+    groups = {key: rows.sort_values("target_date") for key, rows in known.groupby(["ticker", "step"])}
+    for i, (ticker, day) in enumerate(zip(origins["ticker"], origins["origin_date"], strict=True)):
+        for step in range(1, horizon + 1):
+            if (ticker, step) not in groups:
+                continue
+            mine = groups[ticker, step]
+            mine = mine[mine["target_date"] <= day]
+            if len(mine) < 20:
+                continue
+            for level in (80, 95):
+                last = mine[f"score{level}"].to_numpy()[-window:]
+                rank = min(len(last), math.ceil((len(last) + 1) * level / 100))
+                out[level][i, step - 1] = np.sort(last)[rank - 1]
+    return out
+
+
+def _known_and_origins(seed: int, days: int, every: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores of tickers A and B at steps 1-3 and C at step 1 only, each on its own random part of ``days``
+    business days (rows shuffled); origins on every ``every``-th day for A, B, C and D (D has no score)."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2015-01-05", periods=days)
+    parts = []
+    for ticker, steps in (("A", (1, 2, 3)), ("B", (1, 2, 3)), ("C", (1,))):
+        for step in steps:
+            on = dates[rng.random(days) < rng.uniform(0.4, 0.9)]
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "ticker": ticker,
+                        "step": step,
+                        "target_date": on,
+                        "score80": rng.normal(size=len(on)),
+                        "score95": rng.normal(size=len(on)),
+                    }
+                )
+            )
+    known = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    origin_days = dates[::every]
+    origins = pd.DataFrame(
+        {
+            "ticker": np.repeat(["B", "A", "D", "C"], len(origin_days)),
+            "origin_date": np.tile(origin_days, 4),
+        }
+    )
+    return known, origins
+
+
+@pytest.mark.parametrize("batch_rows", [intervals.BATCH_ROWS, 7])
+def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows):
+    # Windows of 30 scores, so origins come with fewer than a window, a whole window and more; small batches, so
+    # the search runs over many batches of both kinds.
+    monkeypatch.setattr(intervals, "BATCH_ROWS", batch_rows)
+    known, origins = _known_and_origins(seed=3, days=160)
+    got = intervals.rolling_corrections(known, origins, window=30)
+    expected = _reference_corrections(known, origins, window=30)
+    for level in (80, 95):
+        assert got[level].shape == (len(origins), 3)
+        np.testing.assert_array_equal(got[level], expected[level])
+    assert (got[80] != 0).any(axis=0).all() and (got[80] == 0).any()  # both calibrated and raw bands were checked
+
+
+def test_rolling_corrections_with_the_default_window_equal_a_plain_loop():
+    known, origins = _known_and_origins(seed=4, days=420, every=11)
+    got = intervals.rolling_corrections(known, origins)
+    expected = _reference_corrections(known, origins, window=intervals.CALIBRATION_WINDOW)
+    for level in (80, 95):
+        np.testing.assert_array_equal(got[level], expected[level])
+
+
+def test_exactly_min_scores_known_calibrates_the_band():
+    dates = pd.bdate_range("2010-01-04", periods=intervals.MIN_SCORES)
+    scores = np.arange(1.0, intervals.MIN_SCORES + 1)  # 1 .. 20
+    known = pd.DataFrame({"ticker": "T", "step": 1, "target_date": dates, "score80": scores, "score95": -scores})
+    origins = pd.DataFrame({"ticker": ["T", "T"], "origin_date": [dates[-1], dates[-2]]})
+    corrections = intervals.rolling_corrections(known, origins)
+    # 20 scores: the 80% rank is ceil(21 * 0.8) = 17, the 95% rank 20 of the negated scores -20 .. -1; one day
+    # earlier only 19 are known: the raw band.
+    assert corrections[80][:, 0].tolist() == [17.0, 0.0]
+    assert corrections[95][:, 0].tolist() == [-1.0, 0.0]
+
+
+def test_no_scores_or_no_origins_give_empty_corrections():
+    known, origins = _known_and_origins(seed=5, days=40)
+    empty = intervals.rolling_corrections(known.iloc[:0], origins)
+    assert set(empty) == {80, 95} and empty[80].shape == (len(origins), 0) and empty[95].shape == (len(origins), 0)
+    none = intervals.rolling_corrections(known, origins.iloc[:0])
+    assert none[80].shape == (0, 3) and none[95].shape == (0, 3)
+
+
+def test_shrinkage_leaves_out_missing_pairs_and_is_zero_without_a_median():
+    median = np.array([[1.0, 0.0], [2.0, 0.0], [np.nan, 0.0], [4.0, 0.0]])
+    y = np.array([[0.5, 1.0], [1.0, 2.0], [5.0, 3.0], [np.nan, 4.0]])
+    # Step 1: the pairs (1, 0.5) and (2, 1): (0.5 + 2) / (1 + 4) = 0.5. Step 2: a median of 0 is naive's, 0.
+    assert intervals.shrinkage(y, median) == [0.5, 0.0]
+
+
+def test_shrinkage_is_clipped_at_zero_and_one_not_beyond():
+    median = np.array([[1.0, 1.0], [1.0, 1.0]])
+    assert intervals.shrinkage(np.array([[3.0, -2.0], [3.0, -2.0]]), median) == [1.0, 0.0]
+
+
+def test_interval_prices_are_the_origin_times_the_scaled_change():
+    prices = intervals.interval_prices(
+        np.array([100.0, 50.0]), np.array([[0.1, -0.2], [0.3, 0.0]]), np.array([2.0, 1.0])
+    )
+    assert prices == pytest.approx(np.array([[100 * np.exp(0.2), 100 * np.exp(-0.4)], [50 * np.exp(0.3), 50.0]]))
+
+
+def test_per_window_spreads_a_global_setting_or_each_tickers_own():
+    tickers = np.array(["B", "Z", "A"], dtype=object)
+    assert intervals.per_window({GLOBAL: [0.5, 0.25]}, tickers, 2).tolist() == [[0.5, 0.25]] * 3
+    per_ticker = intervals.per_window({"A": [0.1, 0.2], "B": [0.3, 0.4]}, tickers, 2)
+    assert per_ticker[[0, 2]].tolist() == [[0.3, 0.4], [0.1, 0.2]]
+    assert np.isnan(per_ticker[1]).all()  # Z has no model
