@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         type=data_dir_argument,
         default=None,
-        help=f"artifacts to show (default: $FORECASTER_DATA_DIR or {config.DEFAULT_DATA_DIR})",
+        help=f"artifacts to show (default: $FORECASTER_DATA_DIR, else {config.DEFAULT_DATA_DIR_TEXT})",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind; 0.0.0.0 exposes it to the network")
     parser.add_argument("--port", type=int, default=8050)

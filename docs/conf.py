@@ -41,8 +41,6 @@ myst_heading_anchors = 3  # [text](page.md#a-heading) links to sections
 
 # --- API reference --------------------------------------------------------------------------------------------
 autosummary_generate = True  # docs/api/generated/ (git-ignored), rebuilt on every build
-# autosummary imports every submodule it finds; forecaster/__main__.py runs the command line when imported.
-autosummary_mock_imports = ["forecaster.__main__"]
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"

@@ -87,7 +87,7 @@ def _common() -> argparse.ArgumentParser:
         type=config.data_dir_argument,
         default=None,
         help=f"where data and artifacts live (default: $FORECASTER_DATA_DIR or "
-        f"{config.DEFAULT_DATA_DIR}); a path or a file:// URI",
+        f"{config.DEFAULT_DATA_DIR_TEXT}); a path or a file:// URI",
     )
     common.add_argument(
         "--verbose",

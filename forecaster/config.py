@@ -31,8 +31,21 @@ from forecaster.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+
+
+def _default_data_dir() -> Path:
+    """``data/`` of the checkout the code runs from; for an installed package (whose folder is site-packages,
+    never a place for data), the user's data folder: ``$XDG_DATA_HOME/forecaster`` or
+    ``~/.local/share/forecaster``."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "forecaster"
+
+
 #: Where artifacts go when neither ``--data-dir`` nor ``FORECASTER_DATA_DIR`` is given.
-DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DATA_DIR = _default_data_dir()
+#: The same, as ``--help`` says it (the same words on every machine, so the docs' command reference holds).
+DEFAULT_DATA_DIR_TEXT = "data/ of the checkout; installed with pip: ~/.local/share/forecaster"
 
 DEFAULT_SPARK_MASTER = "local[*]"
 #: Driver memory in local mode (where the driver also does the executors' work).

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -45,4 +47,26 @@ def test_notebook_runs_top_to_bottom(path, tmp_path, monkeypatch, shared_data):
     ).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any(PLOTLY_MIME in o.get("data", {}) for o in outputs), "no Plotly figure rendered"
+    figures = [o for o in outputs if PLOTLY_MIME in o.get("data", {})]
+    assert figures, "no Plotly figure rendered"
+    # Readable when exported to HTML (nbconvert, the docs): every chart also carries the HTML that draws it
+    # without Jupyter, printed lines fit a page, and forecast prices show cents.
+    assert all("Plotly.newPlot" in o["data"].get("text/html", "") for o in figures), (
+        "a chart a static page leaves blank"
+    )
+    page, _ = HTMLExporter().from_notebook_node(notebook)
+    assert page.count('class="dataframe"') >= 1  # tables are DataFrames, not printed text
+    printed = [line for o in outputs if o.get("name") == "stdout" for line in o.text.splitlines()]  # not the log
+    assert not [line for line in printed if len(line) > 120], "a printed line wraps on an exported page"
+    for table in _tables_with(outputs, "lstm_lo80"):
+        prices = re.findall(r"<td>(-?\d+\.\d+)</td>", table)
+        assert prices and all(len(p.split(".")[1]) == 2 for p in prices), prices[:5]
+
+
+def _tables_with(outputs: list, column: str) -> list[str]:
+    """The HTML of every DataFrame output that has ``column``."""
+    return [
+        o["data"]["text/html"]
+        for o in outputs
+        if column in o.get("data", {}).get("text/html", "") and "<td>" in o["data"]["text/html"]
+    ]

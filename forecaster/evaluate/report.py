@@ -378,23 +378,50 @@ def _ranked(tickers: dict[str, Any], step: str) -> list[str]:
     return sorted((t for t, r in ratios.items() if r is not None), key=lambda t: ratios[t])
 
 
-def _row(ticker: str, step: str, entry: dict[str, Any]) -> str:
+def _row_values(ticker: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """One row of the run's table as values, under the table's column names (None where undefined)."""
     by_model = entry["metrics"][step]
     lstm = by_model[MODEL_NAME]
-    rmse = {
-        name: by_model[name]["rmse"] if name in by_model else None for name in (MODEL_NAME, "naive", "drift", "garch")
-    }
     garch_is = by_model.get("garch", {}).get("interval_score_80")
-    vs_garch = lstm["interval_score_80"] / garch_is if garch_is and lstm.get("interval_score_80") else None
+    return {
+        "ticker": ticker,
+        "step": int(step),
+        **{
+            name: by_model[name]["rmse"] if name in by_model else None
+            for name in (MODEL_NAME, "naive", "drift", "garch")
+        },
+        "ratio": lstm["rmse_ratio_vs_naive"],
+        "vs naive (DM)": _vs_naive(lstm),
+        "dir.acc": lstm["directional_accuracy"],
+        "cov80": lstm.get("coverage_80"),
+        "cov95": lstm.get("coverage_95"),
+        "IS80/naive": interval_score_ratio(by_model, MODEL_NAME, 80),
+        "IS80/garch": lstm["interval_score_80"] / garch_is if garch_is and lstm.get("interval_score_80") else None,
+        "test days": f"{entry['test_start']}..{entry['test_end']} ({entry['n_test']})",
+    }
+
+
+def _row(ticker: str, step: str, entry: dict[str, Any]) -> str:
+    v = _row_values(ticker, step, entry)
     return (
-        f"{ticker:<8}{step:>5}{_number(rmse['lstm'], '.4f'):>10}{_number(rmse['naive'], '.4f'):>10}"
-        f"{_number(rmse['drift'], '.4f'):>10}{_number(rmse['garch'], '.4f'):>10}"
-        f"{_number(lstm['rmse_ratio_vs_naive'], '.3f'):>8}  {_vs_naive(lstm):<16}"
-        f"{_number(lstm['directional_accuracy'], '.3f'):>8}{_number(lstm.get('coverage_80'), '.2f'):>7}"
-        f"{_number(lstm.get('coverage_95'), '.2f'):>7}"
-        f"{_number(interval_score_ratio(by_model, MODEL_NAME, 80), '.3f'):>11}"
-        f"{_number(vs_garch, '.3f'):>11}  {entry['test_start']}..{entry['test_end']} ({entry['n_test']})"
+        f"{ticker:<8}{step:>5}{_number(v['lstm'], '.4f'):>10}{_number(v['naive'], '.4f'):>10}"
+        f"{_number(v['drift'], '.4f'):>10}{_number(v['garch'], '.4f'):>10}"
+        f"{_number(v['ratio'], '.3f'):>8}  {v['vs naive (DM)']:<16}"
+        f"{_number(v['dir.acc'], '.3f'):>8}{_number(v['cov80'], '.2f'):>7}{_number(v['cov95'], '.2f'):>7}"
+        f"{_number(v['IS80/naive'], '.3f'):>11}{_number(v['IS80/garch'], '.3f'):>11}  {v['test days']}"
     )
+
+
+def report_frame(report: dict[str, Any]) -> pd.DataFrame:
+    """The run's table (``format_report``'s rows, every ticker and step) as a DataFrame indexed by ticker and
+    step, for notebooks: it renders as a table, in Jupyter and in an exported page alike, with the numbers
+    as numbers (RMSEs in price units, NaN where undefined).
+
+    Example:
+        >>> report_frame(result.report).loc["AAPL"]  # doctest: +SKIP
+    """
+    rows = [_row_values(t, step, e) for t, e in report["tickers"].items() for step in e.get("metrics", {})]
+    return pd.DataFrame(rows).set_index(["ticker", "step"])
 
 
 def summary_lines(summary_: dict[str, Any]) -> list[str]:
