@@ -32,7 +32,6 @@ from forecaster.errors import ConfigError
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-
 def _default_data_dir() -> Path:
     """``data/`` of the checkout the code runs from; for an installed package (whose folder is site-packages,
     never a place for data), the user's data folder: ``$XDG_DATA_HOME/forecaster`` or
@@ -115,7 +114,7 @@ class ModelConfig:
     patience: int = 5  # epochs without validation improvement before stopping
     seed: int = 42  # seeds Python, NumPy and the backend: same seed, same metrics on CPU
     members: int = 2  # LSTMs trained together as one model, each with its own early stopping; their quantiles
-    # are averaged. Beyond 2, validation pinball loss moved by noise only, at 1.5-2x the training time (README)
+    # are averaged. Beyond 2, validation pinball loss moved by noise only, at 1.5-2x the training time (docs/results.md)
 
     def to_dict(self) -> dict[str, float | int]:
         """Plain dict for model cards and reports."""

@@ -179,8 +179,8 @@ def test_per_ticker_models_train_on_the_executors_and_survive_a_killed_worker(cl
     pd.testing.assert_frame_equal(before, after)  # the same windows and models: the run's own forecast
 
 
-#: What the README's recipe leaves out: Spark's jars (the cluster has its own) and what only the driver, the
-#: dashboard, the notebooks or the tests use.
+#: What the recipe of docs/spark-cluster.md leaves out: Spark's jars (the cluster has its own) and what only the
+#: driver, the dashboard, the notebooks or the tests use.
 DRIVER_ONLY = [
     "pyspark/jars",
     "playwright",
@@ -202,10 +202,10 @@ EXCLUDE_FROM_PACK = [option for name in DRIVER_ONLY for option in ("--exclude", 
 def test_spark_submit_with_the_environment_shipped_gives_the_metrics_of_local_mode(
     cluster, sp_data, local_metrics, tmp_path
 ):
-    """The README's recipe: venv-pack this environment, ship it with --archives, and point the executors'
-    Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not override it), and
-    the run on the cluster gives the metrics of local mode (the ``--master`` option itself is the per-ticker
-    test's)."""
+    """The recipe of docs/spark-cluster.md: venv-pack this environment, ship it with --archives, and point the
+    executors' Python at the unpacked copy; spark-submit's --master applies (the default local[*] does not
+    override it), and the run on the cluster gives the metrics of local mode (the ``--master`` option itself is
+    the per-ticker test's)."""
     # .tar.gz: Spark's unpacking of a plain .tar refuses the venv's symlink to its base Python. Level 0: the
     # test need not wait for compression. Spark's jars and the browser driver are of no use to a Python worker.
     packed = tmp_path / "forecaster-env.tar.gz"

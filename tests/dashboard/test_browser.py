@@ -503,7 +503,7 @@ def test_the_page_is_quick_to_first_sight_and_to_each_ticker(browser, two_ticker
         f"\npage opened to its price chart drawn: {', '.join(f'{t:.0f} ms' for t in opens)}"
         f"\nfirst visit to a ticker: {first[0]:.0f} ms; repeat visits: {', '.join(f'{t:.0f} ms' for t in repeats)}"
     )
-    # Loose bounds, for a shared machine: the measured times are printed, and the README's come from
+    # Loose bounds, for a shared machine: the measured times are printed, and the docs' come from
     # `python benchmarks/dashboard_sight.py`, which measures the code before beside it.
     assert min(opens) < 4_000 and first[0] < 2_000 and min(repeats) < 1_500
 

@@ -61,7 +61,7 @@ def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
-    # The README times it at 10.7 s without an archive: under 40 s leaves room for a busy test machine, not
+    # docs/running.md times it at 10.7 s without an archive: under 40 s leaves room for a busy test machine, not
     # for a JVM that stalls on the bad archive.
     assert time.perf_counter() - started < 40
 
