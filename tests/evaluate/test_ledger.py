@@ -95,6 +95,7 @@ def test_a_forecast_is_issued_once_per_ticker_origin_step_and_model(tmp_path, ca
     assert issued["target_date"].tolist() == list(pd.to_datetime(["2013-03-04", "2013-03-05"]))
     assert issued["origin_price"].tolist() == [100.0, 100.0] and issued["naive"].tolist() == [100.0, 100.0]
     assert issued["lstm_lo80"].tolist() == [98.0, 97.0] and issued["lstm_hi95"].tolist() == [104.0, 105.0]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", issued["issued_at"][0])  # to the second, UTC
     stamp = datetime.fromisoformat(issued["issued_at"][0])
     assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
     files = ledger.files(tmp_path)
@@ -166,6 +167,7 @@ def test_a_forecast_is_scored_once_its_days_price_is_cached(tmp_path, caplog):
     assert scored["in_80"].tolist() == [True, False] and scored["in_95"].tolist() == [True, False]
     written = artifacts.read_parquet(next(f for f in ledger.files(tmp_path) if f.parent.name == "scored"))
     assert list(written) == ledger.SCORED_COLUMNS
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", written["scored_at"][0])
     stamp = datetime.fromisoformat(written["scored_at"][0])
     assert stamp.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
 

@@ -124,7 +124,8 @@ def test_rolling_corrections_with_the_default_window_equal_a_plain_loop():
 
 def test_exactly_min_scores_known_calibrates_the_band():
     dates = pd.bdate_range("2010-01-04", periods=intervals.MIN_SCORES)
-    scores = np.arange(1.0, intervals.MIN_SCORES + 1)  # 1 .. 20
+    # 1 .. 20, in date order 2 .. 19, 1, 20: the last day's score is the largest, the day before's the smallest.
+    scores = np.r_[np.arange(2.0, 20.0), 1.0, 20.0]
     known = pd.DataFrame({"ticker": "T", "step": 1, "target_date": dates, "score80": scores, "score95": -scores})
     origins = pd.DataFrame({"ticker": ["T", "T"], "origin_date": [dates[-1], dates[-2]]})
     corrections = intervals.rolling_corrections(known, origins)
@@ -147,6 +148,12 @@ def test_shrinkage_leaves_out_missing_pairs_and_is_zero_without_a_median():
     y = np.array([[0.5, 1.0], [1.0, 2.0], [5.0, 3.0], [np.nan, 4.0]])
     # Step 1: the pairs (1, 0.5) and (2, 1): (0.5 + 2) / (1 + 4) = 0.5. Step 2: a median of 0 is naive's, 0.
     assert intervals.shrinkage(y, median) == [0.5, 0.0]
+
+
+def test_shrinkage_of_small_medians_is_still_least_squares():
+    # Scaled log changes are small: sum m^2 = 0.05, below 1, is still a median to shrink, not naive's 0.
+    median = np.array([[0.1], [0.2]])
+    assert intervals.shrinkage(0.5 * median, median) == pytest.approx([0.5])
 
 
 def test_shrinkage_is_clipped_at_zero_and_one_not_beyond():

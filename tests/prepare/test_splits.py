@@ -74,7 +74,16 @@ def _enough_by_hand(days: int, lookback: int, horizon: int, val_share: float) ->
     return a_val - lookback - (lookback + horizon - 1) >= 100 and val_targets - horizon + 1 >= 20
 
 
-@pytest.mark.parametrize("lookback,horizon,val_share", [(20, 5, 0.15), (1, 1, 0.2), (60, 5, 0.15), (250, 10, 0.4)])
+@pytest.mark.parametrize(
+    "lookback,horizon,val_share",
+    [
+        (20, 5, 0.15),
+        (1, 1, 0.2),
+        (60, 5, 0.15),
+        (250, 10, 0.4),
+        (1, 1, 0.05),  # the validation windows bind: exactly 20 of them at the answer, 391 days
+    ],
+)
 def test_min_history_is_the_first_number_of_days_that_is_enough(lookback, horizon, val_share):
     first = next(d for d in range(1, 10_000) if _enough_by_hand(d, lookback, horizon, val_share))
     assert min_history(lookback, horizon, val_share) == first
@@ -132,6 +141,16 @@ def test_skip_reasons_name_each_unusable_ticker_and_why(caplog):
         "and 19 validation windows (needs 100 and 20)",
     }  # EDGE, with exactly 100 train and 20 validation windows, is kept
     assert [r.getMessage() for r in caplog.records] == [f"skipping {t}: {why}" for t, why in skipped.items()]
+
+
+def test_a_negative_count_of_windows_reads_as_none():
+    bounds = pd.DataFrame(
+        {"ticker": ["OK", "SHORT"], "a_test": [900, 70], "train_windows": [700, -60], "val_windows": [120, -3]}
+    ).assign(last_date="2020-12-31")
+    assert skip_reasons(bounds, "2020-01-02", 60, 5, warn=False)["SHORT"] == (
+        "only 70 usable days before the test start 2020-01-02: lookback 60 and horizon 5 leave 0 train and "
+        "0 validation windows (needs 100 and 20)"
+    )
 
 
 def test_skip_reasons_can_stay_silent(caplog):
