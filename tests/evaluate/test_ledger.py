@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def test_a_forecast_is_issued_once_per_ticker_origin_step_and_model(tmp_path, ca
     issued = ledger.read_issued(tmp_path)
     assert list(issued) == ledger.ISSUED_COLUMNS
     assert issued["ticker"].tolist() == ["A", "A"] and issued["step"].tolist() == [1, 2]
+    assert issued["step"].dtype == np.int64  # a key: the same type in every file
     assert issued["model_card_hash"].tolist() == [expected_hash] * 2 and issued["run_id"].tolist() == ["r1"] * 2
     assert issued["origin_date"].tolist() == [pd.Timestamp("2013-03-01")] * 2
     assert issued["target_date"].tolist() == list(pd.to_datetime(["2013-03-04", "2013-03-05"]))
@@ -135,6 +137,40 @@ def test_the_first_issue_of_a_forecast_is_the_one_kept(tmp_path):
     assert issued.index.tolist() == [0, 1] and len(ledger.files(tmp_path)) == 2
 
 
+def test_issues_stamped_in_the_same_second_keep_the_one_read_first(tmp_path):
+    # The lock keeps a key from being stored twice; a ledger put together from two copies would hold both, and the
+    # stamps only tell them apart to the second: the earlier file wins, for every key (enough rows that an
+    # unstable sort would mix them).
+    folder = ledger.ledger_dir(tmp_path) / ledger.ISSUED
+    days = pd.bdate_range("2013-01-01", periods=300)
+    keys = pd.DataFrame({"ticker": "A", "step": 1, "origin_date": days, "target_date": days + pd.offsets.BDay(1)})
+    first = keys.assign(model_card_hash="h", issued_at="2013-03-01T22:00:00+00:00", lstm=1.0)
+    artifacts.write_parquet(folder / "20130301T220000000000Z-aaaaaa.parquet", first.assign(run_id="r0"))
+    artifacts.write_parquet(folder / "20130301T220000000001Z-aaaaaa.parquet", first.assign(run_id="r1", lstm=2.0))
+    issued = ledger.read_issued(tmp_path)
+    assert len(issued) == 300 and set(issued["run_id"]) == {"r0"}
+
+
+def test_a_forecast_scored_twice_is_read_once(tmp_path):
+    _write_scored(tmp_path, _history()[:1])
+    again = artifacts.read_parquet(ledger.files(tmp_path)[-1]).assign(scored_at="2021-01-02T00:00:00+00:00")
+    artifacts.write_parquet(ledger.ledger_dir(tmp_path) / ledger.SCORED / "20210102T000000Z-aaaaaa.parquet", again)
+    assert len(ledger.read_scored(tmp_path)) == 1
+
+
+def test_file_names_are_stamped_in_utc_whatever_the_machines_zone(tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "JST-9")  # nine hours ahead of UTC all year
+    time.tzset()
+    try:
+        ledger.record(tmp_path, _run_dir(tmp_path), _forecast())
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    name = ledger.files(tmp_path)[0].name
+    stamp = datetime.strptime(name[:21], "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - stamp) < timedelta(minutes=5)
+
+
 def test_an_old_file_with_median_and_a_new_one_read_as_one_column(tmp_path):
     folder = ledger.ledger_dir(tmp_path) / ledger.ISSUED
     stamp = {"model_card_hash": "h", "run_id": "r0", "issued_at": "2013-03-01T22:00:00+00:00"}
@@ -149,14 +185,17 @@ def test_an_old_file_with_median_and_a_new_one_read_as_one_column(tmp_path):
 def test_a_forecast_is_scored_once_its_days_price_is_cached(tmp_path, caplog):
     run_dir = _run_dir(tmp_path)
     other = _forecast().assign(ticker="B", lstm=[50.0, 50.0], naive=[49.0, 49.0])
-    missing = _forecast().assign(ticker="C")
+    missing = _forecast().assign(ticker="AB")  # between A and B: the tickers after it are still scored
     ledger.record(tmp_path, run_dir, pd.concat([_forecast(), other, missing], ignore_index=True))
-    # A closes on its 80% band's top (102, inside: the band is closed) and B far above every band; C has no prices.
+    # A closes on its 80% band's top (102, inside: the band is closed) and B far above every band; AB has no prices.
     _cache_prices(tmp_path, "A", {"2013-03-01": 100.0, "2013-03-04": 102.0})
     _cache_prices(tmp_path, "B", {"2013-03-01": 100.0, "2013-03-04": 110.0})
     with caplog.at_level(logging.INFO, logger="forecaster.evaluate.ledger"):
         assert ledger.score(tmp_path) == 2
-    assert any(r.getMessage().startswith("ledger: C not scored: ") for r in caplog.records)
+    warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert warning.startswith("ledger: AB not scored: ") and warning.endswith(
+        "no cached prices for AB; fetch or import them first"
+    )
     assert caplog.records[-1].getMessage() == "ledger: 2 forecasts scored"
     scored = ledger.read_scored(tmp_path)
     assert scored["ticker"].tolist() == ["A", "B"] and scored["step"].tolist() == [1, 1]
@@ -173,11 +212,11 @@ def test_a_forecast_is_scored_once_its_days_price_is_cached(tmp_path, caplog):
 
     # Scored once: again, nothing; the next day's price arrives, and only its forecast is scored.
     assert ledger.score(tmp_path) == 0
-    _cache_prices(tmp_path, "A", {"2013-03-01": 100.0, "2013-03-04": 102.0, "2013-03-05": 96.5})
+    _cache_prices(tmp_path, "A", {"2013-03-01": 100.0, "2013-03-04": 102.0, "2013-03-05": 97.0})  # on lo80
     assert ledger.score(tmp_path) == 1
     scored = ledger.read_scored(tmp_path)
-    assert len(scored) == 3 and scored.loc[scored["step"] == 2, "actual"].tolist() == [96.5]
-    assert scored.loc[scored["step"] == 2, ["in_80", "in_95"]].values.tolist() == [[False, True]]
+    assert len(scored) == 3 and scored.loc[scored["step"] == 2, "actual"].tolist() == [97.0]
+    assert scored.loc[scored["step"] == 2, ["in_80", "in_95"]].values.tolist() == [[True, True]]
 
 
 def test_nothing_issued_scores_nothing(tmp_path):
@@ -247,7 +286,7 @@ def test_recent_coverage_pools_each_tickers_last_next_day_forecasts(tmp_path):
     # A's last 60 step-1 days: 30 inside the 80% band, all 60 inside the 95% one; B's two: inside, outside.
     assert ledger.recent_coverage(tmp_path, 80, days=60) == pytest.approx(32 / 62)
     assert ledger.recent_coverage(tmp_path, 95, days=60) == pytest.approx(60 / 62)
-    assert ledger.recent_coverage(tmp_path, days=60) == pytest.approx(32 / 62)  # 80% unless asked
+    assert ledger.recent_coverage(tmp_path) == pytest.approx(32 / 62)  # 80% and 60 days unless asked
     assert ledger.recent_coverage(tmp_path, 80, days=102) == pytest.approx(32 / 102)  # exactly enough days
     assert ledger.recent_coverage(tmp_path, 80, days=103) is None  # steps 2 do not count toward the days
     assert ledger.recent_coverage(tmp_path / "empty") is None
