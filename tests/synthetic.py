@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from forecaster.prepare.windows import Windows
+
 YAHOO_COLUMNS = ["Date", "Open", "High", "Low", "Close", "Adj Close", "Volume"]
 
 
@@ -61,3 +63,29 @@ def write_tickers(
         price_frame(dates, close, rng).to_csv(path, index=False)
         paths.append(path)
     return paths
+
+
+def hand_windows(
+    tickers: tuple[str, str, str] = ("T", "T", "T"),
+    origin_pos: np.ndarray | None = None,
+    first_price: np.ndarray | None = None,
+) -> Windows:
+    """Three one-step windows (lookback 2) over prices 9, 10, 11, 10.5, 12, for numbers worked out by hand."""
+    dates = np.array(["2019-12-31", "2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06"], dtype="datetime64[ns]")
+    prices = np.array([9.0, 10.0, 11.0, 10.5, 12.0])
+    origins = np.array([1, 2, 3])
+    return Windows(
+        values=np.zeros((5, 1), np.float32),
+        starts=origins - 1,
+        lookback=2,
+        y=np.zeros((3, 1), np.float32),
+        ticker=np.array(tickers),
+        origin_date=dates[origins],
+        origin_price=prices[origins],
+        target_date=dates[origins + 1, None],
+        target_price=prices[origins + 1, None],
+        target_scale=np.ones(3),
+        prices=prices,
+        origin_pos=origins if origin_pos is None else origin_pos,
+        first_price=np.full(3, 9.0) if first_price is None else first_price,
+    )

@@ -10,6 +10,7 @@ import pytest
 from forecaster.errors import DataError
 from forecaster.evaluate.baselines import all_baselines, drift, naive, naive_band_quantiles, naive_bands
 from forecaster.prepare.windows import Windows
+from tests.synthetic import hand_windows
 
 #: One-day log changes 0, 0.001, ..., 0.040 (41 of them, shuffled): numpy's default (linear) quantile at q sits at
 #: position 40 q of the sorted changes, so the 2.5%, 10%, 90% and 97.5% quantiles are 0.001, 0.004, 0.036, 0.039.
@@ -19,24 +20,7 @@ RAMP_QUANTILES = [0.001, 0.004, 0.036, 0.039]
 
 def _windows(origin_pos: np.ndarray | None = None, first_price: np.ndarray | None = None) -> Windows:
     """Three one-step windows (lookback 2) over prices 9, 10, 11, 10.5, 12, tickers T, U, T."""
-    prices = np.array([9.0, 10.0, 11.0, 10.5, 12.0])
-    origins = np.array([1, 2, 3])
-    dates = pd.bdate_range("2020-01-01", periods=5).to_numpy()
-    return Windows(
-        values=np.zeros((5, 1), np.float32),
-        starts=origins - 1,
-        lookback=2,
-        y=np.zeros((3, 1), np.float32),
-        ticker=np.array(["T", "U", "T"]),
-        origin_date=dates[origins],
-        origin_price=prices[origins],
-        target_date=dates[origins + 1, None],
-        target_price=prices[origins + 1, None],
-        target_scale=np.ones(3),
-        prices=prices,
-        origin_pos=origins if origin_pos is None else origin_pos,
-        first_price=np.full(3, 9.0) if first_price is None else first_price,
-    )
+    return hand_windows(("T", "U", "T"), origin_pos, first_price)
 
 
 @pytest.mark.parametrize("missing", ["origin_pos", "first_price"])

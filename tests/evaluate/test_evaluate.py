@@ -11,28 +11,12 @@ from forecaster.evaluate.backtest import predictions_frame
 from forecaster.evaluate.baselines import all_baselines, drift, moving_average, naive, naive_band_quantiles, naive_bands
 from forecaster.evaluate.report import build_report, format_report
 from forecaster.prepare.windows import Windows
+from tests.synthetic import hand_windows
 
 
 def _windows() -> Windows:
     """Three one-step windows (lookback 2) over prices 9, 10, 11, 10.5, 12."""
-    dates = np.array(["2019-12-31", "2020-01-01", "2020-01-02", "2020-01-03", "2020-01-06"], dtype="datetime64[ns]")
-    prices = np.array([9.0, 10.0, 11.0, 10.5, 12.0])
-    origins = np.array([1, 2, 3])
-    return Windows(
-        values=np.zeros((5, 1), np.float32),
-        starts=origins - 1,
-        lookback=2,
-        y=np.zeros((3, 1), np.float32),
-        ticker=np.array(["T"] * 3),
-        origin_date=dates[origins],
-        origin_price=prices[origins],
-        target_date=dates[origins + 1, None],
-        target_price=prices[origins + 1, None],
-        target_scale=np.ones(3),
-        prices=prices,
-        origin_pos=origins,
-        first_price=np.full(3, 9.0),
-    )
+    return hand_windows()
 
 
 def test_metrics_by_hand():
