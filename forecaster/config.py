@@ -3,7 +3,8 @@
 Environment variables override the paths so the same code runs from a checkout,
 a notebook folder or a cluster job:
 
-- ``FORECASTER_DATA_DIR``: where prices, prepared tables, models and reports live.
+- ``FORECASTER_DATA_DIR``: where prices, prepared tables, models and reports live (default ``data/`` of the
+  checkout; installed with pip, ``~/.local/share/forecaster``).
 - ``FORECASTER_SPARK_MASTER``: the Spark master URL (default ``local[*]``).
 - ``FORECASTER_SPARK_REMOTE``: a Spark Connect URL (``sc://host:15002``); when set, used instead of a master.
 - ``FORECASTER_SPARK_DRIVER_MEMORY``: driver memory in local mode (default ``4g``).
