@@ -55,6 +55,10 @@ os.environ.setdefault("FORECASTER_DATA_DIR", tempfile.mkdtemp(prefix="forecaster
 suppress_warnings = [
     # autosummary imports every module, and a few re-export names from the modules they come from.
     "autosummary.import_cycle",
+    # The notebooks' charts carry Plotly's JSON (for Jupyter) beside the HTML that draws them on a page
+    # (plotly_mimetype+notebook); Sphinx parses every part of an output before it picks the HTML, and would
+    # warn about the JSON, which no page shows.
+    "mystnb.unknown_mime_type",
 ]
 
 # --- Notebooks ------------------------------------------------------------------------------------------------
