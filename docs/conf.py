@@ -91,7 +91,12 @@ html_theme_options = {
     "show_toc_level": 2,
     "navbar_align": "left",
     "header_links_before_dropdown": 5,
-    "secondary_sidebar_items": ["page-toc"],
+    # The notebooks' wide tables and charts get the room of the page's table of contents (pages named one by
+    # one: two patterns matching one page would warn).
+    "secondary_sidebar_items": {
+        "**": ["page-toc"],
+        **{f"notebooks/{p.stem}": [] for p in (ROOT / "notebooks").glob("*.ipynb")},
+    },
 }
 # The left column only where a page has pages below it (the API reference, the notebooks).
 PAGES_WITHOUT_CHILDREN = (

@@ -397,7 +397,9 @@ def _row_values(ticker: str, step: str, entry: dict[str, Any]) -> dict[str, Any]
         "cov95": lstm.get("coverage_95"),
         "IS80/naive": interval_score_ratio(by_model, MODEL_NAME, 80),
         "IS80/garch": lstm["interval_score_80"] / garch_is if garch_is and lstm.get("interval_score_80") else None,
-        "test days": f"{entry['test_start']}..{entry['test_end']} ({entry['n_test']})",
+        "test_start": entry["test_start"],
+        "test_end": entry["test_end"],
+        "test_days": entry["n_test"],
     }
 
 
@@ -408,7 +410,8 @@ def _row(ticker: str, step: str, entry: dict[str, Any]) -> str:
         f"{_number(v['drift'], '.4f'):>10}{_number(v['garch'], '.4f'):>10}"
         f"{_number(v['ratio'], '.3f'):>8}  {v['vs naive (DM)']:<16}"
         f"{_number(v['dir.acc'], '.3f'):>8}{_number(v['cov80'], '.2f'):>7}{_number(v['cov95'], '.2f'):>7}"
-        f"{_number(v['IS80/naive'], '.3f'):>11}{_number(v['IS80/garch'], '.3f'):>11}  {v['test days']}"
+        f"{_number(v['IS80/naive'], '.3f'):>11}{_number(v['IS80/garch'], '.3f'):>11}  "
+        f"{v['test_start']}..{v['test_end']} ({v['test_days']})"
     )
 
 
