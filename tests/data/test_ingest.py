@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from unittest import mock
 
@@ -74,7 +75,17 @@ def _attempts(monkeypatch) -> tuple[list[str], list[float]]:
         return download(ticker, *args)
 
     monkeypatch.setattr(yahoo_source, "download", counted)
-    monkeypatch.setattr(yahoo_source.time, "sleep", waits.append)
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        # Patching the module's sleep patches time.sleep for every thread of the process: record this test's
+        # waits only (its own thread), and let any other thread (a library's poller) wait as it would.
+        if threading.current_thread() is threading.main_thread():
+            waits.append(seconds)
+        else:
+            real_sleep(seconds)
+
+    monkeypatch.setattr(yahoo_source.time, "sleep", sleep)
     return tried, waits
 
 
