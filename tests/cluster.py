@@ -56,6 +56,7 @@ class LocalCluster:
         connect: bool = False,
         executor_env: dict[str, str] | None = None,
         pin_cores: bool = False,
+        jvm_options: str = "",
     ) -> None:
         self.n_workers, self.cores, self.memory, self.connect = workers, cores, memory, connect
         self.dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
@@ -69,6 +70,16 @@ class LocalCluster:
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             **(executor_env or {}),
         }  # executors inherit their worker's environment
+        if jvm_options:
+            # Every JVM of the cluster (master and workers through SPARK_DAEMON_JAVA_OPTS; executors and drivers,
+            # the Connect server's included, through spark-defaults.conf): a client started with
+            # ``client_env`` reads the same file. A product default (the local driver's) still wins.
+            conf_dir = self.dir / "conf"
+            conf_dir.mkdir()
+            (conf_dir / "spark-defaults.conf").write_text(
+                f"spark.executor.extraJavaOptions {jvm_options}\nspark.driver.extraJavaOptions {jvm_options}\n"
+            )
+            self.env.update(SPARK_CONF_DIR=str(conf_dir), SPARK_DAEMON_JAVA_OPTS=jvm_options)
         # Pin worker k (and the executor and Python workers it starts) to core k, so that "one core" is one
         # core: otherwise a one-worker cluster quietly uses every core for its JVMs and JAX's compiler.
         self.pin_cores = pin_cores
@@ -76,6 +87,11 @@ class LocalCluster:
         self.workers: list[subprocess.Popen] = []
         self.master_port = free_port()
         self.connect_port = free_port()
+
+    @property
+    def client_env(self) -> dict[str, str]:
+        """What a client's environment needs to start its JVMs like the cluster's (the Spark configuration)."""
+        return {"SPARK_CONF_DIR": self.env["SPARK_CONF_DIR"]} if "SPARK_CONF_DIR" in self.env else {}
 
     @property
     def master_url(self) -> str:

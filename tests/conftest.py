@@ -31,6 +31,24 @@ TINY_MODEL = ModelConfig(lookback=20, horizon=3, layers=1, units=8, epochs=2, pa
 _MARKED_BY_FIXTURE = {"spark": "spark", "browser": "browser", "shared_data": "shared_data"}
 
 
+#: The files that take longest (seconds of one worker, full suite on this 2-core machine), started first: the two
+#: workers (``--dist loadfile``) take files in this order, and a long file started last would leave one worker
+#: idle while the other finishes it. ``--no-loadscope-reorder`` (pyproject) keeps xdist from reordering by size.
+LONGEST_FIRST = (
+    "tests/test_cluster.py",  # 506 s
+    "tests/dashboard/test_browser.py",  # 214 s
+    "tests/test_faults.py",  # 169 s
+    "tests/test_notebooks.py",  # 162 s
+    "tests/jobs/test_refresh.py",  # 138 s
+    "tests/dashboard/test_jobs.py",  # 104 s
+)
+
+
+def _start_order(item: pytest.Item) -> int:
+    path = item.nodeid.split("::")[0]
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         for fixture, marker in _MARKED_BY_FIXTURE.items():
@@ -38,6 +56,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
         if item.get_closest_marker("cluster") or item.get_closest_marker("browser"):
             item.add_marker("slow")
+    items.sort(key=_start_order)  # stable: within a file, and among the other files, the order stays
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
