@@ -57,6 +57,7 @@ class LocalCluster:
         executor_env: dict[str, str] | None = None,
         pin_cores: bool = False,
         jvm_options: str = "",
+        spark_defaults: dict[str, str] | None = None,
     ) -> None:
         self.n_workers, self.cores, self.memory, self.connect = workers, cores, memory, connect
         self.dir = Path(tempfile.mkdtemp(prefix="spark-cluster-"))
@@ -70,16 +71,21 @@ class LocalCluster:
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             **(executor_env or {}),
         }  # executors inherit their worker's environment
+        defaults = dict(spark_defaults or {})
         if jvm_options:
-            # Every JVM of the cluster (master and workers through SPARK_DAEMON_JAVA_OPTS; executors and drivers,
-            # the Connect server's included, through spark-defaults.conf): a client started with
-            # ``client_env`` reads the same file. A product default (the local driver's) still wins.
+            # Every JVM of the cluster: master and workers through SPARK_DAEMON_JAVA_OPTS, executors and drivers
+            # (the Connect server's included) through spark-defaults.conf.
+            defaults.update(
+                {"spark.executor.extraJavaOptions": jvm_options, "spark.driver.extraJavaOptions": jvm_options}
+            )
+            self.env["SPARK_DAEMON_JAVA_OPTS"] = jvm_options
+        if defaults:
+            # A client started with ``client_env`` reads the same file; what the application sets itself (the
+            # product's local-mode defaults) still wins.
             conf_dir = self.dir / "conf"
             conf_dir.mkdir()
-            (conf_dir / "spark-defaults.conf").write_text(
-                f"spark.executor.extraJavaOptions {jvm_options}\nspark.driver.extraJavaOptions {jvm_options}\n"
-            )
-            self.env.update(SPARK_CONF_DIR=str(conf_dir), SPARK_DAEMON_JAVA_OPTS=jvm_options)
+            (conf_dir / "spark-defaults.conf").write_text("".join(f"{k} {v}\n" for k, v in defaults.items()))
+            self.env["SPARK_CONF_DIR"] = str(conf_dir)
         # Pin worker k (and the executor and Python workers it starts) to core k, so that "one core" is one
         # core: otherwise a one-worker cluster quietly uses every core for its JVMs and JAX's compiler.
         self.pin_cores = pin_cores

@@ -48,9 +48,16 @@ REL_TOLERANCE = 1e-9
 @pytest.fixture(scope="module")
 def cluster():
     # Every JVM with the local driver's options (C1 only): these jobs are seconds long, and a cluster's five
-    # JVMs compiling with C2 beside the other tests' work cost more than they gain.
+    # JVMs compiling with C2 beside the other tests' work cost more than they gain. Eight shuffle partitions, as
+    # the Connect server has, for every application: Spark's 200 are 200 tasks a stage for four tickers.
     with (
-        LocalCluster(workers=2, cores=1, connect=True, jvm_options=config.DEFAULT_SPARK_JAVA_OPTIONS) as running,
+        LocalCluster(
+            workers=2,
+            cores=1,
+            connect=True,
+            jvm_options=config.DEFAULT_SPARK_JAVA_OPTIONS,
+            spark_defaults={"spark.sql.shuffle.partitions": "8"},
+        ) as running,
         pytest.MonkeyPatch.context() as env,
     ):
         for key, value in running.client_env.items():  # the test's own runs and spark-submit start JVMs too
