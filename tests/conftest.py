@@ -35,12 +35,12 @@ _MARKED_BY_FIXTURE = {"spark": "spark", "browser": "browser", "shared_data": "sh
 #: workers (``--dist loadfile``) take files in this order, and a long file started last would leave one worker
 #: idle while the other finishes it. ``--no-loadscope-reorder`` (pyproject) keeps xdist from reordering by size.
 LONGEST_FIRST = (
-    "tests/test_cluster.py",  # 506 s
-    "tests/dashboard/test_browser.py",  # 214 s
-    "tests/test_faults.py",  # 169 s
-    "tests/test_notebooks.py",  # 162 s
-    "tests/jobs/test_refresh.py",  # 138 s
-    "tests/dashboard/test_jobs.py",  # 104 s
+    "tests/test_cluster.py",  # 361 s (full suite of 2026-12-01, 12 min 1 s)
+    "tests/dashboard/test_browser.py",  # 230 s
+    "tests/test_notebooks.py",  # 165 s
+    "tests/test_faults.py",  # 115 s
+    "tests/dashboard/test_jobs.py",  # 100 s
+    "tests/jobs/test_refresh.py",  # 87 s
 )
 
 
