@@ -14,6 +14,7 @@ import pandas as pd
 from forecaster.columns import MODEL_NAME, QUANTILES, bound_column, quantile_column
 from forecaster.data.trading_days import next_sessions
 from forecaster.evaluate.baselines import all_baselines, naive_bands
+from forecaster.evaluate.metrics import sort_series
 from forecaster.model import intervals
 from forecaster.prepare.windows import Windows
 
@@ -73,12 +74,13 @@ def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFra
 def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Long frame, one row per window and step: dates, origin price, actual, and each forecast column."""
     horizon = windows.target_price.shape[1]
+    tickers = windows.ticker.astype(str).astype(object)  # once: each step's rows share the names
     frames = []
     for step in range(horizon):
         frames.append(
             pd.DataFrame(
                 {
-                    "ticker": windows.ticker.astype(str),
+                    "ticker": tickers,
                     "origin_date": windows.origin_date,
                     "target_date": windows.target_date[:, step],
                     "step": step + 1,
@@ -94,5 +96,4 @@ def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.Dat
 def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Backtest rows that have an actual price, sorted by ticker, step and target date."""
     frame = forecast_frame(windows, forecasts)
-    frame = frame[frame["actual"].notna()]
-    return frame.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+    return sort_series(frame[frame["actual"].notna()])[0]

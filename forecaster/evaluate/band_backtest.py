@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from forecaster.columns import LEVELS, bound_column
+from forecaster.evaluate.metrics import sort_series
 
 #: The banded forecasts whose tails are backtested.
 MODELS: tuple[str, ...] = ("lstm", "naive", "garch")
@@ -163,9 +164,8 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
     """Every tail of every banded forecast, per ticker and step, for the whole backtest at once (vectorised:
     the cost grows with the rows): one row per (ticker, step, model, tail) with ``FIELDS``; the same numbers
     as ``backtest`` on each series."""
-    rows = predictions.sort_values(["ticker", "step", "target_date"], kind="stable")
-    keys = [rows["ticker"].astype(str).to_numpy(), rows["step"].to_numpy()]
-    same_series = np.r_[False, (keys[0][1:] == keys[0][:-1]) & (keys[1][1:] == keys[1][:-1])]
+    rows, group, index = sort_series(predictions)
+    same_series = np.r_[False, group[1:] == group[:-1]]
     actual = rows["actual"].to_numpy(np.float64)
     frames = []
     for model in MODELS:
@@ -190,8 +190,9 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
                         "n11": pair & before & hit,
                     }
                 )
-                .groupby(keys)
+                .groupby(group, sort=True)
                 .sum()
+                .set_axis(index)
             )
             p = tail_probability(level)
             n, x = counts["days"].to_numpy(), counts["exceptions"].to_numpy()

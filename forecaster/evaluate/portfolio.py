@@ -129,7 +129,7 @@ def performance(daily: pd.DataFrame) -> dict[str, Any]:
 def backtest(signals: pd.DataFrame, prices: pd.DataFrame, cost_bps: float = COST_BPS) -> pd.DataFrame:
     """Every signal's portfolio at every step, and the universe's: one row per day, step and signal with
     ``gross``, ``net`` and ``turnover`` (``signals``: ``cross_section.signal_frame``)."""
-    returns = daily_returns(prices)
+    returns = _held_days(daily_returns(_from_day_before(prices, signals["origin_date"].min())), signals)
     frames = []
     for step, rows in signals.groupby("step", sort=True):
         first, last = rows["origin_date"].min(), rows["origin_date"].max()
@@ -145,6 +145,22 @@ def backtest(signals: pd.DataFrame, prices: pd.DataFrame, cost_bps: float = COST
         )
     out = pd.concat(frames).rename_axis("date").reset_index()
     return out[["date", "step", "signal", "gross", "net", "turnover"]]
+
+
+def _from_day_before(prices: pd.DataFrame, first: pd.Timestamp) -> pd.DataFrame:
+    """``prices`` from the last day before ``first`` on: the closes the returns of the test days need (the years
+    of training before them would only make every days x tickers table several times longer)."""
+    dates = pd.to_datetime(prices["date"])
+    before = dates[dates < first]
+    return prices[dates >= before.max()] if len(before) else prices
+
+
+def _held_days(returns: pd.DataFrame, signals: pd.DataFrame) -> pd.DataFrame:
+    """The days of ``returns`` a tranche of ``signals`` can be held on: from the first origin day to the day
+    the last one ends."""
+    first, last = signals["origin_date"].min(), signals["origin_date"].max()
+    days = returns.index
+    return returns[(days >= first) & (days <= _day_after(days, last, int(signals["step"].max())))]
 
 
 def summary(daily: pd.DataFrame, cost_bps: float) -> dict[str, Any]:

@@ -40,12 +40,16 @@ from forecaster.evaluate import band_backtest, metrics, significance
 COVERAGE_WARNING_POINTS = 10
 
 
-def _grouped_means(terms: dict[str, pd.Series], keys: list[np.ndarray]) -> pd.DataFrame:
-    """The mean of each term per (ticker, step), skipping NaN (a row a metric does not apply to)."""
-    return pd.DataFrame(terms).groupby(keys, sort=True).mean()
+def _grouped_means(terms: dict[str, pd.Series], series: tuple[np.ndarray, pd.MultiIndex]) -> pd.DataFrame:
+    """The mean of each term per (ticker, step) (``series``: ``metrics.series_groups``), skipping NaN (a row a
+    metric does not apply to)."""
+    group, index = series
+    means = pd.DataFrame(terms).groupby(group, sort=True).mean()
+    means.index = index
+    return means
 
 
-def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd.DataFrame:
+def _model_metrics(rows: pd.DataFrame, model: str, series: tuple[np.ndarray, pd.MultiIndex]) -> pd.DataFrame:
     """Every metric of ``model`` per (ticker, step), for all tickers at once: the numbers ``metrics.rmse``,
     ``metrics.mae``, ... give on each series (``tests/evaluate`` checks they agree)."""
     actual, origin = rows["actual"], rows["origin_price"]
@@ -78,7 +82,7 @@ def _model_metrics(rows: pd.DataFrame, model: str, keys: list[np.ndarray]) -> pd
             terms[f"interval_score_{level}"] = pd.Series(
                 metrics.interval_scores(actual, lo, hi, level), index=rows.index
             )
-    means = _grouped_means(terms, keys)
+    means = _grouped_means(terms, series)
     out = pd.DataFrame(index=means.index)
     out["rmse"] = np.sqrt(means["sq"])
     out["mae"], out["mape"], out["smape"] = means["mae"], means["mape"], means["smape"]
@@ -98,9 +102,9 @@ def metric_table(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dic
     """Per model present, its metrics per (ticker, step) for every ticker at once (vectorised: the cost grows
     with the rows), with ``mase`` and ``rmse_ratio_vs_naive``."""
     rows = predictions.reset_index(drop=True)
-    keys = [rows["ticker"].astype(str).to_numpy(), rows["step"].to_numpy()]
+    series = metrics.series_groups(rows)
     models = [MODEL_NAME, *[b for b in BASELINE_NAMES if b in rows and rows[b].notna().any()]]
-    tables = {m: _model_metrics(rows, m, keys) for m in models}
+    tables = {m: _model_metrics(rows, m, series) for m in models}
     naive_rmse = tables["naive"]["rmse"]
     for table in tables.values():
         scale = pd.Series(table.index.get_level_values(0)).map(mase_scale).to_numpy()

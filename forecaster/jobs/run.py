@@ -20,7 +20,7 @@ from forecaster import artifacts
 from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError, ForecasterError, RunFailed
-from forecaster.evaluate import ledger, report_files
+from forecaster.evaluate import ledger, metrics, report_files
 from forecaster.jobs import checkpoint, tracking
 from forecaster.jobs.prepare import check_before_spark
 
@@ -173,7 +173,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
 
     with stage("starting Spark"):
         spark = get_spark(opts.master, opts.remote)
-    from forecaster.evaluate import backtest, baselines, garch, metrics
+    from forecaster.evaluate import backtest, baselines, garch
     from forecaster.model import scoring, training
     from forecaster.prepare.table import prepare
     from forecaster.prepare.windows import make_windows, read_split
@@ -349,7 +349,7 @@ def _predictions(folds: list[Fold]) -> pd.DataFrame:
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     for fold in folds:
         fold.predictions = fold.predictions.iloc[:0]
-    return predictions.sort_values(["ticker", "step", "target_date"], ignore_index=True)
+    return metrics.sort_series(predictions)[0]
 
 
 def _write_artifacts(

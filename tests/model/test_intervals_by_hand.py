@@ -100,11 +100,14 @@ def _known_and_origins(seed: int, days: int, every: int = 4) -> tuple[pd.DataFra
     return known, origins
 
 
+@pytest.mark.parametrize("rolling_share", [0.0, math.inf], ids=["rolling", "partial-sorts"])
 @pytest.mark.parametrize("batch_rows", [intervals.BATCH_ROWS, 7])
-def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows):
+def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows, rolling_share):
     # Windows of 30 scores, so origins come with fewer than a window, a whole window and more; small batches, so
-    # the search runs over many batches of both kinds.
+    # the search runs over many batches of both kinds; whole windows by the rolling order statistic of every
+    # score and by a partial sort of each window.
     monkeypatch.setattr(intervals, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(intervals, "ROLLING_SHARE", rolling_share)
     known, origins = _known_and_origins(seed=3, days=160)
     got = intervals.rolling_corrections(known, origins, window=30)
     expected = _reference_corrections(known, origins, window=30)
@@ -114,7 +117,9 @@ def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkey
     assert (got[80] != 0).any(axis=0).all() and (got[80] == 0).any()  # both calibrated and raw bands were checked
 
 
-def test_rolling_corrections_with_the_default_window_equal_a_plain_loop():
+@pytest.mark.parametrize("rolling_share", [0.0, math.inf], ids=["rolling", "partial-sorts"])
+def test_rolling_corrections_with_the_default_window_equal_a_plain_loop(monkeypatch, rolling_share):
+    monkeypatch.setattr(intervals, "ROLLING_SHARE", rolling_share)
     known, origins = _known_and_origins(seed=4, days=420, every=11)
     got = intervals.rolling_corrections(known, origins)
     expected = _reference_corrections(known, origins, window=intervals.CALIBRATION_WINDOW)
