@@ -42,7 +42,10 @@ def signal_frame(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFram
     for signal in FORECAST_SIGNALS:
         if signal in rows:
             rows[signal] = rows[signal] / rows["origin_price"] - 1
-    rows = rows.merge(anchor_signals(prices), on=["ticker", "origin_date"], how="left")
+    anchors = anchor_signals(prices)
+    # Only the origin days: the years of prices before them would make the join several times longer.
+    anchors = anchors[anchors["origin_date"].isin(rows["origin_date"].unique())]
+    rows = rows.merge(anchors, on=["ticker", "origin_date"], how="left")
     return rows.drop(columns=["origin_price", "actual"])
 
 
@@ -65,20 +68,32 @@ def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarr
 
 def _ranks_by_group(group: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Each value's rank within its group (1 = lowest; ties share their average rank; NaN stays NaN), as
-    pandas' ``groupby(...).rank()`` gives it, from one sort of every row at once."""
-    rows = np.flatnonzero(np.isfinite(values))
-    # By value, then stably by group: two plain sorts are several times faster than one lexsort. Equal values
-    # need no order (they share their average rank), and group numbers that fit 16 bits sort by radix.
-    by_value = np.argsort(values[rows])
-    key = group[rows][by_value]
-    order = by_value[np.argsort(key.astype(np.uint16) if key.max(initial=0) < 2**16 else key, kind="stable")]
-    g, v = group[rows][order], values[rows][order]
-    position = np.arange(len(order), dtype=np.float64)
-    starts = np.r_[True, g[1:] != g[:-1]]
-    within = position - np.maximum.accumulate(np.where(starts, position, 0.0)) + 1
-    tie = np.cumsum(starts | np.r_[True, v[1:] != v[:-1]]) - 1  # runs of equal values in a group
-    out = np.full(len(values), np.nan)
-    out[rows[order]] = (np.bincount(tie, within) / np.bincount(tie))[tie]
+    pandas' ``groupby(...).rank()`` gives it. The groups (days) become the rows of a table padded with inf,
+    sorted row by row: many short sorts that stay in the processor's cache, rather than one of every row."""
+    groups = int(group.max(initial=-1)) + 1
+    if not groups:
+        return np.full(len(values), np.nan)
+    by_group = np.argsort(group.astype(np.uint16) if groups <= 2**16 else group, kind="stable")
+    counts = np.bincount(group, minlength=groups)
+    row = group[by_group]
+    column = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
+    v = values[by_group]
+    finite = np.isfinite(v)
+    width = int(counts.max())
+    table = np.full((groups, width), np.inf)
+    table[row[finite], column[finite]] = v[finite]  # missing values sort after every present one
+    order = np.argsort(table, axis=1)
+    ordered = np.take_along_axis(table, order, axis=1).ravel()
+    position = np.tile(np.arange(width), groups)
+    valid = position < np.repeat(np.bincount(row[finite], minlength=groups), width)
+    run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]] | (position == 0)) - 1  # equal values of a group
+    runs = int(run[-1]) + 1
+    with np.errstate(invalid="ignore", divide="ignore"):  # a run of padding has no rank
+        average = np.bincount(run[valid], position[valid] + 1.0, runs) / np.bincount(run[valid], None, runs)
+    ranks = np.empty((groups, width))
+    np.put_along_axis(ranks, order, np.where(valid, average[run], np.nan).reshape(groups, width), axis=1)
+    out = np.empty(len(values))
+    out[by_group] = ranks[row, column]
     return out
 
 

@@ -76,3 +76,21 @@ def test_the_anchors_are_past_returns_by_hand():
     assert anchors.loc[day, "reversal_5d"] == pytest.approx(-(104 / 102 - 1))  # five days before: 102
     assert np.isnan(anchors.loc[day, "momentum_20d"])  # not 20 days of history yet
     assert anchors["momentum_20d"].iloc[-1] == pytest.approx(105 / close[-21] - 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ranks_within_each_day_are_pandas_ranks_with_ties_and_gaps(seed):
+    # Days of different sizes, values drawn from a few levels (many ties), some missing or infinite.
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 7, 400)
+    values = rng.integers(0, 12, 400).astype(float)
+    values[rng.random(400) < 0.15] = np.nan
+    values[rng.random(400) < 0.03] = np.inf
+    expected = pd.Series(np.where(np.isfinite(values), values, np.nan)).groupby(group).rank().to_numpy()
+    np.testing.assert_array_equal(cross_section._ranks_by_group(group, values), expected)
+
+
+def test_equal_values_on_two_days_are_ranked_on_each_day_alone():
+    # Day 0's highest equals day 1's lowest, with no gap between them in the table of days.
+    ranks = cross_section._ranks_by_group(np.array([0, 0, 1, 1]), np.array([1.0, 2.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(ranks, [1.0, 2.0, 1.0, 2.0])

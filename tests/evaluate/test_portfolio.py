@@ -65,3 +65,18 @@ def test_performance_is_the_annualised_figures_by_hand():
     assert figures["ir_net"] == pytest.approx(net.mean() / net.std(ddof=1) * np.sqrt(252))
     assert figures["max_drawdown"] == pytest.approx((1.009 * 0.994) / 1.009 - 1)
     assert figures["hit_rate"] == 0.75 and figures["turnover"] == 2.0
+
+
+@pytest.mark.parametrize("levels", [None, 4], ids=["distinct values", "ties"])
+def test_decile_weights_rank_ties_in_column_order_with_missing_values(levels):
+    # One sort serves when no day holds equal values; ties take the stable sort each way: the same weights.
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(30, 40)) if levels is None else rng.integers(0, levels, (30, 40)).astype(float)
+    values[rng.random((30, 40)) < 0.2] = np.nan
+    signal = pd.DataFrame(values)
+    present = ~np.isnan(values)
+    k = np.maximum(1, np.floor(present.sum(axis=1) * portfolio.DECILE)).astype(int)[:, None]
+    top = portfolio._first_ranks(-values, present) <= k
+    bottom = portfolio._first_ranks(values, present) <= k
+    expected = np.where(present, (top.astype(float) - bottom) / k, 0.0)
+    np.testing.assert_array_equal(portfolio.decile_weights(signal).to_numpy(), expected)
