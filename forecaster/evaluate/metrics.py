@@ -180,4 +180,6 @@ def sort_series(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.MultiI
     order = np.lexsort((day, group))
     if np.array_equal(order, np.arange(len(order))) and rows.index.equals(pd.RangeIndex(len(rows))):
         return rows, group, index
-    return rows.iloc[order].reset_index(drop=True), group[order], index
+    ordered = rows.iloc[order]
+    ordered.index = pd.RangeIndex(len(ordered))  # in place: a reset_index would copy every column once more
+    return ordered, group[order], index
