@@ -61,9 +61,10 @@ def test_an_archive_of_another_java_is_ignored_and_output_stays_clean(sample_run
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("forecast from the last day") and "warning" not in done.stdout.lower()
-    # docs/running.md times it at 10.7 s without an archive: under 40 s leaves room for a busy test machine, not
-    # for a JVM that stalls on the bad archive.
-    assert time.perf_counter() - started < 40
+    # docs/running.md times it at 10.7 s without an archive; in the full suite on a slow, saturated day it took
+    # 37 s and 41 s (2026-12-02). Under 60 s leaves room for such a machine, not for a JVM that stalls on the bad
+    # archive (the 300 s timeout would end it).
+    assert time.perf_counter() - started < 60
 
 
 def test_only_the_newest_archives_are_kept(tmp_path):
