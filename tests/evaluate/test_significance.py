@@ -130,8 +130,9 @@ def _universe(rng: np.random.Generator) -> pd.DataFrame:
 def test_every_ticker_at_once_gives_each_ticker_s_own_tests():
     """The arrays of ``every_ticker_tests`` against statsmodels' and arch's functions called ticker by ticker."""
     predictions = _universe(np.random.default_rng(3))
-    one_by_one = pd.concat(
-        [significance.ticker_tests(rows) for _, rows in predictions.groupby("ticker")], ignore_index=True
+    # Rows, not a concat of frames: a ticker whose tests are all NaN would set off pandas' all-NA dtype warning.
+    one_by_one = pd.DataFrame(
+        [row for _, rows in predictions.groupby("ticker") for row in significance.ticker_tests(rows).to_dict("records")]
     )
     at_once = significance.every_ticker_tests(predictions)
     keys = ["ticker", "step", "model"]
