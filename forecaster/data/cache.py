@@ -142,6 +142,9 @@ def read_many(paths: list[Path], columns: list[str]) -> pa.Table:
 
     if not paths:
         return pa.table({c: [] for c in columns})
+    # Files in ticker order: each holds one ticker in date order, so the scan, which keeps the files' order,
+    # is already sorted, and sorting millions of rows by name (seconds) is left to the check below.
+    paths = sorted(paths, key=lambda p: p.stem)
     try:
         table = ds.dataset([str(p) for p in paths], format="parquet").to_table(columns=["ticker", *columns])
     except (pa.ArrowException, OSError) as exc:
@@ -151,7 +154,17 @@ def read_many(paths: list[Path], columns: list[str]) -> pa.Table:
             except (pa.ArrowException, OSError, KeyError) as damage:
                 raise ArtifactError(f"{path}: damaged cache file ({type(damage).__name__}: {damage})") from exc
         raise ArtifactError(f"cache files could not be read together ({exc})") from exc
-    return table.sort_by([("ticker", "ascending"), ("date", "ascending")])
+    return table if _in_order(table) else table.sort_by([("ticker", "ascending"), ("date", "ascending")])
+
+
+def _in_order(table: pa.Table) -> bool:
+    """Whether ``table``'s rows are by ticker and date (one pass of comparisons, no sort)."""
+    if "date" not in table.column_names or table.num_rows < 2:
+        return table.num_rows < 2
+    ticker, date = table["ticker"], table["date"]
+    before, after = ticker.slice(0, len(ticker) - 1), ticker.slice(1)
+    later_day = pc.and_(pc.equal(before, after), pc.greater(date.slice(1), date.slice(0, len(date) - 1)))
+    return bool(pc.all(pc.or_(pc.less(before, after), later_day)).as_py())
 
 
 def closes(paths: list[Path]) -> dict[str, pd.DataFrame]:

@@ -14,7 +14,6 @@ import pandas as pd
 from forecaster.columns import MODEL_NAME, QUANTILES, bound_column, quantile_column
 from forecaster.data.trading_days import next_sessions
 from forecaster.evaluate.baselines import all_baselines, naive_bands
-from forecaster.evaluate.metrics import sort_series
 from forecaster.model import intervals
 from forecaster.prepare.windows import Windows
 
@@ -71,29 +70,35 @@ def forecast_beyond(last: Windows, columns: dict[str, np.ndarray]) -> pd.DataFra
     return frame.drop(columns=["actual"]).sort_values(["ticker", "step"], ignore_index=True)
 
 
-def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Long frame, one row per window and step: dates, origin price, actual, and each forecast column."""
-    horizon = windows.target_price.shape[1]
+def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """Long frame, one row per window and step: dates, origin price, actual, and each forecast column.
+
+    ``rows``: which (window, step) pairs, in which order, as positions ``step * len(windows) + window`` (steps
+    stacked); all of them by default. Each column is gathered once, straight into its place.
+    """
+    n, horizon = windows.target_price.shape
+    flat = np.arange(n * horizon) if rows is None else rows
+    window, step = flat % n, flat // n
     tickers = windows.ticker.astype(str).astype(object)  # once: each step's rows share the names
-    frames = []
-    for step in range(horizon):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ticker": tickers,
-                    "origin_date": windows.origin_date,
-                    "target_date": windows.target_date[:, step],
-                    "step": step + 1,
-                    "origin_price": windows.origin_price,
-                    "actual": windows.target_price[:, step],
-                    **{name: values[:, step] for name, values in forecasts.items()},
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "ticker": tickers[window],
+            "origin_date": windows.origin_date[window],
+            "target_date": windows.target_date[window, step],
+            "step": step + 1,
+            "origin_price": windows.origin_price[window],
+            "actual": windows.target_price[window, step],
+            **{name: values[window, step] for name, values in forecasts.items()},
+        }
+    )
 
 
 def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Backtest rows that have an actual price, sorted by ticker, step and target date."""
-    frame = forecast_frame(windows, forecasts)
-    return sort_series(frame[frame["actual"].notna()])[0]
+    """Backtest rows that have an actual price, sorted by ticker, step and target date (``metrics.sort_series``'s
+    order, found on the arrays: sorting the long frame afterwards copies every column once more)."""
+    n, horizon = windows.target_price.shape
+    known = np.flatnonzero(~np.isnan(windows.target_price.T.ravel()))  # steps stacked, as ``forecast_frame``
+    window, step = known % n, known // n
+    ticker = pd.factorize(windows.ticker.astype(str), sort=True)[0]
+    day = windows.target_date[window, step].astype("datetime64[ns]")
+    return forecast_frame(windows, forecasts, known[np.lexsort((day, step, ticker[window]))])

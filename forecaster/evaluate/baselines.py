@@ -65,18 +65,54 @@ def all_baselines(windows: Windows, ma_window: int = DEFAULT_MA_WINDOW) -> dict[
     return {"naive": naive(windows), "drift": drift(windows), "moving_average": moving_average(windows, ma_window)}
 
 
+#: Tickers whose price histories are laid side by side at once (padded to the longest): bounds the memory.
+BAND_CHUNK = 256
+
+
 def naive_band_quantiles(train: pd.DataFrame, horizon: int) -> dict[str, list[list[float]]]:
     """Per ticker and step 1..``horizon``, the empirical quantiles of the ticker's ``h``-day log changes over
-    ``train`` rows (ticker, adj_close, in date order): ``{ticker: [[lo95, lo80, hi80, hi95] per step]}``."""
-    out = {}
-    for ticker, rows in train.groupby("ticker", sort=True, observed=True):
-        log_price = np.log(rows["adj_close"].to_numpy(np.float64))
-        per_step = []
+    ``train`` rows (ticker, adj_close, in date order): ``{ticker: [[lo95, lo80, hi80, hi95] per step]}``.
+
+    ``np.quantile``'s default (linear) quantiles, found for a chunk of tickers at once: one row per ticker,
+    padded with NaN (which sorts last), sorted row by row.
+
+    Example:
+        >>> train = pd.DataFrame({"ticker": ["T"] * 5, "adj_close": np.exp([0.0, 0.1, 0.0, 0.2, 0.1])})
+        >>> np.round(naive_band_quantiles(train, 1)["T"][0], 3).tolist()
+        [-0.1, -0.1, 0.17, 0.192]
+    """
+    codes, names = pd.factorize(train["ticker"], sort=True)
+    order = np.argsort(codes, kind="stable")  # each ticker's rows together, in date order
+    log_price = np.log(train["adj_close"].to_numpy(np.float64)[order])
+    counts = np.bincount(codes, minlength=len(names))
+    starts = np.cumsum(counts) - counts
+    q = np.asarray(_band_order())
+    found = np.full((len(names), horizon, len(q)), np.nan)
+    for first in range(0, len(names), BAND_CHUNK):
+        rows = slice(first, first + BAND_CHUNK)
+        n = counts[rows]
+        width = np.arange(int(n.max(initial=0)))
+        inside = width[None, :] < n[:, None]
+        table = np.where(inside, log_price[np.minimum(starts[rows][:, None] + width, len(log_price) - 1)], np.nan)
         for h in range(1, horizon + 1):
-            changes = log_price[h:] - log_price[:-h]
-            per_step.append(np.quantile(changes, _band_order()).tolist())  # one partial sort for the four
-        out[str(ticker)] = per_step
-    return out
+            ordered = np.sort(table[:, h:] - table[:, :-h], axis=1)
+            found[rows, h - 1] = _linear_quantiles(ordered, n - h, q)
+    return {str(name): found[k].tolist() for k, name in enumerate(names)}
+
+
+def _linear_quantiles(ordered: np.ndarray, count: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` of each row's first ``count`` values (``ordered`` sorted ascending), as ``np.quantile``'s
+    linear method computes them, its interpolation included; NaN for a row without values."""
+    position = q[None, :] * np.maximum(count - 1, 0)[:, None]
+    below = np.floor(position).astype(np.int64)
+    above = np.minimum(below + 1, np.maximum(count - 1, 0)[:, None])
+    share = position - below
+    rows = np.arange(len(ordered))[:, None]
+    if ordered.shape[1] == 0:
+        return np.full((len(ordered), len(q)), np.nan)
+    a, b = ordered[rows, below], ordered[rows, above]
+    value = np.where(share >= 0.5, b - (b - a) * (1 - share), a + (b - a) * share)
+    return np.where(count[:, None] > 0, value, np.nan)
 
 
 def _band_order() -> list[float]:

@@ -117,23 +117,28 @@ def fit_on_executors(
 
 
 def forecasts(
-    origin_price: np.ndarray, variance: np.ndarray, params: list[dict[str, float] | None]
+    origin_price: np.ndarray, variance: np.ndarray, tickers: np.ndarray, params: dict[str, dict[str, float]]
 ) -> dict[str, np.ndarray]:
     """The ``garch`` point forecast and its bands in prices, (n, horizon) each, from each origin's per-day
-    variance forecasts (n, horizon; NaN rows for a ticker without a fit) and its ticker's parameters."""
+    variance forecasts (n, horizon; NaN rows for a ticker without a fit), its ticker and the tickers' parameters
+    (NaN for a ticker not in ``params``)."""
     from scipy import stats
 
     n, horizon = variance.shape
+    # Per ticker, then spread over its origins: the t quantile of a million origins' degrees of freedom is
+    # seconds, of a few thousand tickers' milliseconds.
+    code, names = pd.factorize(np.asarray(tickers, dtype=str))
+    fitted = [params.get(name) for name in names]
+    mu = np.array([p["mu"] if p else np.nan for p in fitted])
+    nu = np.array([p["nu"] if p else np.nan for p in fitted])
+    unit = np.sqrt((nu - 2) / nu)  # arch's t has unit variance: its quantiles are the t's, shrunk by this
     steps = np.arange(1, horizon + 1)[None, :]
-    mu = np.array([p["mu"] if p else np.nan for p in params])[:, None]
-    nu = np.array([p["nu"] if p else np.nan for p in params])[:, None]
-    mean = mu * steps / RETURN_SCALE
+    mean = mu[code][:, None] * steps / RETURN_SCALE
     spread = np.sqrt(np.cumsum(variance, axis=1)) / RETURN_SCALE
     origin = origin_price[:, None]
     out = {"garch": origin * np.exp(mean)}
-    unit = np.sqrt((nu - 2) / nu)  # arch's t has unit variance: its quantiles are the t's, shrunk by this
     for level in LEVELS:
-        z = stats.t.ppf(1 - (1 - level / 100) / 2, nu) * unit
+        z = (stats.t.ppf(1 - (1 - level / 100) / 2, nu) * unit)[code][:, None]
         out[f"garch_lo{level}"] = origin * np.exp(mean - z * spread)
         out[f"garch_hi{level}"] = origin * np.exp(mean + z * spread)
     return out
@@ -146,9 +151,8 @@ def for_windows(per_origin: pd.DataFrame, params: dict[str, dict[str, float]], w
     index = pd.MultiIndex.from_arrays([per_origin["ticker"].astype(str), per_origin["pos"].astype(np.int64)])
     wanted = pd.MultiIndex.from_arrays([windows.ticker.astype(str), windows.origin_pos.astype(np.int64)])
     position = index.get_indexer(wanted)
-    if len(per_origin):
-        table = np.stack(per_origin["variance"].to_numpy())
-        variance = np.where(position[:, None] >= 0, table[np.maximum(position, 0)][:, :horizon], np.nan)
-    else:
-        variance = np.full((len(windows), horizon), np.nan)
-    return forecasts(windows.origin_price, variance, [params.get(str(t)) for t in windows.ticker])
+    variance = np.full((len(position), horizon), np.nan)
+    found = np.flatnonzero(position >= 0)
+    if len(found):  # only the rows asked for: the forecast's few windows need not stack a backtest's variances
+        variance[found] = np.stack(per_origin["variance"].to_numpy()[position[found]])[:, :horizon]
+    return forecasts(windows.origin_price, variance, windows.ticker, params)

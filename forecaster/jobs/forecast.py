@@ -128,7 +128,7 @@ def _forecast(
             for t in last.ticker.astype(str)
         ]
     )
-    garch_columns = garch.forecasts(last.origin_price, variance, [baselines["garch"].get(str(t)) for t in last.ticker])
+    garch_columns = garch.forecasts(last.origin_price, variance, last.ticker, baselines["garch"])
     columns = backtest.price_forecasts(
         last,
         outputs,

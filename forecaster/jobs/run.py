@@ -236,20 +236,17 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
 
     progress.stage(f"{name}/score", score)
     with stage(f"backtest of {len(test)} test windows beside the baselines, with online calibration"):
-        scores = artifacts.read_parquet(scores_path)
+        scores = scoring.Scores.read(scores_path)
         test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
         # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
         known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
         naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
+        outputs = _outputs(trained, [(test, test_quantiles), (last, last_quantiles)], known)
         columns = {
             kind: backtest.price_forecasts(
-                w,
-                _outputs(trained, w, q, known),
-                opts.ma_window,
-                naive_quantiles,
-                garch.for_windows(garch_origins, garch_params, w),
+                w, out, opts.ma_window, naive_quantiles, garch.for_windows(garch_origins, garch_params, w)
             )
-            for kind, w, q in (("test", test, test_quantiles), ("last", last, last_quantiles))
+            for kind, w, out in (("test", test, outputs[0]), ("last", last, outputs[1]))
         }
         return Fold(
             prepared,
@@ -298,18 +295,32 @@ def _train(
     return replace(trained, models={}), failed
 
 
-def _outputs(trained: Any, windows: Any, quantiles: np.ndarray, known: pd.DataFrame) -> Any:
-    """The model's quantiles of ``windows`` with their shrinkage and their online calibration."""
+def _outputs(trained: Any, windows: list[tuple[Any, np.ndarray]], known: pd.DataFrame) -> list[Any]:
+    """For each (windows, their quantiles): the model's quantiles with their shrinkage and their online
+    calibration, every origin calibrated in one pass over the known scores (millions of them at thousands of
+    tickers: sorting them once per set of windows doubles the cost)."""
     from forecaster.evaluate.backtest import ModelOutputs
     from forecaster.model import intervals
 
-    origins = pd.DataFrame({"ticker": windows.ticker, "origin_date": windows.origin_date})
-    horizon = windows.y.shape[1]
-    return ModelOutputs(
-        quantiles,
-        intervals.per_window(trained.shrink, windows.ticker, horizon),
-        intervals.rolling_corrections(known, origins),
+    origins = pd.DataFrame(
+        {
+            "ticker": np.concatenate([w.ticker for w, _ in windows]),
+            "origin_date": np.concatenate([w.origin_date for w, _ in windows]),
+        }
     )
+    corrections = intervals.rolling_corrections(known, origins)
+    out, first = [], 0
+    for w, quantiles in windows:
+        rows = slice(first, first + len(w))
+        first += len(w)
+        out.append(
+            ModelOutputs(
+                quantiles,
+                intervals.per_window(trained.shrink, w.ticker, w.y.shape[1]),
+                {level: c[rows] for level, c in corrections.items()},
+            )
+        )
+    return out
 
 
 def _price_snapshot(price_paths: list[Path], tickers: list[str]) -> pd.DataFrame:
@@ -346,7 +357,8 @@ def _assess(
 def _predictions(folds: list[Fold]) -> pd.DataFrame:
     """Every fold's backtest rows, by ticker, step and day, taken out of the folds: the run holds them once (at
     2,500 tickers a copy is about 900 MB)."""
-    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    parts = [f.predictions for f in folds]
+    predictions = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     for fold in folds:
         fold.predictions = fold.predictions.iloc[:0]
     return metrics.sort_series(predictions)[0]

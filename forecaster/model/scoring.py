@@ -17,6 +17,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -180,24 +181,63 @@ def score_split_to(
     write_parquet(scored.write.mode("overwrite"), out_path)
 
 
-def align(scores: pd.DataFrame, windows: Any) -> np.ndarray:
-    """The scores of ``windows``' origins, in their order: quantile forecasts (n, horizon, Q).
+@dataclass(frozen=True)
+class Scores:
+    """Scored windows: their (ticker, origin day) keys, unique, and their scaled outputs (n, horizon x Q)."""
 
-    ``scores`` holds ``score``'s rows (ticker, date, scaled). Raises ArtifactError if a window
-    has no score: the scores are not of these windows.
-    """
-    horizon = windows.y.shape[1]
-    dates = pd.to_datetime(scores["date"]).to_numpy("datetime64[ns]")
-    keys = pd.MultiIndex.from_arrays([scores["ticker"].astype(str), dates])
-    wanted = pd.MultiIndex.from_arrays([windows.ticker.astype(str), windows.origin_date])
+    keys: pd.MultiIndex
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> Scores:
+        """From ``score``'s rows (ticker, date, scaled). Raises ArtifactError if a (ticker, date) is there twice."""
+        values = np.stack(rows["scaled"].to_numpy()) if len(rows) else np.zeros((0, 0), np.float32)
+        return cls(_keys(rows), values)
+
+    @classmethod
+    def read(cls, path: Path) -> Scores:
+        """``score_split_to``'s Parquet, its list column read straight into one array (not a NumPy array per
+        window, which costs seconds at a million windows)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(path, columns=["ticker", "date", "scaled"])
+        except (pa.ArrowException, OSError) as exc:
+            raise ArtifactError(f"{path}: missing or damaged scores ({type(exc).__name__}: {exc})") from exc
+        scaled = table.column("scaled").combine_chunks()
+        lengths = pc.list_value_length(scaled).to_numpy(zero_copy_only=False)
+        if len(lengths) and (lengths != lengths[0]).any():
+            raise ArtifactError(f"{path}: scores of different lengths ({lengths.min()} to {lengths.max()})")
+        values = scaled.flatten().to_numpy(zero_copy_only=False).reshape(len(scaled), -1 if len(scaled) else 0)
+        return cls(_keys(table.select(["ticker", "date"]).to_pandas()), values)
+
+
+def _keys(rows: pd.DataFrame) -> pd.MultiIndex:
+    dates = pd.to_datetime(rows["date"]).to_numpy("datetime64[ns]")
+    keys = pd.MultiIndex.from_arrays([rows["ticker"].astype(str), dates])
     if not keys.is_unique:
         raise ArtifactError("scores hold some (ticker, date) twice: they are not one scoring of these windows")
-    position = keys.get_indexer(wanted)
+    return keys
+
+
+def align(scores: pd.DataFrame | Scores, windows: Any) -> np.ndarray:
+    """The scores of ``windows``' origins, in their order: quantile forecasts (n, horizon, Q).
+
+    ``scores``: ``Scores``, or ``score``'s rows (ticker, date, scaled). Raises ArtifactError if a window
+    has no score: the scores are not of these windows.
+    """
+    if not isinstance(scores, Scores):
+        scores = Scores.of(scores)
+    horizon = windows.y.shape[1]
+    wanted = pd.MultiIndex.from_arrays([windows.ticker.astype(str), windows.origin_date])
+    position = scores.keys.get_indexer(wanted)
     if (position < 0).any():
         missing = wanted[position < 0]
         raise ArtifactError(f"{len(missing)} windows have no score, first {missing[0][0]} {missing[0][1]:%Y-%m-%d}")
     width = horizon * len(QUANTILES)
-    values = np.stack(scores["scaled"].to_numpy()) if len(scores) else np.zeros((0, width), np.float32)
+    values = scores.values if len(scores.values) else np.zeros((0, width), np.float32)
     if values.shape[1:] != (width,):
         raise ArtifactError(
             f"scores hold {values.shape[1:]} values per window; {horizon} steps x "

@@ -172,6 +172,22 @@ def test_import_of_both_real_files(tmp_path, shared_data):
     assert aptv["rows"] == 44 and aptv["source"] == "csv:all_stocks_5yr.csv"
 
 
+def test_many_cache_files_read_as_one_table_by_ticker_and_date(tmp_path, shared_data):
+    """Files given in any order come back sorted, and the order check that spares the sort catches a table
+    that is not (a date out of order within a ticker, tickers out of order)."""
+    import pyarrow as pa
+
+    import_csv([SP500_CSV], tmp_path, on_bad_rows="drop", progress=False, tickers=["MSFT", "AAPL", "A", "IBM"])
+    paths = sorted(cache.prices_dir(tmp_path).glob("*.parquet"), key=lambda p: p.stem, reverse=True)
+    table = cache.read_many(paths, ["date", "adj_close"])
+    frame = table.to_pandas()
+    assert frame["ticker"].drop_duplicates().tolist() == ["A", "AAPL", "IBM", "MSFT"]
+    assert frame.equals(frame.sort_values(["ticker", "date"], ignore_index=True)) and cache._in_order(table)
+    swapped = pa.concat_tables([table.slice(1, 1), table.slice(0, 1), table.slice(2)])  # A's first two days
+    assert not cache._in_order(swapped)
+    assert not cache._in_order(pa.concat_tables([table.slice(len(table) - 1), table.slice(0, len(table) - 1)]))
+
+
 def test_import_with_errors_caches_nothing(tmp_path, shared_data):
     with pytest.raises(DataError, match="line"):
         import_csv([SP500_CSV], tmp_path, progress=False)

@@ -15,6 +15,7 @@ from forecaster.evaluate.backtest import (
     predictions_frame,
     price_forecasts,
 )
+from forecaster.evaluate.metrics import sort_series
 from forecaster.prepare.windows import Windows
 
 #: Per step, the scaled quantiles 2.5%, 10%, 50%, 90%, 97.5%: the 10-90% half-width (the spread) is 0.1 at
@@ -110,6 +111,33 @@ def test_predictions_keep_the_rows_with_an_actual_sorted_and_numbered_from_zero(
         ("B", 1, 101.0),
         ("B", 2, 102.0),
     ]
+
+
+def test_predictions_are_the_forecast_frames_known_rows_sorted_as_sort_series_sorts_them():
+    """The order found on the arrays is the one ``sort_series`` gives the long frame, ties and gaps included."""
+    rng = np.random.default_rng(5)
+    n, horizon = 60, 3
+    days = pd.bdate_range("2020-01-01", periods=40).to_numpy("datetime64[ns]")
+    origin = rng.integers(0, 30, n)
+    target_date = days[origin[:, None] + np.arange(1, horizon + 1)[None, :]]
+    target_price = rng.uniform(50, 150, (n, horizon))
+    target_price[rng.random((n, horizon)) < 0.2] = np.nan  # outcomes past the data
+    windows = Windows(
+        values=np.zeros((n + 1, 1), np.float32),
+        starts=np.arange(n),
+        lookback=2,
+        y=np.zeros((n, horizon), np.float32),
+        ticker=rng.choice(np.array(["MSFT", "A", "BRK-B", "ZZ"]), n),
+        origin_date=days[origin],
+        origin_price=rng.uniform(50, 150, n),
+        target_date=target_date,
+        target_price=target_price,
+        target_scale=np.ones(n),
+    )
+    forecasts = {"naive": rng.normal(size=(n, horizon)), "lstm": rng.normal(size=(n, horizon))}
+    frame = forecast_frame(windows, forecasts)
+    expected = sort_series(frame[frame["actual"].notna()])[0]
+    pd.testing.assert_frame_equal(predictions_frame(windows, forecasts), expected)
 
 
 def test_forecasts_beyond_the_data_are_dated_on_the_exchange_calendar():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from forecaster.errors import DataError
-from forecaster.evaluate.baselines import all_baselines, drift, naive, naive_band_quantiles, naive_bands
+from forecaster.evaluate.baselines import BAND_CHUNK, all_baselines, drift, naive, naive_band_quantiles, naive_bands
 from forecaster.prepare.windows import Windows
 from tests.synthetic import hand_windows
 
@@ -54,6 +54,28 @@ def test_naive_band_quantiles_are_the_four_band_quantiles_per_step_in_ticker_ord
     for ticker in ("T", "U"):
         assert len(quantiles[ticker]) == 2  # one row per step, no more
         assert quantiles[ticker][0] == pytest.approx(RAMP_QUANTILES, abs=1e-12)
+
+
+def test_naive_band_quantiles_are_numpys_quantiles_for_tickers_of_any_length():
+    """The padded, row-sorted table gives what ``np.quantile`` gives ticker by ticker (to NumPy's log's last
+    bit); across more tickers than one chunk, rows out of ticker order, and a ticker too short for the longer
+    steps."""
+    rng = np.random.default_rng(0)
+    lengths = [int(n) for n in rng.integers(4, 400, BAND_CHUNK + 5)] + [2]
+    frames = [
+        pd.DataFrame({"ticker": f"T{k:03d}", "adj_close": 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))})
+        for k, n in enumerate(lengths)
+    ]
+    train = pd.concat(frames[::-1], ignore_index=True)
+    found = naive_band_quantiles(train, horizon=3)
+    assert list(found) == sorted(f"T{k:03d}" for k in range(len(lengths)))
+    for k in (0, 7, BAND_CHUNK + 1):
+        log_price = np.log(frames[k]["adj_close"].to_numpy())
+        for h in (1, 3):
+            expected = np.quantile(log_price[h:] - log_price[:-h], [0.025, 0.1, 0.9, 0.975])
+            assert found[f"T{k:03d}"][h - 1] == pytest.approx(expected.tolist(), rel=1e-13, abs=0)
+    short = found[f"T{len(lengths) - 1:03d}"]  # two prices: one 1-day change, no 3-day one
+    assert short[0] == [short[0][0]] * 4 and np.isnan(short[2]).all()
 
 
 def test_naive_band_quantiles_read_float32_prices_in_float64():

@@ -55,7 +55,7 @@ def test_bands_cover_their_level_on_a_garch_series(level):
     horizon, first = 3, 3000
     variance = garch.variances(prices, params, horizon, first)
     origins = np.arange(first, len(prices) - horizon)
-    columns = garch.forecasts(prices[origins], variance[: len(origins)], [params] * len(origins))
+    columns = garch.forecasts(prices[origins], variance[: len(origins)], np.full(len(origins), "T"), {"T": params})
     for step in (1, 3):
         actual = prices[origins + step]
         covered = np.mean(

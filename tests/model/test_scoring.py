@@ -10,7 +10,7 @@ from forecaster import artifacts
 from forecaster.errors import ArtifactError
 from forecaster.model import training
 from forecaster.model.network import load_model
-from forecaster.model.scoring import SCORE_BATCH, align, score, score_split_to
+from forecaster.model.scoring import SCORE_BATCH, Scores, align, score, score_split_to
 from forecaster.prepare.windows import make_windows, read_split
 
 
@@ -52,6 +52,10 @@ def test_run_keeps_the_scores_it_computed_on_the_executors(published_run):
     shrink = np.asarray(card["intervals"]["shrink"]["global"])
     prices = windows.to_prices(align(scores, windows)[..., 2] * shrink[None, :])[:, 0]  # the shrunk median
     np.testing.assert_array_equal(prices, step1["lstm"].to_numpy())
+    # What the run reads, the list column straight into one array, is what the rows give.
+    read = Scores.read(result.run_dir / "scores")
+    assert read.values.shape == (len(scores), 5 * card["horizon"]) and read.keys.equals(Scores.of(scores).keys)
+    np.testing.assert_array_equal(align(read, windows), align(scores, windows))
 
 
 def test_per_ticker_models_score_their_own_tickers_only(spark, published_run, tmp_path):
