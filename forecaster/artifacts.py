@@ -120,7 +120,11 @@ def read_json(path: Path) -> dict[str, Any]:
 def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
     """Write ``frame`` as one Parquet file, atomically."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+    # Dictionaries for names, days and steps only: a column of prices has few repeats, and trying a dictionary
+    # on each before falling back cost a fifth of writing a backtest (measured on 3.1 M rows: 2.1 s to 1.7 s,
+    # 520 MB to 499 MB).
+    keys = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    return atomic_write(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=keys))
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

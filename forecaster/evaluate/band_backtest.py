@@ -166,6 +166,7 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
     as ``backtest`` on each series."""
     rows, group, index = sort_series(predictions)
     same_series = np.r_[False, group[1:] == group[:-1]]
+    dense = np.unique(group, return_inverse=True)[1].ravel()  # 0 .. series - 1, in the index's order
     actual = rows["actual"].to_numpy(np.float64)
     frames = []
     for model in MODELS:
@@ -179,21 +180,15 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
             # A pair of days: this day and the one before it, both valid, in the same (ticker, step) series.
             pair = valid & np.r_[False, valid[:-1]] & same_series
             before = np.r_[False, hit[:-1]]
-            counts = (
-                pd.DataFrame(
-                    {
-                        "days": valid,
-                        "exceptions": hit,
-                        "n00": pair & ~before & ~hit,
-                        "n01": pair & ~before & hit,
-                        "n10": pair & before & ~hit,
-                        "n11": pair & before & hit,
-                    }
-                )
-                .groupby(group, sort=True)
-                .sum()
-                .set_axis(index)
-            )
+            flags = {
+                "days": valid,
+                "exceptions": hit,
+                "n00": pair & ~before & ~hit,
+                "n01": pair & ~before & hit,
+                "n10": pair & before & ~hit,
+                "n11": pair & before & hit,
+            }
+            counts = pd.DataFrame({name: _per_series(flag, dense, len(index)) for name, flag in flags.items()}, index)
             p = tail_probability(level)
             n, x = counts["days"].to_numpy(), counts["exceptions"].to_numpy()
             lr_pof = kupiec_lr(x, n, p)
@@ -218,6 +213,11 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
             )
     columns = ["ticker", "step", "model", "tail", *FIELDS]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def _per_series(flag: np.ndarray, series: np.ndarray, count: int) -> np.ndarray:
+    """How many rows of each series (0 .. ``count`` - 1) have ``flag``: one bincount."""
+    return np.bincount(series[flag], minlength=count)
 
 
 def as_entries(table: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:

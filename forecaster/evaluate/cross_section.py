@@ -66,34 +66,38 @@ def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarr
         return n, np.where(defined, xy / np.where(defined, denominator, 1.0), np.nan)
 
 
-def _ranks_by_group(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _ranks_by_group(group: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
     """Each value's rank within its group (1 = lowest; ties share their average rank; NaN stays NaN), as
-    pandas' ``groupby(...).rank()`` gives it. The groups (days) become the rows of a table padded with inf,
-    sorted row by row: many short sorts that stay in the processor's cache, rather than one of every row."""
+    pandas' ``groupby(...).rank()`` gives it, for each of ``columns``. The groups (days) become the rows of a
+    table padded with inf, sorted row by row: many short sorts that stay in the processor's cache, rather than one
+    of every row; where each row goes in the table is found once for all the columns."""
     groups = int(group.max(initial=-1)) + 1
     if not groups:
-        return np.full(len(values), np.nan)
+        return [np.full(len(values), np.nan) for values in columns]
     by_group = np.argsort(group.astype(np.uint16) if groups <= 2**16 else group, kind="stable")
     counts = np.bincount(group, minlength=groups)
     row = group[by_group]
     column = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
-    v = values[by_group]
-    finite = np.isfinite(v)
     width = int(counts.max())
-    table = np.full((groups, width), np.inf)
-    table[row[finite], column[finite]] = v[finite]  # missing values sort after every present one
-    order = np.argsort(table, axis=1)
-    ordered = np.take_along_axis(table, order, axis=1).ravel()
     position = np.tile(np.arange(width), groups)
-    valid = position < np.repeat(np.bincount(row[finite], minlength=groups), width)
-    run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]] | (position == 0)) - 1  # equal values of a group
-    runs = int(run[-1]) + 1
-    with np.errstate(invalid="ignore", divide="ignore"):  # a run of padding has no rank
-        average = np.bincount(run[valid], position[valid] + 1.0, runs) / np.bincount(run[valid], None, runs)
-    ranks = np.empty((groups, width))
-    np.put_along_axis(ranks, order, np.where(valid, average[run], np.nan).reshape(groups, width), axis=1)
-    out = np.empty(len(values))
-    out[by_group] = ranks[row, column]
+    out = []
+    for values in columns:
+        v = values[by_group]
+        finite = np.isfinite(v)
+        table = np.full((groups, width), np.inf)
+        table[row[finite], column[finite]] = v[finite]  # missing values sort after every present one
+        order = np.argsort(table, axis=1)
+        ordered = np.take_along_axis(table, order, axis=1).ravel()
+        valid = position < np.repeat(np.bincount(row[finite], minlength=groups), width)
+        run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]] | (position == 0)) - 1  # equal values of a group
+        runs = int(run[-1]) + 1
+        with np.errstate(invalid="ignore", divide="ignore"):  # a run of padding has no rank
+            average = np.bincount(run[valid], position[valid] + 1.0, runs) / np.bincount(run[valid], None, runs)
+        ranks = np.empty((groups, width))
+        np.put_along_axis(ranks, order, np.where(valid, average[run], np.nan).reshape(groups, width), axis=1)
+        found = np.empty(len(values))
+        found[by_group] = ranks[row, column]
+        out.append(found)
     return out
 
 
@@ -119,7 +123,7 @@ def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFr
     _, first_rows = np.unique(group, return_index=True)
     days = signals[keys].iloc[first_rows].reset_index(drop=True)
     values = {c: signals[c].to_numpy(np.float64) for c in ("realised", *present)}
-    ranks = {c: _ranks_by_group(group, v) for c, v in values.items()}
+    ranks = dict(zip(values, _ranks_by_group(group, *values.values()), strict=True))
     frames = []
     for signal in present:
         tickers, ic = _pearson_by_group(group, len(days), values[signal], values["realised"])

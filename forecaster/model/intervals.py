@@ -100,7 +100,7 @@ def rolling_corrections(
     known_code, origin_code = codes[: len(known)].astype(np.int64), codes[len(known) :].astype(np.int64)
     known_day = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
     origin_day = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
-    days = np.unique(np.concatenate([known_day, origin_day]))
+    days = np.sort(pd.unique(np.concatenate([known_day, origin_day])))  # hashed: a few thousand days of millions
     group = known_code * (horizon + 1) + known["step"].to_numpy(np.int64)
     key = group * len(days) + np.searchsorted(days, known_day)
     order = np.argsort(key, kind="stable")
@@ -112,8 +112,7 @@ def rolling_corrections(
     count = end - first
     use = count >= MIN_SCORES  # fewer known scores: c = 0, the raw band
     # Origins on the same day share a window: each is searched once.
-    needed, which = np.unique(end[use] - 1, return_inverse=True)
-    which = which.ravel()
+    which, needed = pd.factorize(end[use] - 1, sort=True)  # hashed, then the unique ends sorted
     needed_count = np.empty(len(needed), np.int64)
     needed_count[which] = count[use]  # the same for every origin of a window: its group's scores up to its end
     found = _window_quantiles(known_scores, needed, needed_count, window)

@@ -61,15 +61,18 @@ def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
     (ticker, step, target_date, score80, score95), the calibration data of ``intervals.rolling_corrections``."""
     horizon = windows.y.shape[1]
     by_level = {level: intervals.scores(windows.y, quantiles, level) for level in LEVELS}
-    frame = pd.DataFrame(
+    known = np.flatnonzero(~np.isnat(windows.target_date.reshape(-1)))  # (window, step) cells, C order
+    # Names as Python strings once per window, then repeated (a str column of millions converted row by row costs
+    # a second); fresh columns kept apart (copy=False), not copied into one block.
+    return pd.DataFrame(
         {
-            "ticker": np.repeat(windows.ticker.astype(str), horizon),
-            "step": np.tile(np.arange(1, horizon + 1), len(windows)),
-            "target_date": windows.target_date.reshape(-1),
-            **{f"score{level}": values.reshape(-1) for level, values in by_level.items()},
-        }
+            "ticker": windows.ticker.astype(str).astype(object)[known // horizon],
+            "step": known % horizon + 1,
+            "target_date": windows.target_date.reshape(-1)[known],
+            **{f"score{level}": values.reshape(-1)[known] for level, values in by_level.items()},
+        },
+        copy=False,
     )
-    return frame[frame["target_date"].notna()].reset_index(drop=True)
 
 
 def fit_one(

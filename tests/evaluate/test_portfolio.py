@@ -67,16 +67,28 @@ def test_performance_is_the_annualised_figures_by_hand():
     assert figures["hit_rate"] == 0.75 and figures["turnover"] == 2.0
 
 
-@pytest.mark.parametrize("levels", [None, 4], ids=["distinct values", "ties"])
+def _first_ranks(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each row's ranks, lowest first, ties in column order and missing values last: a stable sort."""
+    order = np.argsort(np.where(present, values, np.inf), axis=1, kind="stable")
+    ranks = np.empty(values.shape, np.int64)
+    np.put_along_axis(ranks, order, np.arange(1, values.shape[1] + 1)[None, :], axis=1)
+    return ranks
+
+
+@pytest.mark.parametrize("levels", [None, 4, 1], ids=["distinct values", "ties", "all equal"])
 def test_decile_weights_rank_ties_in_column_order_with_missing_values(levels):
-    # One sort serves when no day holds equal values; ties take the stable sort each way: the same weights.
+    # Without a sort, the picks of a stable sort of each row: ties in column order, missing values never picked.
     rng = np.random.default_rng(5)
     values = rng.normal(size=(30, 40)) if levels is None else rng.integers(0, levels, (30, 40)).astype(float)
     values[rng.random((30, 40)) < 0.2] = np.nan
+    values[3, :] = np.nan  # a day without a signal
+    values[4, 1:] = np.nan  # and one with a single ticker
     signal = pd.DataFrame(values)
     present = ~np.isnan(values)
     k = np.maximum(1, np.floor(present.sum(axis=1) * portfolio.DECILE)).astype(int)[:, None]
-    top = portfolio._first_ranks(-values, present) <= k
-    bottom = portfolio._first_ranks(values, present) <= k
+    top = _first_ranks(-values, present) <= k
+    bottom = _first_ranks(values, present) <= k
+    if levels == 1:  # a day whose signal does not vary holds nothing, whichever it would pick
+        top[:], bottom[:] = False, False
     expected = np.where(present, (top.astype(float) - bottom) / k, 0.0)
     np.testing.assert_array_equal(portfolio.decile_weights(signal).to_numpy(), expected)
