@@ -166,7 +166,6 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
     as ``backtest`` on each series."""
     rows, group, index = sort_series(predictions)
     same_series = np.r_[False, group[1:] == group[:-1]]
-    dense = np.unique(group, return_inverse=True)[1].ravel()  # 0 .. series - 1, in the index's order
     actual = rows["actual"].to_numpy(np.float64)
     frames = []
     for model in MODELS:
@@ -188,7 +187,7 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
                 "n10": pair & before & ~hit,
                 "n11": pair & before & hit,
             }
-            counts = pd.DataFrame({name: _per_series(flag, dense, len(index)) for name, flag in flags.items()}, index)
+            counts = pd.DataFrame({name: _per_series(flag, group, len(index)) for name, flag in flags.items()}, index)
             p = tail_probability(level)
             n, x = counts["days"].to_numpy(), counts["exceptions"].to_numpy()
             lr_pof = kupiec_lr(x, n, p)

@@ -141,21 +141,21 @@ def pinball(actual: np.ndarray, quantiles: dict[float, np.ndarray]) -> float:
 
 
 def series_groups(rows: pd.DataFrame) -> tuple[np.ndarray, pd.MultiIndex]:
-    """Each row's (ticker, step) series as one integer, numbered in (ticker, step) order, and the index of the
-    series present, in that order: grouping by the integers is grouping by ticker and step, without hashing
-    millions of ticker names again for every table.
+    """Each row's (ticker, step) series as one integer, 0 .. series - 1 in (ticker, step) order, and the index of
+    the series present, in that order: grouping by the integers is grouping by ticker and step, without hashing
+    millions of ticker names again for every table (and a bincount over them is a sum per series).
 
     Example:
         >>> rows = pd.DataFrame({"ticker": ["B", "A", "B", "A"], "step": [1, 2, 2, 2]})
         >>> group, index = series_groups(rows)
         >>> group.tolist(), index.tolist()
-        ([2, 1, 3, 1], [('A', 2), ('B', 1), ('B', 2)])
+        ([1, 0, 2, 0], [('A', 2), ('B', 1), ('B', 2)])
     """
     tickers, names = pd.factorize(rows["ticker"], sort=True)
     steps, step_values = pd.factorize(rows["step"], sort=True)
     width = max(len(step_values), 1)
-    group = tickers.astype(np.int64) * width + steps
-    present = np.unique(group)
+    present, group = np.unique(tickers.astype(np.int64) * width + steps, return_inverse=True)
+    group = group.ravel()
     index = pd.MultiIndex.from_arrays(
         [np.asarray(names, dtype=object)[present // width].astype(str), np.asarray(step_values)[present % width]],
         names=["ticker", "step"],
