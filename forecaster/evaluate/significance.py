@@ -317,8 +317,8 @@ def every_ticker_tests(predictions: pd.DataFrame, mcs_reps: int = MCS_REPS) -> p
     used = ["ticker", "step", "target_date", "actual", "origin_price", *POINT_MODELS]
     used += [bound_column(80, side, m) for m in (*BANDED, "naive") for side in ("lo", "hi")]
     # The columns the tests read, only: each group below is a copy of its rows (of every column, else).
-    columns = {c: predictions[c] for c in dict.fromkeys(used) if c in predictions}
-    rows, group, _ = sort_series(pd.DataFrame(columns, copy=False))  # a view of them, not a copy
+    read = {c: predictions[c] for c in dict.fromkeys(used) if c in predictions}
+    rows, group, _ = sort_series(pd.DataFrame(read, copy=False))  # a view of them, not a copy
     size = np.bincount(group)[group]
     frames = []
     # Within each (step, length) the rows keep their order: by ticker, then day.
