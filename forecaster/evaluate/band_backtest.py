@@ -29,7 +29,8 @@ from numpy.typing import ArrayLike
 from scipy import special, stats
 
 from forecaster.columns import LEVELS, bound_column
-from forecaster.evaluate.metrics import sort_series
+from forecaster.evaluate.metrics import series_starts, sort_series, sum_by_series
+from forecaster.evaluate.records import records
 
 #: The banded forecasts whose tails are backtested.
 MODELS: tuple[str, ...] = ("lstm", "naive", "garch")
@@ -166,6 +167,7 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
     as ``backtest`` on each series."""
     rows, group, index = sort_series(predictions)
     same_series = np.r_[False, group[1:] == group[:-1]]
+    starts = series_starts(group, len(index))
     actual = rows["actual"].to_numpy(np.float64)
     frames = []
     for model in MODELS:
@@ -187,7 +189,9 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
                 "n10": pair & before & ~hit,
                 "n11": pair & before & hit,
             }
-            counts = pd.DataFrame({name: _per_series(flag, group, len(index)) for name, flag in flags.items()}, index)
+            counts = pd.DataFrame(
+                {name: sum_by_series(flag, group, len(index), starts) for name, flag in flags.items()}, index
+            )
             p = tail_probability(level)
             n, x = counts["days"].to_numpy(), counts["exceptions"].to_numpy()
             lr_pof = kupiec_lr(x, n, p)
@@ -214,20 +218,14 @@ def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def _per_series(flag: np.ndarray, series: np.ndarray, count: int) -> np.ndarray:
-    """How many rows of each series (0 .. ``count`` - 1) have ``flag``: one bincount."""
-    return np.bincount(series[flag], minlength=count)
-
-
 def as_entries(table: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, dict[str, Any]]]:
     """``backtests``' rows as the report's ``bands`` entries: ``{(ticker, step, model): {tail: fields}}``."""
     out: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
-    clean = table.astype(object).where(table.notna(), None)
-    for row in clean.itertuples(index=False):
-        fields = {f: getattr(row, f) for f in FIELDS}
+    for row in records(table):
+        fields = {f: row[f] for f in FIELDS}
         fields["days"], fields["exceptions"] = int(fields["days"]), int(fields["exceptions"])
         fields["expected"] = float(fields["expected"])
-        out.setdefault((str(row.ticker), str(int(row.step)), str(row.model)), {})[str(row.tail)] = fields
+        out.setdefault((str(row["ticker"]), str(int(row["step"])), str(row["model"])), {})[str(row["tail"])] = fields
     return out
 
 

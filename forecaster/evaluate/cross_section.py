@@ -33,20 +33,44 @@ ROLLING_DAYS = 20
 
 def signal_frame(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """One row per ticker, origin day and step: the realised h-day change and every signal's predicted one."""
-    rows = predictions[
-        ["ticker", "origin_date", "step", "origin_price", "actual", *[s for s in FORECAST_SIGNALS if s in predictions]]
-    ].copy()
-    rows["ticker"] = rows["ticker"].astype(str)
-    rows["origin_date"] = pd.to_datetime(rows["origin_date"])
-    rows["realised"] = rows["actual"] / rows["origin_price"] - 1
+    codes, names = pd.factorize(predictions["ticker"])
+    names = pd.Index(np.asarray(names).astype(str), dtype=object)
+    origin_date = pd.to_datetime(predictions["origin_date"]).to_numpy("datetime64[ns]")
+    origin_price = predictions["origin_price"].to_numpy(np.float64)
+    columns: dict[str, Any] = {
+        "ticker": names.to_numpy().take(codes),
+        "origin_date": origin_date,
+        "step": predictions["step"].to_numpy(),
+    }
     for signal in FORECAST_SIGNALS:
-        if signal in rows:
-            rows[signal] = rows[signal] / rows["origin_price"] - 1
-    anchors = anchor_signals(prices)
-    # Only the origin days: the years of prices before them would make the join several times longer.
-    anchors = anchors[anchors["origin_date"].isin(rows["origin_date"].unique())]
-    rows = rows.merge(anchors, on=["ticker", "origin_date"], how="left")
-    return rows.drop(columns=["origin_price", "actual"])
+        if signal in predictions:
+            columns[signal] = predictions[signal].to_numpy(np.float64) / origin_price - 1
+    columns["realised"] = predictions["actual"].to_numpy(np.float64) / origin_price - 1
+    columns.update(_anchors_at(codes, names, origin_date, anchor_signals(prices)))
+    # Built from arrays in one go: a frame grown a column at a time, then joined, is copied whole several times.
+    return pd.DataFrame(columns)
+
+
+def _anchors_at(codes: np.ndarray, names: pd.Index, days: np.ndarray, anchors: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each anchor's value at each row's ticker (``codes`` into ``names``) and origin day (NaN where it has none):
+    a left join found by position in a tickers x days table, rather than by hashing millions of keys."""
+    day_codes, unique_days = pd.factorize(days)
+    at_day = pd.Index(unique_days).get_indexer(anchors["origin_date"].to_numpy("datetime64[ns]"))
+    on_days = anchors[at_day >= 0]  # only the origin days: the years of prices before them are not looked up
+    at_ticker = names.get_indexer(on_days["ticker"].astype(str))
+    known = at_ticker >= 0
+    key = at_ticker[known] * len(unique_days) + at_day[at_day >= 0][known]
+    where = np.full(len(names) * len(unique_days), -1, dtype=np.int64)
+    where[key] = np.arange(len(key))
+    if not np.array_equal(where[key], np.arange(len(key))):  # a key written twice keeps only its last row
+        raise ValueError("the prices hold a ticker twice on one day: the anchors cannot be joined")
+    position = where[codes * len(unique_days) + day_codes]
+    found = position >= 0
+    values = {}
+    for name in ANCHORS:
+        column = on_days[name].to_numpy(np.float64)[known]
+        values[name] = np.where(found, column[np.where(found, position, 0)] if len(column) else np.nan, np.nan)
+    return values
 
 
 def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

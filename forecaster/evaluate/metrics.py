@@ -163,6 +163,39 @@ def series_groups(rows: pd.DataFrame) -> tuple[np.ndarray, pd.MultiIndex]:
     return group, index
 
 
+def series_starts(group: np.ndarray, count: int) -> np.ndarray | None:
+    """Where each series 0 .. ``count`` - 1 starts when the rows are in series order (``sort_series``' order;
+    ``group``: ``series_groups``' numbers), or None when they are not (or there are none).
+
+    Example:
+        >>> series_starts(np.array([0, 0, 1, 2, 2]), 3).tolist(), series_starts(np.array([1, 0]), 2)
+        ([0, 2, 3], None)
+    """
+    if not len(group) or group[0] != 0 or np.any(np.diff(group) < 0):
+        return None
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    return starts if len(starts) == count else None
+
+
+def sum_by_series(values: np.ndarray, group: np.ndarray, count: int, starts: np.ndarray | None) -> np.ndarray:
+    """Per series 0 .. ``count`` - 1, the sum of ``values`` (of booleans: how many are true). Given ``starts``
+    (``series_starts``), by ``np.add.reduceat`` over each series' rows: 4-5 times quicker than ``np.bincount``,
+    which adds the rows in whatever order they come; else by ``np.bincount``.
+
+    Example:
+        >>> group = np.array([0, 0, 1])
+        >>> sum_by_series(np.array([1.0, 2.0, 4.0]), group, 2, series_starts(group, 2)).tolist()
+        [3.0, 4.0]
+        >>> sum_by_series(np.array([True, False, True]), group, 2, None).tolist()
+        [1, 1]
+    """
+    if values.dtype == bool:
+        if starts is None:
+            return np.bincount(group[values], minlength=count)
+        return np.add.reduceat(values, starts, dtype=np.int64)
+    return np.bincount(group, values, count) if starts is None else np.add.reduceat(values, starts)
+
+
 def sort_series(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.MultiIndex]:
     """``rows`` by ticker, step and target day (the order the run writes the backtest in; as they are, without
     a copy, when already so), each row's series number in that order, and the series' index (``series_groups``).
@@ -177,9 +210,12 @@ def sort_series(rows: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, pd.MultiI
     """
     group, index = series_groups(rows)
     day = pd.to_datetime(rows["target_date"]).to_numpy("datetime64[ns]")
-    order = np.lexsort((day, group))
-    if np.array_equal(order, np.arange(len(order))) and rows.index.equals(pd.RangeIndex(len(rows))):
+    # Already in order (the run's backtest is): found in one pass, where a sort to check it grows faster.
+    step_group, step_day = np.diff(group), np.diff(day)
+    in_order = bool(np.all((step_group > 0) | ((step_group == 0) & (step_day >= np.timedelta64(0)))))
+    if in_order and rows.index.equals(pd.RangeIndex(len(rows))):
         return rows, group, index
+    order = np.lexsort((day, group))
     ordered = rows.iloc[order]
     ordered.index = pd.RangeIndex(len(ordered))  # in place: a reset_index would copy every column once more
     return ordered, group[order], index

@@ -35,6 +35,7 @@ from forecaster.columns import (
 )
 from forecaster.config import TABLE_TICKERS, every_row
 from forecaster.evaluate import band_backtest, metrics, significance
+from forecaster.evaluate.records import records
 
 #: A band whose coverage is this far from its level (in points) is flagged in the run's output.
 COVERAGE_WARNING_POINTS = 10
@@ -44,20 +45,19 @@ def _grouped_means(terms: dict[str, np.ndarray], series: tuple[np.ndarray, pd.Mu
     """The mean of each term per (ticker, step) (``series``: ``metrics.series_groups``), skipping NaN (a row a
     metric does not apply to)."""
     group, index = series
-    rows_per_series = np.bincount(group, minlength=len(index))
+    starts = metrics.series_starts(group, len(index))
+    rows_per_series = metrics.sum_by_series(np.ones(len(group), bool), group, len(index), starts)
     means = {}
     for name, term in terms.items():
         values = np.asarray(term, dtype=np.float64)
         known = ~np.isnan(values)
-        # Sums per series by bincount, a column at a time: a frame of the terms, grouped, stacked every column
-        # into one block first (a copy that cost 30 times more at 3 M rows than at 600 k).
+        # Sums per series a column at a time: a frame of the terms, grouped, stacked every column into one
+        # block first (a copy that cost 30 times more at 3 M rows than at 600 k).
         if known.all():
-            sums, counts = np.bincount(group, values, len(index)), rows_per_series
+            sums, counts = metrics.sum_by_series(values, group, len(index), starts), rows_per_series
         else:
-            sums, counts = (
-                np.bincount(group[known], values[known], len(index)),
-                np.bincount(group[known], None, len(index)),
-            )
+            sums = metrics.sum_by_series(np.where(known, values, 0.0), group, len(index), starts)
+            counts = metrics.sum_by_series(known, group, len(index), starts)
         with np.errstate(invalid="ignore", divide="ignore"):
             means[name] = np.where(counts > 0, sums / counts, np.nan)
     return pd.DataFrame(means, index=index)
@@ -167,21 +167,21 @@ UNDEFINED = {
 
 def _entries(table: pd.DataFrame) -> dict[tuple[str, int], dict[str, Any]]:
     columns = [c for c in _ORDER if c in table]
-    values = table[columns].to_numpy(np.float64)
+    tickers, steps = table.index.get_level_values(0).astype(str), table.index.get_level_values(1).astype(int)
+    keys = zip(tickers, steps.tolist(), strict=True)
     out = {}
-    for key, row in zip(table.index, values, strict=True):
-        entry: dict[str, Any] = {c: (float(v) if np.isfinite(v) else None) for c, v in zip(columns, row, strict=True)}
+    for key, entry in zip(keys, records(table[columns]), strict=True):
         missing = {c: UNDEFINED.get(c, "no value on these days") for c, v in entry.items() if v is None}
         if missing:
             entry["undefined"] = missing
-        out[(str(key[0]), int(key[1]))] = entry
+        out[key] = entry
     return out
 
 
 def _tests_by_key(tests: pd.DataFrame | None) -> dict[tuple[str, str, str], dict[str, Any]]:
     if tests is None or tests.empty:
         return {}
-    rows = tests.astype(object).where(tests.notna(), None).to_dict(orient="records")
+    rows = records(tests)
     return {(str(r["ticker"]), str(int(r["step"])), str(r["model"])): r for r in rows}
 
 

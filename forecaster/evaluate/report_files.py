@@ -22,16 +22,15 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
 from forecaster.errors import ArtifactError
+from forecaster.evaluate.records import records
 
 KEYS = ("ticker", "step", "model")
 #: Band backtest fields that count days: whole numbers, whatever Parquet made of a column with nulls.
@@ -71,22 +70,6 @@ def write_report(run_dir: Path, report: dict[str, Any]) -> None:
     artifacts.write_json(run_dir / artifacts.REPORT, head)
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts of plain Python values, NaN as None (converted a column at a time: a report holds a
-    hundred thousand rows)."""
-    columns = []
-    for name in frame.columns:
-        values = frame[name].to_numpy()
-        if values.dtype.kind == "f":
-            plain = values.astype(object)
-            plain[np.isnan(values)] = None
-            columns.append(plain.tolist())
-        else:
-            columns.append([None if isinstance(v, float) and math.isnan(v) else v for v in values.tolist()])
-    names = list(frame.columns)
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
-
-
 @lru_cache(maxsize=4096)
 def _parsed(text: str | None) -> Any:
     """A JSON cell's value; the same few texts repeat on every row, so each is parsed once (callers copy it)."""
@@ -101,12 +84,12 @@ def read_report(run_dir: Path) -> dict[str, Any]:
     if not isinstance(tickers, dict) or any(not isinstance(e, dict) or "metrics" in e for e in tickers.values()):
         return head  # a report written whole (before the split), or not a report: the reader says which
     bands: dict[tuple[str, int, str], dict[str, Any]] = {}
-    for row in _records(artifacts.read_parquet(run_dir / artifacts.BANDS)):
+    for row in records(artifacts.read_parquet(run_dir / artifacts.BANDS)):
         key = tuple(row.pop(k) for k in KEYS)
         band = row.pop("band")
         bands.setdefault(key, {})[band] = {k: (int(v) if k in WHOLE and v is not None else v) for k, v in row.items()}
     entries = {t: dict(span) for t, span in tickers.items()}  # a ticker without rows stays without metrics
-    for row in _records(artifacts.read_parquet(run_dir / artifacts.METRICS)):
+    for row in records(artifacts.read_parquet(run_dir / artifacts.METRICS)):
         key = tuple(row.pop(k) for k in KEYS)
         undefined = dict(_parsed(row.pop("undefined")) or {})
         absent = _parsed(row.pop("absent")) or ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from forecaster.evaluate import cross_section, portfolio
@@ -42,26 +43,27 @@ def absent_reason(tickers_per_day: int, min_tickers: int) -> str:
 def assess(predictions: pd.DataFrame, prices: pd.DataFrame, min_tickers: int, cost_bps: float) -> Skill:
     """The cross-sectional skill of every signal in ``predictions`` (the backtest), with ``prices`` (ticker, date,
     close: the adjusted closes up to each origin and after it) for the anchors and the portfolio's returns."""
-    most = (
-        int(
-            predictions[predictions["step"] == predictions["step"].min()]
-            .groupby("origin_date")["ticker"]
-            .nunique()
-            .max()
-        )
-        if len(predictions)
-        else 0
-    )
-    if most < min_tickers:
-        reason = {"absent": absent_reason(most, min_tickers)}
-        return Skill(None, None, reason, {**reason, "cost_bps": cost_bps})
+    if predictions.empty:
+        return _absent(0, min_tickers, cost_bps)
     signals = cross_section.signal_frame(predictions, prices)
+    # Each day's (step and origin) count of tickers by one bincount (a row per ticker, day and step); a filter
+    # of the signals only where a day has too few: each copies every column of millions of rows.
+    day = signals.groupby(["step", "origin_date"], sort=False).ngroup().to_numpy()
+    counts = np.bincount(day)[day]
+    most = int(counts.max(initial=0))
+    if most < min_tickers:
+        return _absent(most, min_tickers, cost_bps)
     daily = cross_section.daily_ic(signals, min_tickers)
-    counts = signals.groupby(["step", "origin_date"])["ticker"].transform("nunique")
-    returns = portfolio.backtest(signals[counts >= min_tickers], prices, cost_bps)
+    enough = counts >= min_tickers
+    returns = portfolio.backtest(signals if enough.all() else signals[enough], prices, cost_bps)
     return Skill(
         daily,
         returns,
         {"min_tickers": min_tickers, **cross_section.summary(daily)},
         portfolio.summary(returns, cost_bps),
     )
+
+
+def _absent(tickers_per_day: int, min_tickers: int, cost_bps: float) -> Skill:
+    reason = {"absent": absent_reason(tickers_per_day, min_tickers)}
+    return Skill(None, None, reason, {**reason, "cost_bps": cost_bps})

@@ -98,3 +98,43 @@ def test_equal_values_on_two_days_are_ranked_on_each_day_alone():
     # Day 0's highest equals day 1's lowest, with no gap between them in the table of days.
     (ranks,) = cross_section._ranks_by_group(np.array([0, 0, 1, 1]), np.array([1.0, 2.0, 2.0, 3.0]))
     np.testing.assert_array_equal(ranks, [1.0, 2.0, 1.0, 2.0])
+
+
+def _joined_by_merge(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
+    """The signal frame as a pandas left join builds it: the reference for the positional one."""
+    rows = predictions[["ticker", "origin_date", "step", "origin_price", "actual", "lstm", "drift"]].copy()
+    rows["ticker"] = rows["ticker"].astype(str)
+    rows["realised"] = rows["actual"] / rows["origin_price"] - 1
+    for signal in ("lstm", "drift"):
+        rows[signal] = rows[signal] / rows["origin_price"] - 1
+    rows = rows.merge(anchor_signals(prices), on=["ticker", "origin_date"], how="left")
+    return rows.drop(columns=["origin_price", "actual"])
+
+
+def test_the_signal_frame_is_the_left_join_of_the_anchors_row_for_row():
+    rng = np.random.default_rng(3)
+    days = pd.bdate_range("2021-01-01", periods=40)
+    prices = pd.DataFrame(
+        [(t, d, 100 * np.exp(rng.normal(0, 0.02))) for t in "ABCD" for d in days], columns=["ticker", "date", "close"]
+    )
+    prices = prices[~((prices["ticker"] == "D") & (prices["date"] < days[30]))]  # D starts late: no anchors
+    origins = days[25:35]
+    predictions = pd.DataFrame(
+        [(t, d, s) for t in "DBCAE" for s in (1, 2) for d in origins], columns=["ticker", "origin_date", "step"]
+    )  # E has no prices at all; the rows in no particular order
+    predictions = predictions.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    for column in ("origin_price", "actual", "lstm", "drift"):
+        predictions[column] = rng.uniform(90, 110, len(predictions))
+    ours = cross_section.signal_frame(predictions, prices)
+    pd.testing.assert_frame_equal(ours, _joined_by_merge(predictions, prices))
+    assert ours["momentum_20d"].isna().sum() > 0 and ours["reversal_1d"].notna().sum() > 0
+
+
+def test_a_ticker_twice_on_one_day_in_the_prices_is_named_not_joined_twice():
+    days = pd.bdate_range("2021-01-01", periods=5)
+    prices = pd.DataFrame({"ticker": "A", "date": [*days, days[-1]], "close": 100.0})
+    predictions = pd.DataFrame(
+        {"ticker": ["A"], "origin_date": [days[-1]], "step": [1], "origin_price": 100.0, "actual": 101.0}
+    )
+    with pytest.raises(ValueError, match="a ticker twice on one day"):
+        cross_section.signal_frame(predictions, prices)

@@ -82,3 +82,25 @@ def test_naive_scales_are_each_tickers_mean_absolute_one_day_log_change():
     assert list(scales) == ["A", "B"]
     assert scales["A"] == pytest.approx((np.log(1.1) + abs(np.log(0.9))) / 2)
     assert scales["B"] == pytest.approx(np.log(2.0) / 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sort_series_orders_days_within_each_series_and_keeps_rows_already_in_order(seed):
+    rng = np.random.default_rng(seed)
+    rows = pd.DataFrame(
+        {
+            "ticker": rng.choice(["A", "B", "C"], 60),
+            "step": rng.integers(1, 3, 60),
+            "target_date": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 20, 60), "D"),
+            "value": np.arange(60.0),
+        }
+    )
+    ordered, group, index = metrics.sort_series(rows)
+    expected = rows.sort_values(["ticker", "step", "target_date"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ordered, expected)
+    assert np.all(np.diff(group) >= 0) and len(index) == group.max() + 1
+    again, _, _ = metrics.sort_series(ordered)
+    assert again is ordered  # in order already: the frame itself, no copy
+    starts = metrics.series_starts(group, len(index))
+    sums = metrics.sum_by_series(ordered["value"].to_numpy(), group, len(index), starts)
+    np.testing.assert_allclose(sums, ordered.groupby(["ticker", "step"])["value"].sum().to_numpy())
