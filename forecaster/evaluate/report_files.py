@@ -40,20 +40,30 @@ WHOLE = ("days", "exceptions")
 def tables(report: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """The report split in three: its JSON part (summary and test periods), the metrics and the band backtests."""
     spans, metric_rows, band_rows = {}, [], []
+    shapes: list[tuple[str, ...]] = []  # each row's columns: the few kinds of entry repeat on every ticker
+    texts: dict[tuple[tuple[str, str], ...], str] = {}  # the same few reasons repeat too: each written once
     for ticker, entry in report["tickers"].items():
         spans[ticker] = {k: v for k, v in entry.items() if k != "metrics"}
         for step, by_model in entry["metrics"].items():
             for model, fields in by_model.items():
-                key = {"ticker": ticker, "step": int(step), "model": model}
-                scalars = {k: v for k, v in fields.items() if k not in ("bands", "undefined")}
-                undefined = fields.get("undefined")
-                metric_rows.append({**key, **scalars, "undefined": json.dumps(undefined) if undefined else None})
-                for band, backtest in (fields.get("bands") or {}).items():
-                    band_rows.append({**key, "band": band, **backtest})
-    columns = list(dict.fromkeys(c for row in metric_rows for c in row))
-    for row in metric_rows:  # a null in the table is a null in the report; what an entry lacks is named
-        absent = [c for c in columns if c not in row]
-        row["absent"] = json.dumps(absent) if absent else None
+                row = {"ticker": ticker, "step": int(step), "model": model, **fields}
+                bands, undefined = row.pop("bands", None), row.pop("undefined", None)
+                if undefined:
+                    reasons = tuple(undefined.items())
+                    row["undefined"] = texts.get(reasons) or texts.setdefault(reasons, json.dumps(undefined))
+                else:
+                    row["undefined"] = None
+                metric_rows.append(row)
+                shapes.append(tuple(row))
+                for band, backtest in (bands or {}).items():
+                    band_rows.append({"ticker": ticker, "step": int(step), "model": model, "band": band, **backtest})
+    kinds = dict.fromkeys(shapes)
+    columns = list(dict.fromkeys(c for shape in kinds for c in shape))
+    for shape in kinds:  # a null in the table is a null in the report; what an entry lacks is named
+        absent = [c for c in columns if c not in shape]
+        kinds[shape] = json.dumps(absent) if absent else None
+    for row, shape in zip(metric_rows, shapes, strict=True):
+        row["absent"] = kinds[shape]
     return (
         {"summary": report["summary"], "tickers": spans},
         pd.DataFrame(metric_rows, columns=[*columns, "absent"]),
