@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from forecaster.evaluate import metrics
+from forecaster.evaluate import report as report_module
 from forecaster.evaluate.backtest import predictions_frame
 from forecaster.evaluate.baselines import all_baselines, drift, moving_average, naive, naive_band_quantiles, naive_bands
 from forecaster.evaluate.report import build_report, format_report
@@ -166,3 +169,17 @@ def test_the_printed_report_of_a_large_universe_fits_a_screen():
     rows = [line.split()[0] for line in lines[2:8]]
     assert rows == ["T000", "T001", "T002", "T297", "T298", "T299"]
     assert len(format_report(report, "all").splitlines()) > 300
+
+
+def test_the_report_made_in_blocks_of_tickers_equals_the_report_made_at_once(monkeypatch):
+    windows = _windows()
+    one = predictions_frame(windows, {"lstm": windows.target_price + 0.1, **all_baselines(windows, 2)})
+    rng = np.random.default_rng(5)
+    frames = [one.assign(ticker=f"T{k:02d}", lstm=one["actual"] + rng.normal(0, 1, len(one))) for k in range(12)]
+    predictions = pd.concat(frames[::-1], ignore_index=True)  # not in ticker order
+    scale = {f"T{k:02d}": 0.5 for k in range(12)}
+    at_once = build_report(predictions, scale)
+    monkeypatch.setattr(report_module, "BLOCK_ROWS", len(one) * 2 + 1)  # blocks of two and a bit tickers
+    in_blocks = build_report(predictions, scale)
+    assert json.dumps(in_blocks) == json.dumps(at_once)  # the same numbers, in the same order
+    assert list(in_blocks["tickers"]) == sorted(scale)
