@@ -211,8 +211,8 @@ def _with_tests(entry: dict[str, Any], found: dict[str, Any] | None, model: str)
 
 
 #: At most this many backtest rows (of whole tickers) are made into report entries at once: every block then
-#: costs what a universe of its size costs, whatever the number of tickers (one block of 3 M rows took 20-40% more
-#: per row than five of 600 k: its arrays and entries outgrow the processor's cache).
+#: costs what a universe of its size costs, whatever the number of tickers (one block of 3 M rows took about half
+#: as much again per row as five of 650 k: its arrays and entries outgrow the processor's cache).
 BLOCK_ROWS = 650_000
 
 
