@@ -275,7 +275,7 @@ def report(small: Run, big: Run) -> dict[str, Any]:
         if judged:
             ratios[name] = ratio
         note = "" if judged else " (not judged)"
-        print(f"{name[:72]:<72} {_fmt(a):>8}  {_fmt(b):>10}  {_fmt(ratio, '.2f'):>5}{note}")
+        print(f"{name[:72]:<72} {_fmt(a, '.2f'):>8}  {_fmt(b, '.2f'):>10}  {_fmt(ratio, '.2f'):>5}{note}")
     after = small.after_s, big.after_s
     ratio = after[1] / after[0] if after[0] and after[1] is not None else None
     print(
