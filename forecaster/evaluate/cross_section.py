@@ -62,8 +62,10 @@ def _anchors_at(codes: np.ndarray, names: pd.Index, days: np.ndarray, anchors: p
     key = at_ticker[known] * len(unique_days) + at_day[at_day >= 0][known]
     where = np.full(len(names) * len(unique_days), -1, dtype=np.int64)
     where[key] = np.arange(len(key))
-    if not np.array_equal(where[key], np.arange(len(key))):  # a key written twice keeps only its last row
-        raise ValueError("the prices hold a ticker twice on one day: the anchors cannot be joined")
+    twice = key[where[key] != np.arange(len(key))]  # a key written twice keeps only its last row
+    if len(twice):
+        ticker, day = names[twice[0] // len(unique_days)], pd.Timestamp(unique_days[twice[0] % len(unique_days)])
+        raise ValueError(f"the prices hold {ticker} twice on {day:%Y-%m-%d}: the anchors cannot be joined")
     position = where[codes * len(unique_days) + day_codes]
     found = position >= 0
     values = {}

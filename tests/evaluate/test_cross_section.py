@@ -136,5 +136,5 @@ def test_a_ticker_twice_on_one_day_in_the_prices_is_named_not_joined_twice():
     predictions = pd.DataFrame(
         {"ticker": ["A"], "origin_date": [days[-1]], "step": [1], "origin_price": 100.0, "actual": 101.0}
     )
-    with pytest.raises(ValueError, match="a ticker twice on one day"):
+    with pytest.raises(ValueError, match=f"the prices hold A twice on {days[-1]:%Y-%m-%d}"):
         cross_section.signal_frame(predictions, prices)
