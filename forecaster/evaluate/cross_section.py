@@ -67,12 +67,8 @@ def _anchors_at(codes: np.ndarray, names: pd.Index, days: np.ndarray, anchors: p
         ticker, day = names[twice[0] // len(unique_days)], pd.Timestamp(unique_days[twice[0] % len(unique_days)])
         raise ValueError(f"the prices hold {ticker} twice on {day:%Y-%m-%d}: the anchors cannot be joined")
     position = where[codes * len(unique_days) + day_codes]
-    found = position >= 0
-    values = {}
-    for name in ANCHORS:
-        column = on_days[name].to_numpy(np.float64)[known]
-        values[name] = np.where(found, column[np.where(found, position, 0)] if len(column) else np.nan, np.nan)
-    return values
+    # A row without an anchor (position -1) reads the NaN appended at the end.
+    return {name: np.r_[on_days[name].to_numpy(np.float64)[known], np.nan][position] for name in ANCHORS}
 
 
 def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,7 +46,7 @@ def _grouped_means(terms: dict[str, np.ndarray], series: tuple[np.ndarray, pd.Mu
     metric does not apply to)."""
     group, index = series
     starts = metrics.series_starts(group, len(index))
-    rows_per_series = metrics.sum_by_series(np.ones(len(group), bool), group, len(index), starts)
+    rows_per_series = np.bincount(group, minlength=len(index))
     means = {}
     for name, term in terms.items():
         values = np.asarray(term, dtype=np.float64)

@@ -46,7 +46,8 @@ def tables(report: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame, pd.Dat
         spans[ticker] = {k: v for k, v in entry.items() if k != "metrics"}
         for step, by_model in entry["metrics"].items():
             for model, fields in by_model.items():
-                row = {"ticker": ticker, "step": int(step), "model": model, **fields}
+                key = {"ticker": ticker, "step": int(step), "model": model}
+                row = {**key, **fields}
                 bands, undefined = row.pop("bands", None), row.pop("undefined", None)
                 if undefined:
                     reasons = tuple(undefined.items())
@@ -56,7 +57,7 @@ def tables(report: dict[str, Any]) -> tuple[dict[str, Any], pd.DataFrame, pd.Dat
                 metric_rows.append(row)
                 shapes.append(tuple(row))
                 for band, backtest in (bands or {}).items():
-                    band_rows.append({"ticker": ticker, "step": int(step), "model": model, "band": band, **backtest})
+                    band_rows.append({**key, "band": band, **backtest})
     kinds = dict.fromkeys(shapes)
     columns = list(dict.fromkeys(c for shape in kinds for c in shape))
     for shape in kinds:  # a null in the table is a null in the report; what an entry lacks is named
