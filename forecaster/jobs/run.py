@@ -171,7 +171,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
     """One walk-forward fold, each of its costly stages kept when it finishes. The backtest after scoring is
     not: redoing it from the kept scores takes seconds, and keeping it wrote every prediction twice."""
     # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
-    from forecaster.prepare.session import get_spark
+    from forecaster.prepare.session import get_spark, ship_package
 
     with stage("starting Spark"):
         spark = get_spark(opts.master, opts.remote)
@@ -210,6 +210,10 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
         last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)
     counts = {split: len(w) for split, w in windows.items()}
     log.info("fold %d of %d: windows %s", fold + 1, opts.folds, counts)
+    # Shipped here, before the GARCH thread: shipping calls importlib.invalidate_caches, which fails ("dictionary
+    # changed size during iteration") when it runs in one thread while another imports (seen in a notebook's first
+    # run, training importing Keras).
+    ship_package(spark)
     with ThreadPoolExecutor(1, thread_name_prefix="forecaster-garch") as background:
         # GARCH fits on the executors while the driver trains: they use different processes (and in local mode
         # training leaves a core to spare).
