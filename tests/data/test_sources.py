@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yfinance.data
 
-from forecaster.data.sources import PRICE_COLUMNS, load_prices, validate_ticker
+from forecaster.data.sources import PRICE_COLUMNS, csv_files, load_prices, validate_ticker
 from forecaster.data.sources.csv_files import read_csv_prices
 from forecaster.data.sources.yahoo import load_yahoo
 from forecaster.errors import DataError, SourceError
@@ -107,6 +107,50 @@ def test_malformed_csv_names_the_file_and_line(tmp_path, content, expected):
     with pytest.raises((DataError, SourceError), match=expected) as error:
         read_csv_prices(path)
     assert str(path) in str(error.value)
+
+
+def _both_ways(path, monkeypatch, **kwargs):
+    """``read_csv_prices`` of ``path`` as it reads it, and read as text throughout (the typed reading refused):
+    each the prices, or the error's message."""
+
+    def outcome():
+        try:
+            return read_csv_prices(path, **kwargs)
+        except DataError as error:
+            return str(error)
+
+    typed = outcome()
+    with monkeypatch.context() as patch:
+        patch.setattr(csv_files, "_read_typed", lambda _: None)
+        return typed, outcome()
+
+
+def test_the_typed_reading_of_the_real_files_is_the_text_reading(shared_data, monkeypatch):
+    assert csv_files._read_typed(SP500_CSV) is not None  # the clean path is the one taken
+    for path in (AAPL_CSV, SP500_CSV):
+        typed, text = _both_ways(path, monkeypatch, on_bad_rows="drop")
+        pd.testing.assert_frame_equal(typed, text)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "2020-01-02,1,2,1,1.5,1.5,5\n2020-01-03,1,2,1,null,1.5,5\n2020-01-06,1,2,1,1.25,1.25,7\n",  # a blank
+        "2020-01-02,1,2,1,1.5,1.5,5\n\n2020-01-06,1,2,1,1.25,1.25,7\n",  # a blank line: a row of blanks
+        "2020-01-02,1,2,1, 1.5,1.5,5\n2020-01-06,1,2,1,1.25,1.25,7\n",  # a space before a number
+        # too few fields: read as text
+        "2020-01-02,1,2,1,1.5,1.5,5\n2020-01-03,1,2,1,1.5,1.5\n2020-01-06,1,2,1,1.25,1.25,7\n",
+    ],
+)
+def test_a_file_read_either_way_gives_the_same_prices_or_the_same_error(tmp_path, monkeypatch, body):
+    path = tmp_path / "ABC.csv"
+    path.write_text("Date,Open,High,Low,Close,Adj Close,Volume\n" + body)
+    for policy in ("drop", "fail"):
+        typed, text = _both_ways(path, monkeypatch, on_bad_rows=policy)
+        if isinstance(text, str):
+            assert typed == text
+        else:
+            pd.testing.assert_frame_equal(typed, text)
 
 
 def test_binary_file_is_refused(tmp_path):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from pyarrow import csv as arrow_csv
 
 from forecaster.data.sources.schema import NUMERIC_COLUMNS, normalise_prices, validate_ticker
 from forecaster.errors import DataError, SourceError
@@ -107,6 +109,63 @@ def _blank_where(column: pd.Series, unparsed: pd.Series) -> pd.Series:
     return pd.Series(blank, index=column.index)
 
 
+def _common_names(columns: list[str], layout: str) -> dict[str, str]:
+    """The file's column names -> the price table's, for the columns the table takes."""
+    if layout == "yahoo":
+        return YAHOO_COLUMNS
+    ticker_column = next(c for c in LONG_TICKER_COLUMNS if c in columns)
+    return {**LONG_COLUMNS, ticker_column: "ticker"}
+
+
+def _header(path: Path) -> list[str] | None:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def _read_typed(path: Path) -> tuple[str, tuple[pd.DataFrame, dict[str, pd.Series]]] | None:
+    """The layout, and ``_parse``'s frame and blanks, read in one multi-threaded pass with the numbers parsed as
+    numbers (Arrow's CSV reader); None for a file that is not clean enough for that - a value that is not a
+    number, a line with too many or too few fields, a header that fits no layout or names a column twice -
+    which the text reading then describes, line by line.
+
+    Reading every value as text first cost about 8 times as much for 5 times the rows (millions of strings),
+    and most files are clean."""
+    header = _header(path)
+    if not header or len(set(header)) != len(header):
+        return None
+    try:
+        layout = detect_layout(header, path)
+    except SourceError:
+        return None
+    names = _common_names(header, layout)
+    try:
+        table = arrow_csv.read_csv(
+            path,
+            parse_options=arrow_csv.ParseOptions(ignore_empty_lines=False),
+            convert_options=arrow_csv.ConvertOptions(
+                include_columns=list(names),
+                # Dates as text: parsed below as the text reading parses them, to the same format.
+                column_types={n: pa.float64() if names[n] in NUMERIC_COLUMNS else pa.string() for n in names},
+                null_values=_BLANKS,
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.num_rows == 0:
+        return None
+    parsed = table.rename_columns([names[n] for n in table.column_names]).to_pandas()
+    dates = parsed["date"]
+    parsed["date"] = pd.to_datetime(dates, errors="coerce", format="%Y-%m-%d")
+    blanks = {"date": _blank_where(dates, parsed["date"].isna())}
+    for column in [c for c in NUMERIC_COLUMNS if c in parsed.columns]:
+        blanks[column] = parsed[column].isna()  # a value that is not a number made the file go the text way
+    return layout, (parsed, blanks)
+
+
 def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     """Dates and numbers parsed (NaT / NaN where they do not parse), and a mask of blank values per column."""
     parsed = raw.copy()
@@ -134,11 +193,11 @@ def _find_bad_rows(parsed: pd.DataFrame, blanks: dict[str, pd.Series]) -> dict[s
     return {reason: mask for reason, mask in reasons.items() if mask.any()}
 
 
-def _apply_bad_row_policy(raw: pd.DataFrame, path: Path, on_bad_rows: str) -> pd.DataFrame:
-    """Fail on bad rows, naming each reason and its lines, or drop them and say so."""
-    if on_bad_rows not in BAD_ROW_POLICIES:
-        raise DataError(f"--on-bad-rows must be one of {BAD_ROW_POLICIES}, not {on_bad_rows!r}")
-    parsed, blanks = _parse(raw)
+def _apply_bad_row_policy(
+    parsed: pd.DataFrame, blanks: dict[str, pd.Series], path: Path, on_bad_rows: str
+) -> pd.DataFrame:
+    """Fail on bad rows, naming each reason and its lines, or drop them and say so (``_parse``'s frame and
+    blanks, or ``_read_typed``'s)."""
     empty = [c for c, blank in blanks.items() if blank.all()]
     if empty:  # dropping rows cannot mend a column without a single value
         raise DataError(f"{path}: column(s) {', '.join(map(repr, empty))} have no values on any line")
@@ -152,7 +211,7 @@ def _apply_bad_row_policy(raw: pd.DataFrame, path: Path, on_bad_rows: str) -> pd
             f"{path}: {int(bad.sum())} bad rows: {details}. Fix the file, or pass --on-bad-rows drop to skip them."
         )
     log.warning("%s: dropped %d bad rows: %s", path, int(bad.sum()), details)
-    return parsed.loc[~bad]
+    return parsed.loc[~bad].copy()  # a frame of its own: the caller adds columns
 
 
 def read_csv_prices(path: str | Path, ticker: str | None = None, on_bad_rows: str = "fail") -> pd.DataFrame:
@@ -168,18 +227,22 @@ def read_csv_prices(path: str | Path, ticker: str | None = None, on_bad_rows: st
         ['AAPL']
     """
     path = Path(path)
-    raw = _read_text_table(path)
-    if raw.empty:
-        raise SourceError(f"{path}: the file has a header but no rows")
-    layout = detect_layout(list(raw.columns), path)
+    if on_bad_rows not in BAD_ROW_POLICIES:
+        raise DataError(f"--on-bad-rows must be one of {BAD_ROW_POLICIES}, not {on_bad_rows!r}")
+    typed = _read_typed(path)
+    if typed is not None:
+        layout, (parsed, blanks) = typed
+    else:  # a value that is not of its column's type, a ragged line, ...: read as text, to name each
+        raw = _read_text_table(path)
+        if raw.empty:
+            raise SourceError(f"{path}: the file has a header but no rows")
+        layout = detect_layout(list(raw.columns), path)
+        parsed, blanks = _parse(raw.rename(columns=_common_names(list(raw.columns), layout)))
     if layout == "yahoo":
-        raw = raw.rename(columns=YAHOO_COLUMNS)
-        raw["ticker"] = validate_ticker(ticker or path.stem)
-        parsed = _apply_bad_row_policy(raw, path, on_bad_rows)
+        parsed["ticker"] = validate_ticker(ticker or path.stem)
+        parsed = _apply_bad_row_policy(parsed, blanks, path, on_bad_rows)
     else:
-        ticker_column = next(c for c in LONG_TICKER_COLUMNS if c in raw.columns)
-        raw = raw.rename(columns={**LONG_COLUMNS, ticker_column: "ticker"})
-        parsed = _apply_bad_row_policy(raw, path, on_bad_rows)
+        parsed = _apply_bad_row_policy(parsed, blanks, path, on_bad_rows)
         parsed["adj_close"] = parsed["close"]
         parsed["ticker"] = parsed["ticker"].map({t: validate_ticker(t) for t in parsed["ticker"].unique()})
     _check_date_order(parsed, path)
