@@ -229,23 +229,16 @@ def as_entries(table: pd.DataFrame) -> dict[tuple[str, str, str], dict[str, dict
     return out
 
 
-def zone_shares(per_ticker: dict[str, dict]) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
-    """Across tickers, per model, step and tail: the share of tickers in each zone (``report`` entries'
-    ``bands``)."""
-    counts: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
-    for entry in per_ticker.values():
-        for step, by_model in entry["metrics"].items():
-            for model, fields in by_model.items():
-                for tail, result in (fields.get("bands") or {}).items():
-                    if result.get("zone") is None:
-                        continue
-                    tally = counts.setdefault(model, {}).setdefault(step, {}).setdefault(tail, dict.fromkeys(ZONES, 0))
-                    tally[result["zone"]] += 1
-
-    def shares(z: dict[str, int]) -> dict[str, float]:
-        return {zone: n / max(1, sum(z.values())) for zone, n in z.items()}
-
-    return {
-        model: {step: {tail: shares(z) for tail, z in tails.items()} for step, tails in steps.items()}
-        for model, steps in counts.items()
-    }
+def zone_shares(table: pd.DataFrame) -> dict[str, dict[str, dict[str, dict[str, float]]]]:
+    """Across tickers, per model, step and tail: the share of tickers in each zone (``table``: ``backtests``'
+    rows; a tail without a zone, with no day to test, is not counted)."""
+    zoned = table[table["zone"].notna()]
+    counts = zoned.groupby(["model", "step", "tail", "zone"], sort=False).size()
+    out: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+    for (model, step, tail), by_zone in counts.groupby(level=[0, 1, 2], sort=False):
+        tally = {zone: int(by_zone.get((model, step, tail, zone), 0)) for zone in ZONES}
+        total = max(1, sum(tally.values()))
+        out.setdefault(str(model), {}).setdefault(str(int(step)), {})[str(tail)] = {
+            zone: n / total for zone, n in tally.items()
+        }
+    return out

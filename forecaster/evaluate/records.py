@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -24,6 +25,12 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         if values.dtype.kind == "f":
             plain = values.astype(object)
             plain[~np.isfinite(values)] = None
+            columns.append(plain.tolist())
+        elif values.dtype.kind in "iub":  # tolist gives Python's own ints and bools
+            columns.append(values.tolist())
+        elif values.dtype.kind == "O" and infer_dtype(values, skipna=True) in ("string", "empty"):
+            plain = values.copy()  # text and nulls: only the nulls need a look (NaN -> None)
+            plain[pd.isna(values)] = None
             columns.append(plain.tolist())
         else:
             columns.append([_plain(v) for v in values.tolist()])

@@ -220,6 +220,14 @@ def ticker_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> d
     """Per ticker: the test period and, per step, each forecast's metrics and its bands' backtests (``bands``,
     per tail); ``add_tests`` adds the tests against naive. Made ``BLOCK_ROWS`` rows of whole tickers at a time:
     every number of a ticker comes from its own rows."""
+    return _metrics(predictions, mase_scale)[0]
+
+
+def _metrics(
+    predictions: pd.DataFrame, mase_scale: dict[str, float]
+) -> tuple[dict[str, dict], dict[str, pd.DataFrame], pd.DataFrame]:
+    """``ticker_metrics``, with the tables it was made from: each model's ``metric_table`` and the band
+    backtests (``band_backtest.backtests``), for every ticker."""
     rows, _, _ = metrics.sort_series(predictions)
     if len(rows) <= BLOCK_ROWS:
         return _block_metrics(rows, mase_scale)
@@ -228,16 +236,26 @@ def ticker_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> d
     at = np.searchsorted(firsts, np.arange(0, len(rows), BLOCK_ROWS))  # the first ticker from each multiple on
     cuts = np.unique(np.r_[firsts[at[at < len(firsts)]], len(rows)])
     report: dict[str, dict] = {}
+    tables: dict[str, list[pd.DataFrame]] = {}
+    bands = []
     for start, end in zip(cuts[:-1], cuts[1:], strict=True):
         block = rows.iloc[start:end]
         block.index = pd.RangeIndex(len(block))  # numbered from 0 as a whole backtest is: no copy of its columns
-        report.update(_block_metrics(block, mase_scale))
-    return report
+        entries, block_tables, block_bands = _block_metrics(block, mase_scale)
+        report.update(entries)
+        for model, table in block_tables.items():
+            tables.setdefault(model, []).append(table)
+        bands.append(block_bands)
+    return report, {m: pd.concat(t) for m, t in tables.items()}, pd.concat(bands, ignore_index=True)
 
 
-def _block_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> dict[str, dict]:
-    entries = {model: _entries(table) for model, table in metric_table(predictions, mase_scale).items()}
-    bands = band_backtest.as_entries(band_backtest.backtests(predictions))
+def _block_metrics(
+    predictions: pd.DataFrame, mase_scale: dict[str, float]
+) -> tuple[dict[str, dict], dict[str, pd.DataFrame], pd.DataFrame]:
+    tables = metric_table(predictions, mase_scale)
+    entries = {model: _entries(table) for model, table in tables.items()}
+    band_table = band_backtest.backtests(predictions)
+    bands = band_backtest.as_entries(band_table)
     first_step = predictions[predictions["step"] == predictions["step"].min()].groupby("ticker", sort=True)
     spans = first_step["target_date"].agg(["min", "max", "size"])
     steps = sorted(int(s) for s in predictions["step"].unique())
@@ -261,7 +279,7 @@ def _block_metrics(predictions: pd.DataFrame, mase_scale: dict[str, float]) -> d
             "n_test": int(count),
             "metrics": by_step,
         }
-    return report
+    return report, tables, band_table
 
 
 def add_tests(report: dict[str, Any], tests: pd.DataFrame) -> dict[str, Any]:
@@ -277,14 +295,16 @@ def add_tests(report: dict[str, Any], tests: pd.DataFrame) -> dict[str, Any]:
     return report
 
 
-def _median(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(np.median(present)) if present else None
+def _median(values: pd.Series) -> float | None:
+    present = values.to_numpy(np.float64)
+    present = present[np.isfinite(present)]  # what the entries hold as null
+    return float(np.median(present)) if len(present) else None
 
 
-def _share_below_one(values: list[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return float(np.mean([v < 1.0 for v in present])) if present else None
+def _share_below_one(values: pd.Series) -> float | None:
+    present = values.to_numpy(np.float64)
+    present = present[np.isfinite(present)]
+    return float(np.mean(present < 1.0)) if len(present) else None
 
 
 def interval_score_ratio(by_model: dict[str, dict], model: str, level: int) -> float | None:
@@ -303,43 +323,51 @@ def abstaining_steps(predictions: pd.DataFrame) -> dict[str, bool]:
     }
 
 
-def summary(per_ticker: dict[str, dict]) -> dict[str, Any]:
-    """Across tickers, per step: medians of the LSTM's metrics and ratios, the share beating naive, and the
-    interval scores of the LSTM and GARCH against naive's bands."""
-    steps = sorted({s for e in per_ticker.values() for s in e["metrics"]}, key=int)
-    entries = [e["metrics"] for e in per_ticker.values()]
+def summary(tables: dict[str, pd.DataFrame], tickers: int) -> dict[str, Any]:
+    """Across the ``tickers`` tickers, per step: medians of the LSTM's metrics and ratios, the share beating
+    naive, and the interval scores of the LSTM and GARCH against naive's bands (``tables``: each model's
+    ``metric_table``, every ticker; an undefined value is skipped, as the entries' nulls are)."""
+    steps = sorted({int(s) for t in tables.values() for s in t.index.get_level_values(1)})
+    by_step = {m: {s: rows for s, rows in t.groupby(level=1)} for m, t in tables.items()}
 
-    def collect(model: str, key: str, step: str) -> list[float | None]:
-        return [m[step][model].get(key) for m in entries if step in m and model in m[step]]
+    def collect(model: str, key: str, step: int) -> pd.Series:
+        rows = by_step.get(model, {}).get(step)
+        return rows[key] if rows is not None and key in rows else pd.Series(dtype=np.float64)
 
-    def ratios(model: str, step: str, level: int) -> list[float | None]:
-        return [interval_score_ratio(m[step], model, level) for m in entries if step in m]
+    def ratios(model: str, step: int, level: int) -> pd.Series:
+        key = f"interval_score_{level}"
+        ours, theirs = collect(model, key, step), collect("naive", key, step)
+        theirs = theirs.reindex(ours.index)
+        defined = np.isfinite(ours) & np.isfinite(theirs) & (theirs != 0)  # naive's band without width: none
+        return (ours / theirs).where(defined)
 
-    present = {name for m in entries for by in m.values() for name in by}
+    present = set(tables)
     baselines = [b for b in BASELINE_NAMES if b in present]
     banded = [m for m in INTERVAL_MODELS if m in present and m != "naive"]
+    lstm = MODEL_NAME
     out: dict[str, Any] = {
-        "tickers": len(per_ticker),
-        "median_rmse_ratio_vs_naive": {s: _median(collect(MODEL_NAME, "rmse_ratio_vs_naive", s)) for s in steps},
-        "share_beating_naive": {s: _share_below_one(collect(MODEL_NAME, "rmse_ratio_vs_naive", s)) for s in steps},
-        "median_directional_accuracy": {s: _median(collect(MODEL_NAME, "directional_accuracy", s)) for s in steps},
-        "median_mase": {s: _median(collect(MODEL_NAME, "mase", s)) for s in steps},
+        "tickers": tickers,
+        "median_rmse_ratio_vs_naive": {str(s): _median(collect(lstm, "rmse_ratio_vs_naive", s)) for s in steps},
+        "share_beating_naive": {str(s): _share_below_one(collect(lstm, "rmse_ratio_vs_naive", s)) for s in steps},
+        "median_directional_accuracy": {str(s): _median(collect(lstm, "directional_accuracy", s)) for s in steps},
+        "median_mase": {str(s): _median(collect(lstm, "mase", s)) for s in steps},
         "baselines_median_rmse_ratio_vs_naive": {
-            b: {s: _median(collect(b, "rmse_ratio_vs_naive", s)) for s in steps} for b in baselines if b != "naive"
+            b: {str(s): _median(collect(b, "rmse_ratio_vs_naive", s)) for s in steps} for b in baselines if b != "naive"
         },
     }
     for level in LEVELS:
-        out[f"median_coverage_{level}"] = {s: _median(collect(MODEL_NAME, f"coverage_{level}", s)) for s in steps}
+        out[f"median_coverage_{level}"] = {str(s): _median(collect(lstm, f"coverage_{level}", s)) for s in steps}
     out["median_coverage_by_model"] = {
-        m: {s: {str(level): _median(collect(m, f"coverage_{level}", s)) for level in LEVELS} for s in steps}
+        m: {str(s): {str(level): _median(collect(m, f"coverage_{level}", s)) for level in LEVELS} for s in steps}
         for m in INTERVAL_MODELS
         if m in present
     }
     out["median_interval_score_ratio_vs_naive"] = {
-        m: {s: {str(level): _median(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded
+        m: {str(s): {str(level): _median(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded
     }
     out["share_interval_score_beating_naive"] = {
-        m: {s: {str(level): _share_below_one(ratios(m, s, level)) for level in LEVELS} for s in steps} for m in banded
+        m: {str(s): {str(level): _share_below_one(ratios(m, s, level)) for level in LEVELS} for s in steps}
+        for m in banded
     }
     return out
 
@@ -350,14 +378,14 @@ def build_report(
     """The report JSON (see the module docstring), with the tests against naive when given ``tests``
     (``significance.ticker_tests`` rows) and the cross-sectional skill when given ``skill``
     (``forecaster.evaluate.skill.Skill``)."""
-    per_ticker = ticker_metrics(predictions, mase_scale)
-    out = {"tickers": per_ticker, "summary": summary(per_ticker)}
+    per_ticker, tables, bands = _metrics(predictions, mase_scale)
+    out = {"tickers": per_ticker, "summary": summary(tables, len(per_ticker))}
     abstains = abstaining_steps(predictions)
     out["summary"]["abstains"] = abstains
     for step, tied in abstains.items():
         if tied:  # the forecast is naive's: no ticker beats it, none loses to it
             out["summary"]["share_beating_naive"][step] = None
-    out["summary"]["band_zones"] = band_backtest.zone_shares(per_ticker)
+    out["summary"]["band_zones"] = band_backtest.zone_shares(bands)
     if tests is not None:
         add_tests(out, tests)
     if skill is not None:
