@@ -55,6 +55,15 @@ FEATURE_NAMES: tuple[str, ...] = (
     "ma_gap_5",
     "ma_gap_20",
     "ma_gap_50",
+    "return_60",
+    "return_120",
+    "return_250",
+    "high_52w_gap",
+    "drift_250",
+    "market_return",
+    "relative_return",
+    "return_rank",
+    "volatility_relative",
 )
 
 #: The quantiles the model forecasts for every step: the 95% and 80% bands' ends and the median.

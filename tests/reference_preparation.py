@@ -12,7 +12,13 @@ import pandas as pd
 
 from forecaster.columns import feature_column
 from forecaster.prepare.splits import MIN_TRAIN_WINDOWS, MIN_VAL_WINDOWS
-from forecaster.prepare.table import PRICE_FIELDS, TARGET_SCALE_FEATURE
+from forecaster.prepare.table import (
+    CROSS_SECTIONAL,
+    PRICE_FIELDS,
+    TARGET_SCALE_FEATURE,
+    VOLATILITY_DAYS,
+    VOLATILITY_FLOOR,
+)
 
 
 def _features(rows: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
@@ -34,10 +40,44 @@ def _features(rows: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
         "ma_gap_5": lambda: np.log(adj / adj.rolling(5, min_periods=5).mean()),
         "ma_gap_20": lambda: np.log(adj / adj.rolling(20, min_periods=20).mean()),
         "ma_gap_50": lambda: np.log(adj / adj.rolling(50, min_periods=50).mean()),
+        # Over the days there are while the history is shorter: the first row stands in for the one k days back.
+        "return_60": lambda: np.log(adj / adj.shift(60).fillna(adj.iloc[0])),
+        "return_120": lambda: np.log(adj / adj.shift(120).fillna(adj.iloc[0])),
+        "return_250": lambda: np.log(adj / adj.shift(250).fillna(adj.iloc[0])),
+        "high_52w_gap": lambda: np.log(adj / adj.rolling(250, min_periods=1).max()),
+        "drift_250": lambda: np.log(adj / adj.shift(1)).rolling(250, min_periods=1).mean(),
+        # Per ticker here; made cross-sectional in ``_cross_sectional``.
+        "_return": lambda: np.log(adj / adj.shift(1)),
+        "_volatility": lambda: np.sqrt(
+            (np.log(adj / adj.shift(1)) ** 2).rolling(VOLATILITY_DAYS, min_periods=1).mean()
+        ).clip(lower=VOLATILITY_FLOOR),
     }
+    cross = [n for n in names if n in CROSS_SECTIONAL]
+    names = (*[n for n in names if n not in CROSS_SECTIONAL], *(("_return", "_volatility") if cross else ()))
     for name in dict.fromkeys([*names, TARGET_SCALE_FEATURE]):
         out[name] = definitions[name]()
     out["has_prev"] = adj.shift(1).notna()
+    return out
+
+
+def _cross_sectional(featured: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
+    """The features computed across the tickers of each day, from the per-ticker ``_return`` and ``_volatility``:
+    the day's mean return, each ticker's return less it, its rank among the day's returns (0 .. 1, 0.5 alone)
+    and the log of its volatility over the day's mean volatility."""
+    day = featured.groupby("date")
+    market_return = day["_return"].transform("mean")
+    market_volatility = day["_volatility"].transform("mean")
+    count = day["_return"].transform("count")
+    rank = day["_return"].rank(method="min")
+    definitions = {
+        "market_return": lambda: market_return,
+        "relative_return": lambda: featured["_return"] - market_return,
+        "return_rank": lambda: ((rank - 1) / (count - 1)).where(count > 1, 0.5).where(featured["_return"].notna()),
+        "volatility_relative": lambda: np.log(featured["_volatility"] / market_volatility),
+    }
+    out = featured.drop(columns=["_return", "_volatility"])
+    for name in [n for n in names if n in CROSS_SECTIONAL]:
+        out[name] = definitions[name]()
     return out
 
 
@@ -77,6 +117,8 @@ def prepare_pandas(
     clean = clean[positive].sort_values(["ticker", "date"], kind="stable").reset_index(drop=True)
     per_ticker = clean.groupby("ticker", group_keys=False)[list(PRICE_FIELDS)]
     featured = pd.concat([clean, per_ticker.apply(_features, names=features)], axis=1)
+    if set(features) & set(CROSS_SECTIONAL):
+        featured = _cross_sectional(featured, features)
     featured = featured[featured["has_prev"]].dropna(subset=list(features)).drop(columns="has_prev")
     featured["pos"] = featured.groupby("ticker").cumcount()
     featured["first_adj"] = featured.groupby("ticker")["adj_close"].transform("first")

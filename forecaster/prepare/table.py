@@ -68,7 +68,67 @@ def _realised_volatility(days: int) -> Callable[[], Column]:
     return expression
 
 
-#: Features by name. Each uses the day's row and earlier rows of the same ticker only.
+def _change_over(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        # The oldest row of the trailing window: ``days`` rows back, or the ticker's first row while its history
+        # is shorter (the change over the days there are: the documented fill, so that a long horizon does not
+        # take a year of rows from every ticker).
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-days, 0)
+        return F.log(F.col("adj_close") / F.first("adj_close").over(trailing))
+
+    return expression
+
+
+def _high_gap(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
+        return F.log(F.col("adj_close") / F.max("adj_close").over(trailing))  # the days there are, if fewer
+
+    return expression
+
+
+def _drift(days: int) -> Callable[[], Column]:
+    def expression() -> Column:
+        trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
+        return F.avg(F.col(RETURN)).over(trailing)  # the returns there are, if fewer
+
+    return expression
+
+
+#: A column the cross-sectional features share: the day's log return of the adjusted close.
+RETURN = "_return"
+#: The trailing days of the volatility that ``volatility_relative`` compares with the market's.
+VOLATILITY_DAYS = 20
+#: A volatility below this (a price that stood still for the whole window) counts as this, so that its log exists.
+VOLATILITY_FLOOR = 1e-6
+#: Features computed across the run's tickers on each day (a window over the date, after the per-ticker ones).
+CROSS_SECTIONAL = ("market_return", "relative_return", "return_rank", "volatility_relative")
+
+
+def _with_market(featured: DataFrame) -> DataFrame:
+    """The day's market: the mean log return of the run's tickers that have one that day, each ticker's rank
+    among them (0 lowest .. 1 highest, 0.5 on a day with one ticker) and the mean of their trailing volatilities
+    (over the days there are, while a ticker's history is shorter than ``VOLATILITY_DAYS``). Only rows of the
+    same day: nothing later."""
+    trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(VOLATILITY_DAYS - 1), 0)
+    measured = F.sqrt(F.avg(F.pow(F.col(RETURN), 2)).over(trailing))  # null on a ticker's first day
+    volatility = F.when(measured.isNotNull(), F.greatest(measured, F.lit(VOLATILITY_FLOOR)))
+    featured = featured.withColumn("_volatility", volatility)
+    day = Window.partitionBy("date")
+    # Ranked among the day's returns: the rows without one (a ticker's first day) sort first and are taken off.
+    by_return = day.orderBy(F.col(RETURN).asc_nulls_first())
+    with_return = F.count(RETURN).over(day)
+    rank = F.rank().over(by_return) - (F.count("*").over(day) - with_return)
+    position = F.when(with_return > 1, (rank - 1) / (with_return - 1)).otherwise(F.lit(0.5))
+    return (
+        featured.withColumn("_market_return", F.avg(RETURN).over(day))
+        .withColumn("_market_volatility", F.avg("_volatility").over(day))
+        .withColumn("_return_rank", F.when(F.col(RETURN).isNotNull(), position))
+    )
+
+
+#: Features by name. Each uses the day's row and earlier rows of the same ticker only, except the
+#: ``CROSS_SECTIONAL`` ones, which also use the other tickers' rows of the same day.
 FEATURES: dict[str, Callable[[], Column]] = {
     "log_return": lambda: F.log(F.col("adj_close") / F.col("prev_adj")),  # the series the target is made of
     "log_adj_close": lambda: F.log(F.col("adj_close")),  # price level (log), z-scored per ticker
@@ -84,6 +144,16 @@ FEATURES: dict[str, Callable[[], Column]] = {
     "ma_gap_5": _moving_average_gap(5),  # adjusted close against its 5-day moving average
     "ma_gap_20": _moving_average_gap(20),
     "ma_gap_50": _moving_average_gap(50),
+    "return_60": _change_over(60),  # log change of the adjusted close over 60 trading days
+    "return_120": _change_over(120),
+    "return_250": _change_over(250),
+    "high_52w_gap": _high_gap(250),  # adjusted close against its highest of the last 250 days (<= 0)
+    "drift_250": _drift(250),  # mean daily log return of the last 250 days
+    "market_return": lambda: F.col("_market_return"),  # the run's tickers' mean log return that day
+    "relative_return": lambda: F.col(RETURN) - F.col("_market_return"),  # the stock's return less the market's
+    "return_rank": lambda: F.col("_return_rank"),  # its return's rank among the day's tickers, 0 .. 1
+    # log of its trailing volatility over the day's mean of the tickers' trailing volatilities
+    "volatility_relative": lambda: F.log(F.col("_volatility") / F.col("_market_volatility")),
 }
 AVAILABLE_FEATURES = FEATURE_NAMES
 if tuple(FEATURES) != FEATURE_NAMES:  # the command line offers FEATURE_NAMES without importing Spark
@@ -139,6 +209,9 @@ def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
         raise DataError(f"unknown features {unknown}; available: {list(AVAILABLE_FEATURES)}")
     by_ticker = Window.partitionBy("ticker").orderBy("date")
     featured = prices.withColumn("prev_adj", F.lag("adj_close").over(by_ticker))
+    featured = featured.withColumn(RETURN, F.log(F.col("adj_close") / F.col("prev_adj")))
+    if set(features) & set(CROSS_SECTIONAL):
+        featured = _with_market(featured)
     for name in features:
         featured = featured.withColumn(name, FEATURES[name]())
     usable = F.col("prev_adj").isNotNull()
@@ -150,7 +223,8 @@ def add_features(prices: DataFrame, features: tuple[str, ...]) -> DataFrame:
     so_far = by_ticker.rowsBetween(Window.unboundedPreceding, 0)
     position = F.sum(F.col("usable").cast("int")).over(so_far) - 1
     first = F.first(F.when(F.col("usable"), F.col("adj_close")), ignorenulls=True).over(so_far)
-    return featured.withColumn("pos", position).withColumn("first_adj", first).drop("prev_adj")
+    helpers = ["prev_adj", RETURN, "_volatility", "_market_return", "_market_volatility", "_return_rank"]
+    return featured.withColumn("pos", position).withColumn("first_adj", first).drop(*helpers)
 
 
 def ticker_spans(featured: DataFrame, test_start: str) -> pd.DataFrame:
