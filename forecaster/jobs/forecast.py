@@ -153,11 +153,15 @@ def _last_rows(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from forecaster.prepare.table import add_features, apply_scaling, clean_prices
+    from forecaster.prepare.table import CROSS_SECTIONAL, add_features, apply_scaling, clean_prices
 
     features = tuple(card["features"])
-    paths = [str(cache.prices_path(data_dir, t)) for t in tickers]
+    # A cross-sectional feature is a day's market of the tickers the run prepared, as in training, however few
+    # of them are forecast now.
+    universe = list(card.get("data") or card["tickers"]) if set(features) & set(CROSS_SECTIONAL) else tickers
+    paths = [str(cache.prices_path(data_dir, t)) for t in universe]
     featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
+    featured = featured.where(F.col("ticker").isin(tickers))
     latest_first = Window.partitionBy("ticker").orderBy(F.desc("date"))
     recent = (
         featured.where(F.col("usable"))

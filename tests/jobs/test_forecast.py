@@ -170,3 +170,25 @@ def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(
     assert pd.to_datetime(stored["target_date"]).max() <= pd.Timestamp("2018-03-29")
     ordered = fresh[["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]].to_numpy()
     assert (ordered[:, :-1] <= ordered[:, 1:]).all()
+
+
+def test_a_cross_sectional_feature_reads_the_run_s_whole_universe_whatever_is_forecast(spark, tmp_path):
+    from forecaster.data import cache
+    from forecaster.data.sources import load_prices
+    from forecaster.jobs.forecast import _last_rows
+
+    tickers = ["IBM", "MSFT", "AAPL"]
+    cache.write_prices(tmp_path, load_prices("sample", tickers), "test", "test")
+    run_dir = tmp_path / "runs" / "r"
+    stats = pd.DataFrame(
+        {"ticker": tickers, "market_return_mean": 0.0, "market_return_std": 1.0, "log_return_mean": 0.0}
+    ).assign(log_return_std=1.0)
+    artifacts.write_parquet(run_dir / "scaling" / "part-00000.parquet", stats)
+    card = {"features": ["market_return"], "tickers": tickers, "data": dict.fromkeys(tickers), "scaling": "scaling"}
+    one = _last_rows(spark, tmp_path, run_dir, card, ["IBM"], days=5)
+    prices = load_prices("sample", tickers).sort_values(["ticker", "date"])
+    prices["r"] = np.log(prices["adj_close"] / prices.groupby("ticker")["adj_close"].shift(1))
+    market = prices.groupby("date")["r"].mean()
+    assert one["ticker"].unique().tolist() == ["IBM"]
+    expected = market.reindex(pd.to_datetime(one["date"])).to_numpy()
+    np.testing.assert_allclose(one["x_market_return"], expected, rtol=1e-12)
