@@ -65,6 +65,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "return_rank",
     "volatility_relative",
 )
+#: The features computed across the run's tickers on each day (the rest use one ticker's rows alone).
+CROSS_SECTIONAL: tuple[str, ...] = ("market_return", "relative_return", "return_rank", "volatility_relative")
 
 #: The quantiles the model forecasts for every step: the 95% and 80% bands' ends and the median.
 QUANTILES: tuple[float, ...] = (0.025, 0.1, 0.5, 0.9, 0.975)

@@ -10,10 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from forecaster.columns import feature_column
+from forecaster.columns import CROSS_SECTIONAL, feature_column
 from forecaster.prepare.splits import MIN_TRAIN_WINDOWS, MIN_VAL_WINDOWS
 from forecaster.prepare.table import (
-    CROSS_SECTIONAL,
     PRICE_FIELDS,
     TARGET_SCALE_FEATURE,
     VOLATILITY_DAYS,

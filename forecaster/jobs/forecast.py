@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
+from forecaster.columns import CROSS_SECTIONAL
 from forecaster.config import DEFAULT_MA_WINDOW
 from forecaster.data import cache
 from forecaster.data.sources.schema import validate_ticker
@@ -56,6 +57,8 @@ def forecast_latest(
         raise ArtifactError(f"{run_dir}: made before quantile forecasts; retrain with `python -m forecaster run`")
     # A damaged or missing cache file stops here, named; the prices also feed GARCH's filter.
     prices = {t: cache.read_ticker(data_dir, t).prices for t in wanted}
+    if set(card["features"]) & set(CROSS_SECTIONAL):
+        check_universe(data_dir, card, max(prices[t]["date"].max() for t in wanted))
     known = artifacts.read_parquet(run_dir / card["intervals"]["calibration"])
     new_days = {t: int((prices[t]["date"] > pd.Timestamp(card["data_range"][t][1])).sum()) for t in wanted}
     # Spark starts before Keras is imported: JAX's threads would make the JVM's fork unsafe.
@@ -146,6 +149,33 @@ def _load_models(run_dir: Path, card: dict[str, Any], tickers: list[str]) -> Any
     return training.load(run_dir, card, tickers)
 
 
+def _universe(card: dict[str, Any]) -> list[str]:
+    """The tickers the run prepared (its card's ``data``; its modelled tickers in a card without it)."""
+    return list(card.get("data") or card["tickers"])
+
+
+def check_universe(data_dir: Path, card: dict[str, Any], last_day: pd.Timestamp) -> None:
+    """A cross-sectional feature is each day's market of the tickers the run prepared: refuse, before Spark
+    starts, a cache that lacks some of them, or in which most of them stop before ``last_day`` (the last day to
+    forecast from), where a few tickers would stand for the whole market."""
+    universe = _universe(card)
+    missing = [t for t in universe if not cache.prices_path(data_dir, t).exists()]
+    if missing:
+        raise DataError(
+            f"the model's features {sorted(set(card['features']) & set(CROSS_SECTIONAL))} are computed across the "
+            f"run's {len(universe)} tickers, and the cache lacks {len(missing)} of them ({', '.join(missing[:10])}"
+            f"{' ...' if len(missing) > 10 else ''}): fetch or import them first"
+        )
+    ends = {t: pd.Timestamp(cache.read_meta(cache.prices_path(data_dir, t))["last_date"]) for t in universe}
+    behind = sorted(t for t, end in ends.items() if end < last_day)
+    if len(behind) > len(universe) / 2:
+        raise DataError(
+            f"{len(behind)} of the run's {len(universe)} tickers have no prices for {last_day:%Y-%m-%d} (e.g. "
+            f"{', '.join(behind[:5])}): the model's cross-sectional features need each day's market; refresh "
+            "every ticker of the run first (`python -m forecaster refresh`)"
+        )
+
+
 def _last_rows(
     spark: Any, data_dir: Path, run_dir: Path, card: dict[str, Any], tickers: list[str], days: int
 ) -> pd.DataFrame:
@@ -153,12 +183,12 @@ def _last_rows(
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    from forecaster.prepare.table import CROSS_SECTIONAL, add_features, apply_scaling, clean_prices
+    from forecaster.prepare.table import add_features, apply_scaling, clean_prices
 
     features = tuple(card["features"])
     # A cross-sectional feature is a day's market of the tickers the run prepared, as in training, however few
     # of them are forecast now.
-    universe = list(card.get("data") or card["tickers"]) if set(features) & set(CROSS_SECTIONAL) else tickers
+    universe = _universe(card) if set(features) & set(CROSS_SECTIONAL) else tickers
     paths = [str(cache.prices_path(data_dir, t)) for t in universe]
     featured = add_features(clean_prices(spark.read.parquet(*paths), card.get("missing", "drop")), features)
     featured = featured.where(F.col("ticker").isin(tickers))

@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from forecaster import artifacts, config
-from forecaster.columns import FEATURE_NAMES, feature_column
+from forecaster.columns import CROSS_SECTIONAL, FEATURE_NAMES, feature_column
 from forecaster.config import MISSING_POLICIES
 from forecaster.errors import DataError
 from forecaster.prepare.session import parallelism, write_parquet
@@ -101,8 +101,6 @@ RETURN = "_return"
 VOLATILITY_DAYS = 20
 #: A volatility below this (a price that stood still for the whole window) counts as this, so that its log exists.
 VOLATILITY_FLOOR = 1e-6
-#: Features computed across the run's tickers on each day (a window over the date, after the per-ticker ones).
-CROSS_SECTIONAL = ("market_return", "relative_return", "return_rank", "volatility_relative")
 
 
 def _with_market(featured: DataFrame) -> DataFrame:

@@ -99,6 +99,8 @@ def test_valid_tickers_are_upper_cased():
         ),
         ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,1,2,1,1,5\n", "high < low on lines 2"),
         ("Date,Open,Low,Close,Adj Close,Volume\n2020-01-02,1,1,1,1,5\n", "fits neither layout"),
+        ("Date,Open,High,Low,Close,Adj Close,Volume\n2020-01-02,1,2,1,inf,1,5\n", "infinite 'close' on lines 2"),
+        ("date,open,high,low,close,volume,Name,ticker\n2020-01-02,1,2,1,1.5,5,A,B\n", "both Name and ticker"),
     ],
 )
 def test_malformed_csv_names_the_file_and_line(tmp_path, content, expected):
@@ -140,6 +142,11 @@ def test_the_typed_reading_of_the_real_files_is_the_text_reading(shared_data, mo
         "2020-01-02,1,2,1, 1.5,1.5,5\n2020-01-06,1,2,1,1.25,1.25,7\n",  # a space before a number
         # too few fields: read as text
         "2020-01-02,1,2,1,1.5,1.5,5\n2020-01-03,1,2,1,1.5,1.5\n2020-01-06,1,2,1,1.25,1.25,7\n",
+        # long decimals: correctly rounded either way (pandas' own parser is a unit off on the first)
+        "2020-01-02,1,400,1,367.45330810546875,367.45330810546875,5\n2020-01-03,1,400,1,367.4533081054688,1,5\n",
+        "2020-01-02,1,2,1,1e400,1.5,5\n2020-01-03,1,2,1,1.5,1.5,5\n",  # too large: unparsable
+        "2020-01-02,1,2,1,inf,1.5,5\n2020-01-03,1,2,1,1.5,1.5,5\n",  # infinite: a bad row
+        "2020-01-02,1,2,1,NAN,1.5,5\n2020-01-03,1,2,1,1.5,1.5,5\n",  # not one of the blanks: unparsable
     ],
 )
 def test_a_file_read_either_way_gives_the_same_prices_or_the_same_error(tmp_path, monkeypatch, body):

@@ -192,3 +192,24 @@ def test_a_cross_sectional_feature_reads_the_run_s_whole_universe_whatever_is_fo
     assert one["ticker"].unique().tolist() == ["IBM"]
     expected = market.reindex(pd.to_datetime(one["date"])).to_numpy()
     np.testing.assert_allclose(one["x_market_return"], expected, rtol=1e-12)
+
+
+def test_a_cross_sectional_model_refuses_a_cache_without_its_market(tmp_path):
+    from forecaster.data import cache
+    from forecaster.data.sources import load_prices
+    from forecaster.jobs.forecast import check_universe
+
+    tickers = ["IBM", "MSFT", "AAPL"]
+    prices = load_prices("sample", tickers)
+    paths = cache.write_prices(tmp_path, prices, "test", "test")
+    card = {"features": ["log_return", "market_return"], "tickers": tickers, "data": dict.fromkeys(tickers)}
+    last = prices["date"].max()
+    check_universe(tmp_path, card, last)  # every ticker there, through the last day
+    later = last + pd.offsets.BDay(1)
+    one_more = prices[prices["ticker"] == "AAPL"].tail(1).assign(date=later)
+    cache.write_prices(tmp_path, pd.concat([prices[prices["ticker"] == "AAPL"], one_more]), "test", "test")
+    with pytest.raises(DataError, match=r"2 of the run's 3 tickers have no prices for .*refresh every ticker"):
+        check_universe(tmp_path, card, later)  # AAPL alone on its newest day would be the market
+    next(p for p in paths if p.stem == "MSFT").unlink()
+    with pytest.raises(DataError, match=r"\['market_return'\] are computed across the run's 3 tickers.*MSFT"):
+        check_universe(tmp_path, card, last)

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecaster.prepare.table import CROSS_SECTIONAL, add_features
+from forecaster.columns import CROSS_SECTIONAL
+from forecaster.prepare.table import add_features
 
 LONG = ("return_60", "return_250", "high_52w_gap", "drift_250")
 NEW = (*LONG, *CROSS_SECTIONAL)

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pyarrow import compute as pc
 from pyarrow import csv as arrow_csv
 
-from forecaster.data.sources.schema import NUMERIC_COLUMNS, normalise_prices, validate_ticker
+from forecaster.data.sources.schema import NUMERIC_COLUMNS, PRICE_COLUMNS, normalise_prices, validate_ticker
 from forecaster.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def detect_layout(columns: list[str], path: Path) -> str:
     if set(YAHOO_COLUMNS) <= present:
         return "yahoo"
     if set(LONG_COLUMNS) <= present and present & set(LONG_TICKER_COLUMNS):
+        if set(LONG_TICKER_COLUMNS) <= present:
+            raise SourceError(f"{path}: both {' and '.join(LONG_TICKER_COLUMNS)} columns: which names the ticker?")
         return "long"
     yahoo_missing = sorted(set(YAHOO_COLUMNS) - present)
     long_missing = sorted(set(LONG_COLUMNS) - present)
@@ -141,6 +144,10 @@ def _read_typed(path: Path) -> tuple[str, tuple[pd.DataFrame, dict[str, pd.Serie
     except SourceError:
         return None
     names = _common_names(header, layout)
+    # A column left out here that the text reading would read (a second ticker column, or one named as a price
+    # field the layout does not map): the text reading decides what it means.
+    if (set(header) - set(names)) & {*PRICE_COLUMNS, *LONG_TICKER_COLUMNS}:
+        return None
     try:
         table = arrow_csv.read_csv(
             path,
@@ -157,6 +164,9 @@ def _read_typed(path: Path) -> tuple[str, tuple[pd.DataFrame, dict[str, pd.Serie
         return None
     if table.num_rows == 0:
         return None
+    for name in names:  # NaN that is not one of the blanks, or a number too large: the text reading names it
+        if names[name] in NUMERIC_COLUMNS and pc.any(pc.invert(pc.is_finite(table[name]))).as_py():
+            return None
     parsed = table.rename_columns([names[n] for n in table.column_names]).to_pandas()
     dates = parsed["date"]
     parsed["date"] = pd.to_datetime(dates, errors="coerce", format="%Y-%m-%d")
@@ -172,7 +182,16 @@ def _parse(raw: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, pd.Series]]:
     parsed["date"] = pd.to_datetime(raw["date"], errors="coerce", format="%Y-%m-%d")
     blank = {"date": _blank_where(raw["date"], parsed["date"].isna())}
     for column in [c for c in NUMERIC_COLUMNS if c in raw.columns]:
-        parsed[column] = pd.to_numeric(raw[column], errors="coerce")
+        numbers = pd.to_numeric(raw[column], errors="coerce").astype(np.float64)
+        # The values found to be numbers, parsed again by Python's float (correctly rounded, as Arrow's reader
+        # is): pandas' parser can be a unit off in the last place on long decimals, and a file must give the
+        # same prices whichever way it is read.
+        parses = numbers.notna().to_numpy()
+        try:
+            numbers[parses] = raw[column].to_numpy(object)[parses].astype(np.float64)
+        except (TypeError, ValueError):  # a spelling pandas reads and Python does not: pandas' value stands
+            pass
+        parsed[column] = numbers
         blank[column] = _blank_where(raw[column], parsed[column].isna())
     return parsed, blank
 
@@ -185,6 +204,7 @@ def _find_bad_rows(parsed: pd.DataFrame, blanks: dict[str, pd.Series]) -> dict[s
     reasons["unparsable date (expected YYYY-MM-DD)"] = parsed["date"].isna() & ~blank
     for column in list(blanks)[1:]:
         reasons[f"unparsable number in {column!r}"] = parsed[column].isna() & ~blank
+        reasons[f"infinite {column!r}"] = np.isinf(parsed[column])
         too_small = parsed[column] < 0 if column == "volume" else parsed[column] <= 0
         reasons[f"{'negative' if column == 'volume' else 'zero or negative'} {column!r}"] = too_small
     reasons["high < low"] = parsed["high"] < parsed["low"]
