@@ -61,7 +61,7 @@ def _volume_relative(days: int) -> Callable[[], Column]:
 def _realised_volatility(days: int) -> Callable[[], Column]:
     def expression() -> Column:
         trailing = Window.partitionBy("ticker").orderBy("date").rowsBetween(-(days - 1), 0)
-        squared = F.pow(F.log(F.col("adj_close") / F.col("prev_adj")), 2)
+        squared = F.pow(F.col(RETURN), 2)
         full = F.count(squared).over(trailing) == days
         return F.when(full, F.sqrt(F.avg(squared).over(trailing)))
 
@@ -95,7 +95,7 @@ def _drift(days: int) -> Callable[[], Column]:
     return expression
 
 
-#: A column the cross-sectional features share: the day's log return of the adjusted close.
+#: The day's log return of the adjusted close: one column that the return features and the cross-section read.
 RETURN = "_return"
 #: The trailing days of the volatility that ``volatility_relative`` compares with the market's.
 VOLATILITY_DAYS = 20
@@ -128,13 +128,13 @@ def _with_market(featured: DataFrame) -> DataFrame:
 #: Features by name. Each uses the day's row and earlier rows of the same ticker only, except the
 #: ``CROSS_SECTIONAL`` ones, which also use the other tickers' rows of the same day.
 FEATURES: dict[str, Callable[[], Column]] = {
-    "log_return": lambda: F.log(F.col("adj_close") / F.col("prev_adj")),  # the series the target is made of
+    "log_return": lambda: F.col(RETURN),  # the series the target is made of
     "log_adj_close": lambda: F.log(F.col("adj_close")),  # price level (log), z-scored per ticker
     "open_rel": lambda: F.log(F.col("open") / F.col("close")),  # OHLC relative to the close
     "high_rel": lambda: F.log(F.col("high") / F.col("close")),
     "low_rel": lambda: F.log(F.col("low") / F.col("close")),
     "range": lambda: F.log(F.col("high") / F.col("low")),  # the day's range
-    "abs_return": lambda: F.abs(F.log(F.col("adj_close") / F.col("prev_adj"))),  # the day's move, either way
+    "abs_return": lambda: F.abs(F.col(RETURN)),  # the day's move, either way
     "rv_5": _realised_volatility(5),  # realised volatility: root mean squared log return of the last 5 days
     "rv_20": _realised_volatility(20),
     "log_volume": lambda: F.log1p(F.col("volume")),  # volume (log), z-scored per ticker

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 from forecaster.columns import CROSS_SECTIONAL
+from forecaster.data.sources.csv_files import YAHOO_COLUMNS
 from forecaster.prepare.table import add_features
+from tests.synthetic import price_frame
 
 LONG = ("return_60", "return_250", "high_52w_gap", "drift_250")
 NEW = (*LONG, *CROSS_SECTIONAL)
@@ -16,23 +18,12 @@ NEW = (*LONG, *CROSS_SECTIONAL)
 def _prices(days: int = 300, tickers: int = 4, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range("2020-01-01", periods=days)
-    frames = []
-    for k in range(tickers):
-        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, days)))
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ticker": f"T{k}",
-                    "date": dates.date,
-                    "open": close,
-                    "high": close * 1.01,
-                    "low": close * 0.99,
-                    "close": close,
-                    "adj_close": close,
-                    "volume": 1e6,
-                }
-            )
-        )
+    frames = [
+        price_frame(dates, 50 * np.exp(np.cumsum(rng.normal(0, 0.02, days))), rng)
+        .rename(columns=YAHOO_COLUMNS)
+        .assign(ticker=f"T{k}", date=dates.date)
+        for k in range(tickers)
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
