@@ -83,7 +83,7 @@ def _validation_scores(val, quantiles: np.ndarray, naive_quantiles, window: int)
     for level, (lower, upper) in bands.items():
         lo = intervals.interval_prices(part.origin_price, lower, part.target_scale)
         hi = intervals.interval_prices(part.origin_price, upper, part.target_scale)
-        actual = part.target_price
+        actual = part.targets()[1]
         out[f"cov{level}"] = metrics.coverage(actual.ravel(), lo.ravel(), hi.ravel())
         ours = metrics.interval_score(actual.ravel(), lo.ravel(), hi.ravel(), level)
         theirs = metrics.interval_score(

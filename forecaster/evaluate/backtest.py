@@ -76,7 +76,8 @@ def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray], rows: np.
     ``rows``: which (window, step) pairs, in which order, as positions ``step * len(windows) + window`` (steps
     stacked); all of them by default. Each column is gathered once, straight into its place.
     """
-    n, horizon = windows.target_price.shape
+    target_date, target_price = windows.targets()
+    n, horizon = target_price.shape
     flat = np.arange(n * horizon) if rows is None else rows
     window, step = flat % n, flat // n
     cell = window * horizon + step  # each (window, step) in a C-ordered (n, horizon) array: one take per column
@@ -91,10 +92,10 @@ def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray], rows: np.
         {
             "ticker": tickers[window],
             "origin_date": windows.origin_date[window],
-            "target_date": taken(windows.target_date),
+            "target_date": taken(target_date),
             "step": step + 1,
             "origin_price": windows.origin_price[window],
-            "actual": taken(windows.target_price),
+            "actual": taken(target_price),
             **{name: taken(values) for name, values in forecasts.items()},
         },
         copy=False,
@@ -104,9 +105,10 @@ def forecast_frame(windows: Windows, forecasts: dict[str, np.ndarray], rows: np.
 def predictions_frame(windows: Windows, forecasts: dict[str, np.ndarray]) -> pd.DataFrame:
     """Backtest rows that have an actual price, sorted by ticker, step and target date (``metrics.sort_series``'s
     order, found on the arrays: sorting the long frame afterwards copies every column once more)."""
-    n, horizon = windows.target_price.shape
-    known = np.flatnonzero(~np.isnan(windows.target_price.T.ravel()))  # steps stacked, as ``forecast_frame``
+    target_date, target_price = windows.targets()
+    n, horizon = target_price.shape
+    known = np.flatnonzero(~np.isnan(target_price.T.ravel()))  # steps stacked, as ``forecast_frame``
     window, step = known % n, known // n
     ticker = pd.factorize(windows.ticker.astype(str), sort=True)[0]
-    day = windows.target_date[window, step].astype("datetime64[ns]")
+    day = target_date[window, step].astype("datetime64[ns]")
     return forecast_frame(windows, forecasts, known[np.lexsort((day, step, ticker[window]))])

@@ -19,7 +19,7 @@ __all__ = ["BASELINE_NAMES", "all_baselines", "drift", "moving_average", "naive"
 
 
 def _horizon(windows: Windows) -> int:
-    return windows.target_price.shape[1]
+    return windows.horizon
 
 
 def naive(windows: Windows) -> np.ndarray:

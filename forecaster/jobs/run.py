@@ -204,7 +204,8 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
             split: read_split(prepared.table_path, split, prepared.features) for split in ("train", "val", "test")
         }
         windows = {
-            split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon)
+            # Training reads only the targets' scaled changes; validation's dates calibrate the bands.
+            split: make_windows(table, split, prepared.features, cfg.lookback, cfg.horizon, targets=split != "train")
             for split, table in tables.items()
         }
         last = make_windows(tables["test"], "test", prepared.features, cfg.lookback, cfg.horizon, last_only=True)

@@ -64,7 +64,8 @@ def _train(
     from forecaster.prepare.windows import make_windows
 
     rows = rows.sort_values("pos", ignore_index=True).assign(date=lambda f: pd.to_datetime(f["date"]))
-    train, val = (make_windows(rows, split, features, cfg.lookback, cfg.horizon) for split in ("train", "val"))
+    train = make_windows(rows, "train", features, cfg.lookback, cfg.horizon, targets=False)
+    val = make_windows(rows, "val", features, cfg.lookback, cfg.horizon)
     ticker_cfg = replace(cfg, seed=training.ticker_seed(cfg.seed, ticker))
     net, result, shrink, val_scores = training.fit_one(train, val, len(features), ticker_cfg, verbose=0)
     name = training.model_file_name(ticker)

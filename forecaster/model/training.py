@@ -59,16 +59,17 @@ def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
 def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
     """The normalised conformity scores of ``windows`` whose outcomes are known: one row per window and step
     (ticker, step, target_date, score80, score95), the calibration data of ``intervals.rolling_corrections``."""
-    horizon = windows.y.shape[1]
+    horizon = windows.horizon
+    target_date = windows.targets()[0]
     by_level = {level: intervals.scores(windows.y, quantiles, level) for level in LEVELS}
-    known = np.flatnonzero(~np.isnat(windows.target_date.reshape(-1)))  # (window, step) cells, C order
+    known = np.flatnonzero(~np.isnat(target_date.reshape(-1)))  # (window, step) cells, C order
     # Names as Python strings once per window, then repeated (a str column of millions converted row by row costs
     # a second); fresh columns kept apart (copy=False), not copied into one block.
     return pd.DataFrame(
         {
             "ticker": windows.ticker.astype(str).astype(object)[known // horizon],
             "step": known % horizon + 1,
-            "target_date": windows.target_date.reshape(-1)[known],
+            "target_date": target_date.reshape(-1)[known],
             **{f"score{level}": values.reshape(-1)[known] for level, values in by_level.items()},
         },
         copy=False,

@@ -39,8 +39,9 @@ class Windows:
     ticker: np.ndarray  # (n,) str
     origin_date: np.ndarray  # (n,) datetime64[ns]: the last input day
     origin_price: np.ndarray  # (n,) adjusted close on the origin day
-    target_date: np.ndarray  # (n, horizon) datetime64[ns], NaT past the data
-    target_price: np.ndarray  # (n, horizon) adjusted close, NaN past the data
+    # (n, horizon) datetime64[ns], NaT past the data; None for windows cut without them (training's)
+    target_date: np.ndarray | None
+    target_price: np.ndarray | None  # (n, horizon) adjusted close, NaN past the data; None as target_date
     target_scale: np.ndarray  # (n,) the ticker's train volatility
     prices: np.ndarray | None = None  # (rows,) adjusted close of every row, for history-based baselines
     origin_pos: np.ndarray | None = None  # (n,) the origin's position among its ticker's usable days (0 = first)
@@ -48,6 +49,17 @@ class Windows:
 
     def __len__(self) -> int:
         return len(self.starts)
+
+    @property
+    def horizon(self) -> int:
+        """Steps ahead per window."""
+        return int(self.y.shape[1])
+
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """(target_date, target_price), each (n, horizon); an error for windows cut with ``targets=False``."""
+        if self.target_date is None or self.target_price is None:
+            raise DataError("these windows were cut without their target dates and prices (targets=False)")
+        return self.target_date, self.target_price
 
     def batch(self, index: np.ndarray | slice) -> np.ndarray:
         """Inputs of the windows at ``index``: (k, lookback, features), a copy of just those windows."""
@@ -140,59 +152,67 @@ def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
 
 
 def make_windows(
-    table: pd.DataFrame, split: str, features: tuple[str, ...], lookback: int, horizon: int, last_only: bool = False
+    table: pd.DataFrame,
+    split: str,
+    features: tuple[str, ...],
+    lookback: int,
+    horizon: int,
+    last_only: bool = False,
+    targets: bool = True,
 ) -> Windows:
-    """All windows of ``split`` across tickers (``table`` may hold other splits too).
+    """All windows of ``split`` across tickers (``table`` may hold other splits too; each ticker's rows together,
+    in position order, as ``read_split`` gives them).
 
     Train and validation windows have all ``horizon`` targets; test windows exist for
     every test day as a one-step target, with later steps NaN past the data's end.
     ``last_only`` gives one window per ticker whose origin is its last day: the
-    forecast beyond the data (all targets NaN).
+    forecast beyond the data (all targets NaN). ``targets=False`` leaves out the target
+    dates and prices (training needs only ``y``: at millions of windows they are the
+    largest arrays).
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
     rows = table[table["split"] == split] if "split" in table else table
     rows = rows.reset_index(drop=True)
-    full_targets = split != "test"
-    starts, origins = [], []
-    for _, segment in rows.groupby("ticker", sort=True, observed=True).indices.items():
-        first, count = int(segment[0]), len(segment)
-        # Origins t (segment-relative) from lookback-1 to the last day with a target.
-        last_origin = count - 1 if last_only else count - 1 - (horizon if full_targets else 1)
-        if last_origin >= lookback - 1:
-            local = np.arange(last_origin if last_only else lookback - 1, last_origin + 1)
-            origins.append(first + local)
-            starts.append(first + local - (lookback - 1))
-    if not origins:
+    # Tickers as numbers to compare: comparing millions of string objects cost more than the rest of the windows.
+    codes, names = pd.factorize(rows["ticker"])
+    origin, start = _origins(codes, lookback, horizon, full_targets=split != "test", last_only=last_only)
+    if not len(origin):
         raise DataError(f"no {split} windows: every ticker's {split} split is shorter than lookback + horizon")
-    origin = np.concatenate(origins)
     price = rows["adj_close"].to_numpy(np.float64)
     dates = rows["date"].to_numpy("datetime64[ns]")
-    tickers = rows["ticker"].to_numpy(object)  # references to one string per ticker
-    # Tickers as numbers to compare: comparing millions of string objects cost more than the rest of the windows.
-    codes = pd.factorize(rows["ticker"])[0].astype(np.int32)
-    # The (windows, horizon) arrays are made in place where they can be: at millions of windows each is tens of
-    # MB, and fresh memory costs more than the arithmetic.
-    clipped = origin[:, None] + np.arange(1, horizon + 1)[None, :]
-    outside = clipped >= len(rows)
-    np.minimum(clipped, len(rows) - 1, out=clipped)
-    outside |= codes[clipped] != codes[origin][:, None]  # never a target from the next ticker
-    target_price = price[clipped]
-    target_price[outside] = np.nan
-    target_date = dates[clipped]
-    target_date[outside] = np.datetime64("NaT")
     scale = rows["target_scale"].to_numpy(np.float64)[origin]
-    y = target_price / price[origin][:, None]
-    np.log(y, out=y)
-    y /= scale[:, None]
+    origin_price = price[origin]
+    n = len(origin)
+    # Step by step, into the (windows, horizon) arrays: at millions of windows each (windows, horizon) temporary is
+    # tens of MB of fresh memory, which costs more than the arithmetic; a step's temporaries are reused.
+    y = np.empty((n, horizon), np.float32)
+    target_price = np.empty((n, horizon), np.float64) if targets else None
+    target_date = np.empty((n, horizon), "datetime64[ns]") if targets else None
+    for step in range(1, horizon + 1):
+        at = origin + step
+        outside = at >= len(rows)
+        np.minimum(at, len(rows) - 1, out=at)
+        outside |= codes[at] != codes[origin]  # never a target from the next ticker
+        change = price[at]
+        change[outside] = np.nan
+        if target_price is not None and target_date is not None:
+            target_price[:, step - 1] = change
+            day = dates[at]
+            day[outside] = np.datetime64("NaT")
+            target_date[:, step - 1] = day
+        change /= origin_price
+        np.log(change, out=change)
+        change /= scale
+        y[:, step - 1] = change
     return Windows(
         values=rows[list(map(feature_column, features))].to_numpy(np.float32),
-        starts=np.concatenate(starts),
+        starts=start,
         lookback=lookback,
-        y=y.astype(np.float32),
-        ticker=tickers[origin],
+        y=y,
+        ticker=np.asarray(names, dtype=object)[codes[origin]],  # references to one string per ticker
         origin_date=dates[origin],
-        origin_price=price[origin],
+        origin_price=origin_price,
         target_date=target_date,
         target_price=target_price,
         target_scale=scale,
@@ -200,6 +220,30 @@ def make_windows(
         origin_pos=rows["pos"].to_numpy(np.int64)[origin] if "pos" in rows else None,
         first_price=rows["first_adj"].to_numpy(np.float64)[origin] if "first_adj" in rows else None,
     )
+
+
+def _origins(
+    codes: np.ndarray, lookback: int, horizon: int, full_targets: bool, last_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each window's origin row and first input row, ticker after ticker (``codes``: each row's ticker, each
+    ticker's rows together). Origins run from a ticker's ``lookback``-th row to its last with a target (every
+    step's for ``full_targets``, the first step's otherwise), or are just its last row (``last_only``).
+
+    Example:
+        >>> origin, start = _origins(np.array([0, 0, 0, 0, 1, 1, 1]), 2, 1, full_targets=True, last_only=False)
+        >>> origin.tolist(), start.tolist()
+        ([1, 2, 5], [0, 1, 4])
+    """
+    firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.arange(0)
+    counts = np.diff(np.r_[firsts, len(codes)])
+    last = counts - 1 if last_only else counts - 1 - (horizon if full_targets else 1)
+    first = last if last_only else np.full_like(last, lookback - 1)
+    kept = last >= lookback - 1
+    firsts, first, sizes = firsts[kept], first[kept], (last - first + 1)[kept]
+    # Row of each window: its ticker's first row + its first origin + its place among the ticker's windows.
+    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    origin = np.repeat(firsts + first, sizes) + np.arange(int(sizes.sum())) - offsets
+    return origin, origin - (lookback - 1)
 
 
 def load_windows(table_path: Path, split: str, features: tuple[str, ...], lookback: int, horizon: int) -> Windows:

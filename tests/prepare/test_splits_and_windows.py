@@ -130,6 +130,17 @@ def test_targets_never_come_from_the_next_ticker():
     assert (test.target_date[dated, 0] > test.origin_date[dated]).all()
 
 
+def test_windows_cut_without_targets_have_the_same_inputs_and_scaled_changes():
+    table, _ = _synthetic_table(400, 300, 20, 5, 0.2, tickers=3)
+    full = make_windows(table, "train", ("log_return",), 20, 5)
+    bare = make_windows(table, "train", ("log_return",), 20, 5, targets=False)
+    assert np.array_equal(bare.starts, full.starts) and np.array_equal(bare.y, full.y, equal_nan=True)
+    assert bare.target_date is None and bare.target_price is None
+    with pytest.raises(DataError, match="without their target dates and prices"):
+        bare.targets()
+    assert len(bare.subset(bare.ticker == "T1")) == (full.ticker == "T1").sum()
+
+
 @pytest.mark.parametrize("lookback,horizon,train_windows,val_windows", [(1, 1, 1442, 255), (60, 5, 1270, 242)])
 def test_compute_bounds_keeps_origins_lookback_plus_horizon_apart(lookback, horizon, train_windows, val_windows):
     """The windows cut from the labels of ``compute_bounds``: as many as it says, counted by hand (2,000 days,
