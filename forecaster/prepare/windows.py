@@ -103,45 +103,43 @@ class Windows:
 
 
 def read_split(table_path: Path, split: str, features: tuple[str, ...]) -> pd.DataFrame:
-    """Read one split of the prepared table, sorted by ticker and position."""
+    """Read one split of the prepared table: each ticker's rows together, in position order (the tickers in the
+    order of the files; ``make_windows`` orders the windows by ticker name whatever that order)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
     columns = ["ticker", "date", "pos", "adj_close", "first_adj", "target_scale", *map(feature_column, features)]
     try:
-        # Tickers as a dictionary column: one string per ticker, not one per row.
+        # Tickers as a dictionary column: one string per ticker, not one per row; dates as datetime64[ns], not a
+        # Python object per row.
         table = pq.read_table(
             table_path, columns=columns, filters=[("split", "=", split)], read_dictionary=["ticker"]
-        ).to_pandas(date_as_object=False)  # dates as datetime64, not a Python object per row
+        ).to_pandas(date_as_object=False, coerce_temporal_nanoseconds=True)
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"{table_path}: damaged or missing prepared table ({exc})") from exc
-    table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
+    if table["date"].dtype != "datetime64[ns]":
+        table["date"] = pd.to_datetime(table["date"]).astype("datetime64[ns]")
     # Categories in alphabetical order, so windows come in the same order whatever the file layout.
     table["ticker"] = pd.Categorical(table["ticker"], categories=sorted(table["ticker"].cat.categories))
-    return table.take(_ticker_order(table["ticker"].cat.codes.to_numpy(), table["pos"].to_numpy())).reset_index(
-        drop=True
-    )
+    codes, pos = table["ticker"].cat.codes.to_numpy(), table["pos"].to_numpy()
+    if _whole_runs(codes, pos):
+        # Spark writes each ticker's rows together, in position order: kept as they are (putting millions of rows
+        # in ticker order copies every column, the largest cost of cutting the windows at thousands of tickers).
+        return table
+    return table.take(np.lexsort((pos, codes))).reset_index(drop=True)
 
 
-def _ticker_order(codes: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """The rows in (ticker code, position) order. Spark writes each ticker's rows together, in position order, in
-    one file: then only the tickers' runs are put in order (linear; a sort of millions of rows cost 30 times
-    more for 5 times the rows); otherwise every row is sorted.
+def _whole_runs(codes: np.ndarray, pos: np.ndarray) -> bool:
+    """Whether each ticker's rows (``codes``) are together, in increasing position.
 
     Example:
-        >>> _ticker_order(np.array([1, 1, 0, 0]), np.array([0, 1, 0, 1])).tolist()
-        [2, 3, 0, 1]
+        >>> _whole_runs(np.array([1, 1, 0, 0]), np.array([0, 1, 0, 1])), _whole_runs(np.array([1, 0, 1]), np.zeros(3))
+        (True, False)
     """
     if len(codes) == 0:
-        return np.arange(0)
-    firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    same_run = np.r_[False, codes[1:] == codes[:-1]]
-    whole_runs = len(firsts) == len(np.unique(codes)) and bool(np.all(np.diff(pos)[same_run[1:]] > 0))
-    if not whole_runs:
-        return np.lexsort((pos, codes))  # stable, by code then position
-    lengths = np.diff(np.r_[firsts, len(codes)])
-    runs = np.argsort(codes[firsts], kind="stable")
-    starts, sizes = firsts[runs], lengths[runs]
-    return np.repeat(starts - np.r_[0, np.cumsum(sizes)[:-1]], sizes) + np.arange(len(codes))
+        return True
+    same_run = codes[1:] == codes[:-1]
+    runs = len(codes) - int(same_run.sum())
+    return runs == len(np.unique(codes)) and bool(np.all(np.diff(pos)[same_run] > 0))
 
 
 def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
@@ -160,8 +158,8 @@ def make_windows(
     last_only: bool = False,
     targets: bool = True,
 ) -> Windows:
-    """All windows of ``split`` across tickers (``table`` may hold other splits too; each ticker's rows together,
-    in position order, as ``read_split`` gives them).
+    """All windows of ``split`` across tickers, ordered by ticker name (``table`` may hold other splits too;
+    each ticker's rows together, in position order, as ``read_split`` gives them).
 
     Train and validation windows have all ``horizon`` targets; test windows exist for
     every test day as a one-step target, with later steps NaN past the data's end.
@@ -175,7 +173,7 @@ def make_windows(
     rows = table[table["split"] == split] if "split" in table else table
     rows = rows.reset_index(drop=True)
     # Tickers as numbers to compare: comparing millions of string objects cost more than the rest of the windows.
-    codes, names = pd.factorize(rows["ticker"])
+    codes, names = pd.factorize(rows["ticker"], sort=True)
     origin, start = _origins(codes, lookback, horizon, full_targets=split != "test", last_only=last_only)
     if not len(origin):
         raise DataError(f"no {split} windows: every ticker's {split} split is shorter than lookback + horizon")
@@ -225,17 +223,24 @@ def make_windows(
 def _origins(
     codes: np.ndarray, lookback: int, horizon: int, full_targets: bool, last_only: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each window's origin row and first input row, ticker after ticker (``codes``: each row's ticker, each
-    ticker's rows together). Origins run from a ticker's ``lookback``-th row to its last with a target (every
-    step's for ``full_targets``, the first step's otherwise), or are just its last row (``last_only``).
+    """Each window's origin row and first input row, in ticker code order (``codes``: each row's ticker, each
+    ticker's rows together, in any order of tickers). Origins run from a ticker's ``lookback``-th row to its last
+    with a target (every step's for ``full_targets``, the first step's otherwise), or are just its last row
+    (``last_only``).
 
     Example:
         >>> origin, start = _origins(np.array([0, 0, 0, 0, 1, 1, 1]), 2, 1, full_targets=True, last_only=False)
         >>> origin.tolist(), start.tolist()
         ([1, 2, 5], [0, 1, 4])
+        >>> _origins(np.array([1, 1, 1, 0, 0, 0]), 2, 1, full_targets=True, last_only=False)[0].tolist()
+        [4, 1]
     """
     firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.arange(0)
+    if len(firsts) != len(np.unique(codes)):
+        raise DataError("a ticker's rows are not together: windows need each ticker's rows in position order")
     counts = np.diff(np.r_[firsts, len(codes)])
+    by_ticker = np.argsort(codes[firsts], kind="stable")  # the windows in ticker order, whatever the rows'
+    firsts, counts = firsts[by_ticker], counts[by_ticker]
     last = counts - 1 if last_only else counts - 1 - (horizon if full_targets else 1)
     first = last if last_only else np.full_like(last, lookback - 1)
     kept = last >= lookback - 1
