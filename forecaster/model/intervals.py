@@ -150,16 +150,16 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
         windows = np.lib.stride_tricks.sliding_window_view(values[:, j], window)[last[rows] - window + 1]
         found[rows, j] = np.partition(windows, kth, axis=1)[:, kth]
 
-    def first(j: int, rows: np.ndarray) -> None:
-        """The group's first scores (fewer than a window), padded with inf, which sorts last."""
-        column, level = values[:, j], LEVELS[j]
-        width = np.arange(window - 1)
-        position = (last[rows] - count[rows] + 1)[:, None] + width[None, :]
-        windows = np.where(width[None, :] < count[rows][:, None], column[np.minimum(position, len(column) - 1)], np.inf)
-        found[rows, j] = np.sort(windows, axis=1)[np.arange(len(rows)), conformal_rank(count[rows], level) - 1]
+    def first(j: int, size: int, rows: np.ndarray) -> None:
+        """The group's first ``size`` scores (fewer than a window), one rank for all, by a partial sort of each."""
+        kth = conformal_rank(size, LEVELS[j]) - 1
+        windows = np.lib.stride_tricks.sliding_window_view(values[:, j], size)[last[rows] - size + 1]
+        found[rows, j] = np.partition(windows, kth, axis=1)[:, kth]
 
-    def batches(rows: np.ndarray) -> list[np.ndarray]:
-        return [rows[i : i + BATCH_ROWS] for i in range(0, len(rows), BATCH_ROWS)]
+    def batches(rows: np.ndarray, size: int = window) -> list[np.ndarray]:
+        """Batches of about BATCH_ROWS windows of ``window`` scores: more of them when they are shorter."""
+        step = BATCH_ROWS * max(1, window // max(size, 1))
+        return [rows[i : i + step] for i in range(0, len(rows), step)]
 
     # pandas' rolling quantile (a skip list: log(window) a score) and NumPy's sorts let go of the interpreter's
     # lock, so two threads use both cores of a small machine; small batches of sorts stay in the processor's cache.
@@ -170,7 +170,17 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
         tasks = [(rolled, j) for j in levels]
     else:
         tasks = [(partial_sort, j, rows) for j in levels for rows in batches(whole)]
-    tasks += [(first, j, rows) for j in levels for rows in batches(partial)]
+    # The group's first scores, by their number: windows of one size share one rank (a partial sort, not a sort of
+    # windows padded to the longest).
+    by_size = partial[np.argsort(count[partial], kind="stable")]
+    sizes, starts = np.unique(count[by_size], return_index=True)
+    groups = np.split(by_size, starts[1:]) if len(by_size) else []
+    tasks += [
+        (first, j, int(size), rows)
+        for j in levels
+        for size, group in zip(sizes, groups, strict=True)
+        for rows in batches(group, int(size))
+    ]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
         list(pool.map(lambda task: task[0](*task[1:]), tasks))
     return found

@@ -139,7 +139,7 @@ def _whole_runs(codes: np.ndarray, pos: np.ndarray) -> bool:
         return True
     same_run = codes[1:] == codes[:-1]
     runs = len(codes) - int(same_run.sum())
-    return runs == len(np.unique(codes)) and bool(np.all(np.diff(pos)[same_run] > 0))
+    return bool(runs == np.count_nonzero(np.bincount(codes))) and bool(np.all(np.diff(pos)[same_run] > 0))
 
 
 def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
@@ -170,8 +170,7 @@ def make_windows(
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}")
-    rows = table[table["split"] == split] if "split" in table else table
-    rows = rows.reset_index(drop=True)
+    rows = table[table["split"] == split].reset_index(drop=True) if "split" in table else table
     # Tickers as numbers to compare: comparing millions of string objects cost more than the rest of the windows.
     codes, names = pd.factorize(rows["ticker"], sort=True)
     origin, start = _origins(codes, lookback, horizon, full_targets=split != "test", last_only=last_only)
@@ -203,8 +202,12 @@ def make_windows(
         np.log(change, out=change)
         change /= scale
         y[:, step - 1] = change
+    # Each feature column straight into its place: a frame of the feature columns would copy them all once more.
+    values = np.empty((len(rows), len(features)), np.float32)
+    for j, name in enumerate(features):
+        values[:, j] = rows[feature_column(name)].to_numpy()
     return Windows(
-        values=rows[list(map(feature_column, features))].to_numpy(np.float32),
+        values=values,
         starts=start,
         lookback=lookback,
         y=y,
@@ -236,7 +239,7 @@ def _origins(
         [4, 1]
     """
     firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.arange(0)
-    if len(firsts) != len(np.unique(codes)):
+    if len(firsts) != np.count_nonzero(np.bincount(codes)):  # counted, not sorted: millions of rows
         raise DataError("a ticker's rows are not together: windows need each ticker's rows in position order")
     counts = np.diff(np.r_[firsts, len(codes)])
     by_ticker = np.argsort(codes[firsts], kind="stable")  # the windows in ticker order, whatever the rows'

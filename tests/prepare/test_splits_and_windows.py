@@ -141,6 +141,18 @@ def test_windows_cut_without_targets_have_the_same_inputs_and_scaled_changes():
     assert len(bare.subset(bare.ticker == "T1")) == (full.ticker == "T1").sum()
 
 
+def test_windows_come_in_ticker_order_whatever_the_order_of_the_tickers_rows():
+    table, _ = _synthetic_table(400, 300, 20, 5, 0.2, tickers=3)
+    reversed_tickers = pd.concat([table[table["ticker"] == t] for t in ("T2", "T0", "T1")], ignore_index=True)
+    ordered, shuffled = (make_windows(t, "train", ("log_return",), 20, 5) for t in (table, reversed_tickers))
+    assert list(pd.unique(shuffled.ticker)) == ["T0", "T1", "T2"]
+    assert np.array_equal(ordered.batch(slice(None)), shuffled.batch(slice(None)))
+    assert np.array_equal(ordered.y, shuffled.y) and np.array_equal(ordered.origin_date, shuffled.origin_date)
+    apart = pd.concat([table.iloc[:100], table.iloc[500:], table.iloc[100:500]], ignore_index=True)
+    with pytest.raises(DataError, match="rows are not together"):
+        make_windows(apart, "train", ("log_return",), 20, 5)
+
+
 @pytest.mark.parametrize("lookback,horizon,train_windows,val_windows", [(1, 1, 1442, 255), (60, 5, 1270, 242)])
 def test_compute_bounds_keeps_origins_lookback_plus_horizon_apart(lookback, horizon, train_windows, val_windows):
     """The windows cut from the labels of ``compute_bounds``: as many as it says, counted by hand (2,000 days,
