@@ -88,7 +88,7 @@ def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarr
         return n, np.where(defined, xy / np.where(defined, denominator, 1.0), np.nan)
 
 
-def _ranks_by_group(group: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+def ranks_by_group(group: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
     """Each value's rank within its group (1 = lowest; ties share their average rank; NaN stays NaN), as
     pandas' ``groupby(...).rank()`` gives it, for each of ``columns``. The groups (days) become the rows of a
     table padded with inf, sorted row by row: many short sorts that stay in the processor's cache, rather than one
@@ -145,7 +145,7 @@ def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFr
     _, first_rows = np.unique(group, return_index=True)
     days = signals[keys].iloc[first_rows].reset_index(drop=True)
     values = {c: signals[c].to_numpy(np.float64) for c in ("realised", *present)}
-    ranks = dict(zip(values, _ranks_by_group(group, *values.values()), strict=True))
+    ranks = dict(zip(values, ranks_by_group(group, *values.values()), strict=True))
     frames = []
     for signal in present:
         tickers, ic = _pearson_by_group(group, len(days), values[signal], values["realised"])

@@ -88,7 +88,7 @@ def test_ranks_within_each_day_are_pandas_ranks_with_ties_and_gaps(seed):
     values[rng.random(400) < 0.03] = np.inf
     other = rng.normal(size=400)  # a second column ranked in the same call, on its own
     other[rng.random(400) < 0.3] = np.nan
-    got = cross_section._ranks_by_group(group, values, other)
+    got = cross_section.ranks_by_group(group, values, other)
     for column, ranks in zip((values, other), got, strict=True):
         expected = pd.Series(np.where(np.isfinite(column), column, np.nan)).groupby(group).rank().to_numpy()
         np.testing.assert_array_equal(ranks, expected)
@@ -96,7 +96,7 @@ def test_ranks_within_each_day_are_pandas_ranks_with_ties_and_gaps(seed):
 
 def test_equal_values_on_two_days_are_ranked_on_each_day_alone():
     # Day 0's highest equals day 1's lowest, with no gap between them in the table of days.
-    (ranks,) = cross_section._ranks_by_group(np.array([0, 0, 1, 1]), np.array([1.0, 2.0, 2.0, 3.0]))
+    (ranks,) = cross_section.ranks_by_group(np.array([0, 0, 1, 1]), np.array([1.0, 2.0, 2.0, 3.0]))
     np.testing.assert_array_equal(ranks, [1.0, 2.0, 1.0, 2.0])
 
 

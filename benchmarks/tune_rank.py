@@ -1,0 +1,115 @@
+"""Does a model trained to rank stocks rank them better? Settings of the ranking model compared on validation days
+only (the test period is never cut).
+
+    python benchmarks/tune_rank.py [--csv ../shared/data/all_stocks_5yr.csv] [--sets default both]
+                                   [--units 32] [--epochs 6]
+
+Prepares the universe once per feature set with Spark (test start 2017-02-08, as ``benchmarks/sp500.py``),
+trains the ranking model (``forecaster.model.ranking``) on the training windows' rank-normalised changes, and
+prints, after every epoch, per step the Rank IC across tickers of its scores with the realised change on the
+validation windows (mean over the validation origin days and its t-statistic), and the validation loss. The
+quantile network's median on the same days is in ``benchmarks/tune_features.py``'s output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tune_features import SETS  # noqa: E402
+
+from forecaster.config import ModelConfig  # noqa: E402
+from forecaster.data.ingest import import_csv  # noqa: E402
+from forecaster.evaluate import cross_section  # noqa: E402
+from forecaster.model import network, ranking  # noqa: E402
+from forecaster.prepare.session import get_spark  # noqa: E402
+from forecaster.prepare.table import prepare  # noqa: E402
+from forecaster.prepare.windows import Windows, load_windows, window_dataset  # noqa: E402
+
+DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "all_stocks_5yr.csv"
+
+
+def score_rank_ic(val: Windows, scores: np.ndarray) -> dict[int, dict[str, float | None]]:
+    """Per step: the Rank IC summary (``cross_section.summary``) of ``scores`` (n, horizon) against the realised
+    change, over the validation days."""
+    frames = [
+        pd.DataFrame(
+            {
+                "ticker": val.ticker.astype(str),
+                "origin_date": val.origin_date,
+                "step": step + 1,
+                "realised": np.expm1(val.y[:, step] * val.target_scale),
+                ranking.RANK_SIGNAL: scores[:, step],
+            }
+        )
+        for step in range(val.horizon)
+    ]
+    summary = cross_section.summary(cross_section.daily_ic(pd.concat(frames, ignore_index=True)))
+    return {int(step): by[ranking.RANK_SIGNAL]["rank_ic"] for step, by in summary.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=["default", "both"])
+    parser.add_argument("--units", nargs="+", type=int, default=[ModelConfig().units])
+    parser.add_argument("--test-start", default="2017-02-08")
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=ModelConfig().seed)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    spark = get_spark()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        report = import_csv([args.csv], work, on_bad_rows="drop", progress=False)
+        paths = [work / "prices" / f"{o.ticker}.parquet" for o in report.outcomes]
+        for name in args.sets:
+            features = SETS[name]
+            base = ModelConfig()
+            prepared = prepare(
+                spark,
+                paths,
+                work / f"prep-{name}",
+                lookback=base.lookback,
+                horizon=base.horizon,
+                test_start=args.test_start,
+                features=features,
+            )
+            train, val = (
+                load_windows(prepared.table_path, s, features, base.lookback, base.horizon) for s in ("train", "val")
+            )
+            train_ranked, val_ranked = (replace(w, y=ranking.rank_targets(w)) for w in (train, val))
+            for units in args.units:
+                cfg = replace(base, units=units, seed=args.seed, batch_size=args.batch_size)
+                network.seed_everything(cfg.seed)
+                model = ranking.build_model(len(features), cfg)
+                feed = window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed)
+                print(f"{name} ({len(features)} features), {units} units: {len(train)} training windows", flush=True)
+                for epoch in range(1, args.epochs + 1):
+                    model.fit(feed, epochs=1, verbose=0)
+                    loss = float(model.evaluate(window_dataset(val_ranked, 4096), verbose=0))
+                    scores = np.asarray(model.predict(window_dataset(val, 4096), verbose=0))
+                    parts = [
+                        f"step {step} {_fmt(ic['mean'], '+.4f')} (t {_fmt(ic['t'], '.1f')})"
+                        for step, ic in score_rank_ic(val, scores).items()
+                    ]
+                    print(f"  epoch {epoch}: val_loss {loss:.5f}; validation Rank IC " + ", ".join(parts), flush=True)
+    return 0
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
