@@ -62,11 +62,13 @@ def main() -> int:
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=["default", "both"])
     parser.add_argument("--units", nargs="+", type=int, default=[ModelConfig().units])
+    parser.add_argument("--losses", nargs="+", choices=ranking.LOSSES, default=list(ranking.LOSSES))
     parser.add_argument("--test-start", default="2017-02-08")
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--seed", type=int, default=ModelConfig().seed)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each epoch's line as it comes
     logging.basicConfig(level=logging.ERROR)
     spark = get_spark()
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,21 +91,26 @@ def main() -> int:
                 load_windows(prepared.table_path, s, features, base.lookback, base.horizon) for s in ("train", "val")
             )
             train_ranked, val_ranked = (replace(w, y=ranking.rank_targets(w)) for w in (train, val))
-            for units in args.units:
+            for units, loss in ((u, loss) for u in args.units for loss in args.losses):
                 cfg = replace(base, units=units, seed=args.seed, batch_size=args.batch_size)
                 network.seed_everything(cfg.seed)
-                model = ranking.build_model(len(features), cfg)
-                feed = window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed)
-                print(f"{name} ({len(features)} features), {units} units: {len(train)} training windows", flush=True)
+                model = ranking.build_model(len(features), cfg, loss)
+                if loss == "ic":
+                    feed = ranking.day_dataset(train, train_ranked.y, shuffle=True, seed=cfg.seed)
+                    checked = ranking.day_dataset(val, val_ranked.y)
+                else:
+                    feed = window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed)
+                    checked = window_dataset(val_ranked, 4096)
+                print(f"{name} ({len(features)} features), {units} units, loss {loss}: {len(train)} windows")
                 for epoch in range(1, args.epochs + 1):
                     model.fit(feed, epochs=1, verbose=0)
-                    loss = float(model.evaluate(window_dataset(val_ranked, 4096), verbose=0))
+                    val_loss = float(model.evaluate(checked, verbose=0))
                     scores = np.asarray(model.predict(window_dataset(val, 4096), verbose=0))
                     parts = [
                         f"step {step} {_fmt(ic['mean'], '+.4f')} (t {_fmt(ic['t'], '.1f')})"
                         for step, ic in score_rank_ic(val, scores).items()
                     ]
-                    print(f"  epoch {epoch}: val_loss {loss:.5f}; validation Rank IC " + ", ".join(parts), flush=True)
+                    print(f"  epoch {epoch}: val_loss {val_loss:.5f}; validation Rank IC " + ", ".join(parts))
     return 0
 
 

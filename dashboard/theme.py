@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from forecaster.columns import MODEL_NAME as MODEL
+from forecaster.columns import RANK_SIGNAL
 
 #: The same colour means the same thing everywhere: the model blue, naive grey, the forecast purple (never red
 #: or green, which are the candles' up and down days).
 COLORS = {
     "actual": "#212529",
     MODEL: "#1f77b4",
+    RANK_SIGNAL: "#0b3d91",
     "naive": "#6c757d",
     "drift": "#8c564b",
     "moving_average": "#bcbd22",
@@ -29,6 +31,7 @@ FORECAST_BAND_FILL = {95: "rgba(123,44,191,0.12)", 80: "rgba(123,44,191,0.28)"}
 #: Full names, as a person reads them (legends, hover labels, table headers).
 DISPLAY_NAMES = {
     MODEL: "LSTM",
+    RANK_SIGNAL: "LSTM ranking score",
     "naive": "naive (tomorrow = today)",
     "drift": "random walk with drift",
     "moving_average": "moving average",

@@ -56,6 +56,7 @@ REPORT = "report.json"  # the summary and each ticker's test period (forecaster.
 METRICS = "metrics.parquet"  # per ticker, step and model: every metric and test of the report
 BANDS = "bands.parquet"  # per ticker, step, model and band tail: its backtest as value-at-risk
 MODEL = "model.keras"
+RANK_MODEL = "rank_model.keras"
 MODEL_CARD = "model_card.json"
 PREDICTIONS = "predictions.parquet"
 FORECAST = "forecast.parquet"

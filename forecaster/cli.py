@@ -164,6 +164,13 @@ def _add_run_parser(commands: argparse._SubParsersAction) -> None:
         help="LSTMs trained together, each with its own early stopping; their quantiles are averaged",
     )
     model.add_argument(
+        "--ranking",
+        choices=config.RANKING_CHOICES,
+        default=_DEFAULTS.ranking,
+        help="the ranking model beside the quantile network (global mode, with at least --min-cross-section "
+        "tickers a day): trained on each day's ranks with this loss (ic: minus the daily correlation; mse), or off",
+    )
+    model.add_argument(
         "--per-ticker",
         action="store_true",
         help="one model per ticker, trained on Spark's executors, instead of one global model",
@@ -657,6 +664,7 @@ def _run(args: argparse.Namespace) -> int:
         patience=args.patience,
         seed=args.seed,
         members=args.members,
+        ranking=args.ranking,
     )
     if args.source == "csv" and not args.csv:
         raise ConfigError("--source csv needs the files: --csv FILE [FILE ...]")

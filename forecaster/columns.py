@@ -12,6 +12,10 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 #: The model's column in predictions and forecasts, and its name in the report.
 MODEL_NAME = "lstm"
 
+#: The ranking model's signal (``forecaster.model.ranking``): a score per ticker, origin day and step - higher, expected
+#: to rise more than the day's other tickers - in predictions and forecasts beside the prices; not a price.
+RANK_SIGNAL = "lstm_rank"
+
 #: The forecast: the one number every view shows for a future day - the command line, the report, the ledger, the
 #: dashboard and the notebooks all read this column of ``predictions.parquet`` and ``forecast.parquet``. It is the
 #: network ensemble's median shrunk toward "no change" by a factor per step chosen on validation

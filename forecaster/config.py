@@ -84,6 +84,9 @@ DEFAULT_MIN_CROSS_SECTION = 30
 #: The cost of trading charged by the portfolio backtest, in basis points per half-turn (``--cost-bps``).
 DEFAULT_COST_BPS = 5.0
 
+#: The ranking model's settings (``--ranking``): its loss (``forecaster.model.ranking.LOSSES``), or ``off``.
+RANKING_CHOICES: tuple[str, ...] = ("ic", "mse", "off")
+
 #: Tickers the offline sample data set offers with enough history to train on.
 SAMPLE_TICKERS: tuple[str, ...] = ("AAPL", "GOOG", "IBM", "MSFT")
 
@@ -114,6 +117,8 @@ class ModelConfig:
     epochs: int = 20  # upper bound; early stopping on validation loss usually ends sooner
     patience: int = 5  # epochs without validation improvement before stopping
     seed: int = 42  # seeds Python, NumPy and the backend: same seed, same metrics on CPU
+    ranking: str = "ic"  # the ranking model's loss (RANKING_CHOICES; "off": none); trained in global mode when the
+    # training days hold at least --min-cross-section tickers
     members: int = 2  # LSTMs trained together as one model, each with its own early stopping; their quantiles
     # are averaged. Beyond 2, validation pinball loss moved by noise only, at 1.5-2x the training time (docs/results.md)
 

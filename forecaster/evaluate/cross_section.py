@@ -8,8 +8,9 @@ packages report it; ``t_nw``: with Newey-West standard errors over h - 1 lags, s
 neighbouring days overlap), and the share of days above 0. A day with fewer than ``min_tickers`` tickers, or a
 signal that is the same for every ticker that day (a forecast that abstains), has no IC.
 
-Signals: the model's forecast, the random walk with drift, GARCH's mean, and the factor anchors
-(``forecaster.evaluate.anchors``); naive predicts no change and has none.
+Signals: the model's forecast, the ranking model's score (``lstm_rank``, where the run trained one), the random walk
+with drift, GARCH's mean, and the factor anchors (``forecaster.evaluate.anchors``); naive predicts no change and
+has none.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecaster.columns import RANK_SIGNAL
 from forecaster.config import DEFAULT_MIN_CROSS_SECTION
 from forecaster.evaluate.anchors import ANCHORS, anchor_signals
+from forecaster.model.ranking import ranks_by_group
 
-#: The forecasts whose predicted change is a signal (columns of ``predictions.parquet``).
+#: The forecasts whose predicted change is a signal (price columns of ``predictions.parquet``).
 FORECAST_SIGNALS: tuple[str, ...] = ("lstm", "drift", "garch")
-SIGNALS: tuple[str, ...] = (*FORECAST_SIGNALS, *ANCHORS)
+#: Columns of ``predictions.parquet`` that are a signal as they are: scores, not prices.
+SCORE_SIGNALS: tuple[str, ...] = (RANK_SIGNAL,)
+SIGNALS: tuple[str, ...] = (*FORECAST_SIGNALS, *SCORE_SIGNALS, *ANCHORS)
 #: The default least number of tickers on a day (``--min-cross-section``).
 MIN_TICKERS = DEFAULT_MIN_CROSS_SECTION
 #: Days of the rolling mean drawn on the dashboard's Skill tab.
@@ -45,6 +50,9 @@ def signal_frame(predictions: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFram
     for signal in FORECAST_SIGNALS:
         if signal in predictions:
             columns[signal] = predictions[signal].to_numpy(np.float64) / origin_price - 1
+    for signal in SCORE_SIGNALS:
+        if signal in predictions:
+            columns[signal] = predictions[signal].to_numpy(np.float64)
     columns["realised"] = predictions["actual"].to_numpy(np.float64) / origin_price - 1
     columns.update(_anchors_at(codes, names, origin_date, anchor_signals(prices)))
     # Built from arrays in one go: a frame grown a column at a time, then joined, is copied whole several times.
@@ -86,41 +94,6 @@ def _pearson_by_group(group: np.ndarray, groups: int, x: np.ndarray, y: np.ndarr
         # Below 1e-12 of the products' scale a signal is constant (a forecast that abstains): no correlation.
         defined = denominator > 1e-12 * np.maximum(1.0, np.sqrt(yy))
         return n, np.where(defined, xy / np.where(defined, denominator, 1.0), np.nan)
-
-
-def ranks_by_group(group: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
-    """Each value's rank within its group (1 = lowest; ties share their average rank; NaN stays NaN), as
-    pandas' ``groupby(...).rank()`` gives it, for each of ``columns``. The groups (days) become the rows of a
-    table padded with inf, sorted row by row: many short sorts that stay in the processor's cache, rather than one
-    of every row; where each row goes in the table is found once for all the columns."""
-    groups = int(group.max(initial=-1)) + 1
-    if not groups:
-        return [np.full(len(values), np.nan) for values in columns]
-    by_group = np.argsort(group.astype(np.uint16) if groups <= 2**16 else group, kind="stable")
-    counts = np.bincount(group, minlength=groups)
-    row = group[by_group]
-    column = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
-    width = int(counts.max())
-    position = np.tile(np.arange(width), groups)
-    out = []
-    for values in columns:
-        v = values[by_group]
-        finite = np.isfinite(v)
-        table = np.full((groups, width), np.inf)
-        table[row[finite], column[finite]] = v[finite]  # missing values sort after every present one
-        order = np.argsort(table, axis=1)
-        ordered = np.take_along_axis(table, order, axis=1).ravel()
-        valid = position < np.repeat(np.bincount(row[finite], minlength=groups), width)
-        run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]] | (position == 0)) - 1  # equal values of a group
-        runs = int(run[-1]) + 1
-        with np.errstate(invalid="ignore", divide="ignore"):  # a run of padding has no rank
-            average = np.bincount(run[valid], position[valid] + 1.0, runs) / np.bincount(run[valid], None, runs)
-        ranks = np.empty((groups, width))
-        np.put_along_axis(ranks, order, np.where(valid, average[run], np.nan).reshape(groups, width), axis=1)
-        found = np.empty(len(values))
-        found[by_group] = ranks[row, column]
-        out.append(found)
-    return out
 
 
 def daily_ic(signals: pd.DataFrame, min_tickers: int = MIN_TICKERS) -> pd.DataFrame:

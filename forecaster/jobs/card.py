@@ -67,6 +67,18 @@ def model_card(
         "hyper_parameters": opts.model.to_dict(),
         "per_ticker": trained.per_ticker,
         "models": dict(trained.files),
+        # The ranking model (global mode), its training and its scores of every test window; absent when none.
+        **(
+            {
+                "rank_model": {
+                    "file": trained.rank_file,
+                    "training": trained.rank_result,
+                    "scores": [str(f.rank_scores_path.relative_to(run_dir)) for f in folds if f.rank_scores_path],
+                }
+            }
+            if trained.rank_file
+            else {}
+        ),
         "folds": opts.folds,
         "windows": [f.counts for f in folds],
         "moving_average_window": opts.ma_window,

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
-from forecaster.columns import CROSS_SECTIONAL
+from forecaster.columns import CROSS_SECTIONAL, RANK_SIGNAL
 from forecaster.config import DEFAULT_MA_WINDOW
 from forecaster.data import cache
 from forecaster.data.sources.schema import validate_ticker
@@ -139,6 +139,9 @@ def _forecast(
         baselines["naive_band_quantiles"],
         garch_columns,
     )
+    if trained.rank_model is not None:
+        # The ranking model's scores, in calls of the executors' batch size: the numbers a run's scoring gives.
+        columns[RANK_SIGNAL] = scoring.predict_windows(lambda _: trained.rank_model, last.x, None, horizon)
     return backtest.forecast_beyond(last, columns)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import artifacts
+from forecaster.columns import GLOBAL, RANK_SIGNAL
 from forecaster.config import ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError, ForecasterError, RunFailed
@@ -55,6 +56,7 @@ class Fold:
     calibration: pd.DataFrame  # conformity scores of every outcome known at the fold's end (val and test)
     naive_quantiles: dict[str, list[list[float]]]  # the naive bands' h-day log change quantiles per ticker
     garch_params: dict[str, dict[str, float]]  # per ticker, fitted on its train returns
+    rank_scores_path: Path | None = None  # the ranking model's scores of every test window, when it was trained
 
 
 @contextmanager
@@ -226,6 +228,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
         modelled = list(trained.files)
         test, last = test.subset(np.isin(test.ticker, modelled)), last.subset(np.isin(last.ticker, modelled))
     scores_path = _fold_path(opts, run_dir, "scores", fold)
+    rank_scores_path = _fold_path(opts, run_dir, "rank_scores", fold)
 
     def score() -> None:
         with stage(f"scoring {len(test)} test windows on the executors", spark):
@@ -240,6 +243,17 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
                 scores_path,
                 expected_windows=len(test) + len(last),
             )
+            if trained.rank_file:
+                scoring.score_split_to(
+                    spark,
+                    prepared.table_path,
+                    {GLOBAL: run_dir / trained.rank_file},
+                    prepared.features,
+                    cfg.lookback,
+                    cfg.horizon,
+                    rank_scores_path,
+                    expected_windows=len(test) + len(last),
+                )
 
     progress.stage(f"{name}/score", score)
     with stage(f"backtest of {len(test)} test windows beside the baselines, with online calibration"):
@@ -249,10 +263,15 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
         known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
         naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
         outputs = _outputs(trained, [(test, test_quantiles), (last, last_quantiles)], known)
+        # The ranking model's scores stand beside the prices: a signal, not a forecast of a price.
+        rank = scoring.Scores.read(rank_scores_path) if trained.rank_file else None
         columns = {
-            kind: backtest.price_forecasts(
-                w, out, opts.ma_window, naive_quantiles, garch.for_windows(garch_origins, garch_params, w)
-            )
+            kind: {
+                **backtest.price_forecasts(
+                    w, out, opts.ma_window, naive_quantiles, garch.for_windows(garch_origins, garch_params, w)
+                ),
+                **({RANK_SIGNAL: scoring.align(rank, w, per_step=1)} if rank is not None else {}),
+            }
             for kind, w, out in (("test", test, outputs[0]), ("last", last, outputs[1]))
         }
         return Fold(
@@ -267,6 +286,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
             known,
             naive_quantiles,
             garch_params,
+            rank_scores_path if rank is not None else None,
         )
 
 
@@ -299,7 +319,30 @@ def _train(
         else:
             trained = training.fit(windows["train"], windows["val"], len(prepared.features), cfg, verbose=opts.verbose)
             training.save(trained, run_dir)  # where the executors load it from; a later fold replaces it
-    return replace(trained, models={}), failed
+    if not opts.per_ticker and cfg.ranking != "off":
+        _train_ranking(opts, prepared, windows, run_dir, trained)
+    return replace(trained, models={}, rank_model=None), failed
+
+
+def _train_ranking(opts: RunOptions, prepared: Any, windows: dict[str, Any], run_dir: Path, trained: Any) -> None:
+    """The ranking model beside the global one, saved in the run folder (``trained`` records it), when the
+    training days hold enough tickers to rank: at least ``--min-cross-section`` on the median day."""
+    from forecaster.model import network, ranking
+
+    per_day = pd.Series(windows["train"].origin_date).value_counts()
+    if per_day.median() < opts.min_cross_section:
+        log.info(
+            "no ranking model: %d tickers on the median training day, fewer than --min-cross-section %d",
+            per_day.median(),
+            opts.min_cross_section,
+        )
+        return
+    with stage("training the ranking model"):
+        net, summary = ranking.fit(
+            windows["train"], windows["val"], len(prepared.features), opts.model, opts.model.ranking, opts.verbose
+        )
+        network.save_model(net, run_dir / artifacts.RANK_MODEL)
+    trained.rank_file, trained.rank_result = artifacts.RANK_MODEL, summary
 
 
 def _outputs(trained: Any, windows: list[tuple[Any, np.ndarray]], known: pd.DataFrame) -> list[Any]:

@@ -210,17 +210,21 @@ def load_model(path: Path) -> keras.Model:
         raise ArtifactError(f"{path}: damaged or not a Keras model ({type(exc).__name__}: {exc})") from exc
 
 
-def check_shape(net: keras.Model, path: Path, lookback: int, n_features: int, horizon: int) -> None:
+def check_shape(
+    net: keras.Model, path: Path, lookback: int, n_features: int, horizon: int, per_step: int = len(QUANTILES)
+) -> None:
     """Raise ArtifactError when a loaded model does not take ``lookback`` x ``n_features`` windows or does not
-    forecast the quantiles of ``horizon`` steps: its card and the windows it would be fed disagree with it.
+    forecast the quantiles of ``horizon`` steps (``per_step=1``: one score per step, the ranking model's): its
+    card and the windows it would be fed disagree with it.
     """
-    expected_in, expected_out = (lookback, n_features), (horizon, len(QUANTILES))
+    expected_in = (lookback, n_features)
+    expected_out = (horizon, per_step) if per_step > 1 else (horizon,)
     got_in, got_out = tuple(net.input_shape[1:]), tuple(net.output_shape[1:])
     if got_in != expected_in or got_out != expected_out:
         raise ArtifactError(
             f"{path}: the model takes windows of {got_in[0]} days x {got_in[-1]} features and forecasts "
-            f"{got_out[0]} steps x {got_out[-1] if len(got_out) > 1 else 1} quantiles, but its model card says "
-            f"lookback {lookback}, {n_features} features, horizon {horizon} x {len(QUANTILES)} quantiles; the card "
+            f"{got_out[0]} steps x {got_out[-1] if len(got_out) > 1 else 1} values, but its model card says "
+            f"lookback {lookback}, {n_features} features, horizon {horizon} x {per_step} values; the card "
             "does not belong to this model (or the run is older than quantile forecasts) - retrain with "
             "`python -m forecaster run`"
         )

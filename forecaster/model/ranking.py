@@ -21,18 +21,52 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forecaster.columns import RANK_SIGNAL
 from forecaster.config import ModelConfig
-from forecaster.evaluate.cross_section import ranks_by_group
 from forecaster.prepare.windows import Windows, window_dataset
 
 log = logging.getLogger(__name__)
 
-#: The ranking signal's name: its column in predictions and forecasts, and its row in the skill tests.
-RANK_SIGNAL = "lstm_rank"
 #: Evenly spread ranks in (-1/2, 1/2) have variance 1/12: this makes it 1 (qlib's CSRankNorm).
 RANK_SCALE = 12**0.5
-#: A day with fewer tickers than this has no ranking target (its windows do not train the model).
-MIN_TICKERS = 5
+#: A day with fewer tickers than this has no ranking target (its windows do not train the model). ``run`` trains
+#: the model only when its median training day holds ``--min-cross-section`` tickers.
+MIN_TICKERS = 2
+
+
+def ranks_by_group(group: np.ndarray, *columns: np.ndarray) -> list[np.ndarray]:
+    """Each value's rank within its group (1 = lowest; ties share their average rank; NaN stays NaN), as
+    pandas' ``groupby(...).rank()`` gives it, for each of ``columns``. The groups (days) become the rows of a
+    table padded with inf, sorted row by row: many short sorts that stay in the processor's cache, rather than one
+    of every row; where each row goes in the table is found once for all the columns."""
+    groups = int(group.max(initial=-1)) + 1
+    if not groups:
+        return [np.full(len(values), np.nan) for values in columns]
+    by_group = np.argsort(group.astype(np.uint16) if groups <= 2**16 else group, kind="stable")
+    counts = np.bincount(group, minlength=groups)
+    row = group[by_group]
+    column = np.arange(len(group)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = int(counts.max())
+    position = np.tile(np.arange(width), groups)
+    out = []
+    for values in columns:
+        v = values[by_group]
+        finite = np.isfinite(v)
+        table = np.full((groups, width), np.inf)
+        table[row[finite], column[finite]] = v[finite]  # missing values sort after every present one
+        order = np.argsort(table, axis=1)
+        ordered = np.take_along_axis(table, order, axis=1).ravel()
+        valid = position < np.repeat(np.bincount(row[finite], minlength=groups), width)
+        run = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]] | (position == 0)) - 1  # equal values of a group
+        runs = int(run[-1]) + 1
+        with np.errstate(invalid="ignore", divide="ignore"):  # a run of padding has no rank
+            average = np.bincount(run[valid], position[valid] + 1.0, runs) / np.bincount(run[valid], None, runs)
+        ranks = np.empty((groups, width))
+        np.put_along_axis(ranks, order, np.where(valid, average[run], np.nan).reshape(groups, width), axis=1)
+        found = np.empty(len(values))
+        found[by_group] = ranks[row, column]
+        out.append(found)
+    return out
 
 
 def rank_normalise(day: np.ndarray, change: np.ndarray, min_tickers: int = MIN_TICKERS) -> np.ndarray:
@@ -62,7 +96,12 @@ def rank_targets(windows: Windows, min_tickers: int = MIN_TICKERS) -> np.ndarray
     return out
 
 
-def build_model(n_features: int, cfg: ModelConfig) -> Any:
+#: The losses the ranking model can train with: ``mse`` on the rank targets in shuffled batches, or ``ic`` (minus
+#: the correlation of its scores with the rank targets across one origin day's tickers, one day a batch).
+LOSSES: tuple[str, ...] = ("mse", "ic")
+
+
+def build_model(n_features: int, cfg: ModelConfig, loss: str = "mse") -> Any:
     """An LSTM layer (or ``cfg.layers``) of ``cfg.units`` cells, dropout, and one score per step (H).
 
     Example:
@@ -79,8 +118,58 @@ def build_model(n_features: int, cfg: ModelConfig) -> Any:
         hidden = keras.layers.Dropout(cfg.dropout, name=f"rank_dropout_{layer + 1}")(hidden)
     scores = keras.layers.Dense(cfg.horizon, name="rank_scores")(hidden)
     model = keras.Model(inputs, scores, name=RANK_SIGNAL)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss=_masked_mse)
+    losses = {"mse": _masked_mse, "ic": _day_ic_loss}
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss=losses[loss])
     return model
+
+
+def _day_ic_loss(y_true: Any, y_pred: Any) -> Any:
+    """Minus the mean over steps of the correlation, across the batch's known targets (one origin day's tickers),
+    of the scores with the rank targets: what the daily Rank IC rewards, learnt directly."""
+    import keras
+
+    ops = keras.ops
+    weight = ops.cast(ops.logical_not(ops.isnan(y_true)), "float32")
+    n = ops.maximum(ops.sum(weight, axis=0), 1.0)
+    target = ops.where(weight > 0, y_true, 0.0)
+    centred_pred = (y_pred - ops.sum(y_pred * weight, axis=0) / n) * weight
+    centred_target = (target - ops.sum(target * weight, axis=0) / n) * weight
+    covariance = ops.sum(centred_pred * centred_target, axis=0)
+    scale = ops.sqrt(ops.sum(centred_pred**2, axis=0) * ops.sum(centred_target**2, axis=0) + 1e-12)
+    return -ops.mean(covariance / scale)
+
+
+def day_dataset(windows: Windows, targets: np.ndarray, shuffle: bool = False, seed: int = 0) -> Any:
+    """A ``keras.utils.PyDataset`` of one origin day's windows a batch, padded to the busiest day's count (one
+    shape, one compilation) with NaN targets, which the losses skip; days in a seeded random order each epoch."""
+    import keras
+
+    day = pd.factorize(windows.origin_date)[0]
+    order = np.argsort(day, kind="stable")
+    days = np.split(order, np.cumsum(np.bincount(day))[:-1]) if len(day) else []
+    width = max((len(d) for d in days), default=1)
+
+    class DayBatches(keras.utils.PyDataset):
+        def __init__(self) -> None:
+            super().__init__(workers=1, use_multiprocessing=False)
+            self._rng = np.random.default_rng(seed)
+            self._order = self._rng.permutation(len(days)) if shuffle else np.arange(len(days))
+
+        def __len__(self) -> int:
+            return len(days)
+
+        def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+            rows = days[self._order[index]]
+            x = np.zeros((width, windows.lookback, windows.values.shape[1]), np.float32)
+            y = np.full((width, targets.shape[1]), np.nan, np.float32)
+            x[: len(rows)], y[: len(rows)] = windows.batch(rows), targets[rows]
+            return x, y
+
+        def on_epoch_end(self) -> None:
+            if shuffle:
+                self._order = self._rng.permutation(len(days))
+
+    return DayBatches()
 
 
 def _masked_mse(y_true: Any, y_pred: Any) -> Any:
@@ -93,37 +182,43 @@ def _masked_mse(y_true: Any, y_pred: Any) -> Any:
     return ops.sum(miss * miss) / ops.maximum(ops.sum(ops.cast(known, "float32")), 1.0)
 
 
-def fit(train: Windows, val: Windows, n_features: int, cfg: ModelConfig, verbose: int = 0) -> tuple[Any, dict]:
-    """Train the ranking model on ``train``'s rank targets, keeping the weights of the best validation epoch;
-    returns the model and a summary (epochs run, best epoch, best validation loss, seconds)."""
+def fit(
+    train: Windows, val: Windows, n_features: int, cfg: ModelConfig, loss: str = "ic", verbose: int = 0
+) -> tuple[Any, dict[str, Any]]:
+    """Train the ranking model with ``loss`` (``LOSSES``) on ``train``'s rank targets, keeping the weights of its
+    best validation epoch (its loss on ``val``'s rank targets: for ``ic``, minus the mean daily correlation);
+    returns the model and a summary (loss, epochs run, best epoch, best validation loss, seconds)."""
     import keras
 
     from forecaster.model import network
 
+    if loss not in LOSSES:
+        raise ValueError(f"the ranking model's loss must be one of {LOSSES}, not {loss!r}")
     network.seed_everything(cfg.seed)
-    model = build_model(n_features, cfg)
-    train_ranked, val_ranked = (replace(w, y=rank_targets(w)) for w in (train, val))
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss",
-        patience=cfg.patience,
-        min_delta=0.0,
-        restore_best_weights=True,
-    )
+    model = build_model(n_features, cfg, loss)
+    train_targets, val_targets = rank_targets(train), rank_targets(val)
+    if loss == "ic":
+        feed, checked = day_dataset(train, train_targets, shuffle=True, seed=cfg.seed), day_dataset(val, val_targets)
+    else:
+        feed = window_dataset(replace(train, y=train_targets), cfg.batch_size, shuffle=True, seed=cfg.seed)
+        checked = window_dataset(replace(val, y=val_targets), 4096)
+    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=cfg.patience, restore_best_weights=True)
     started = time.perf_counter()
-    history = model.fit(
-        window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed),
-        validation_data=window_dataset(val_ranked, 4096),
-        epochs=cfg.epochs,
-        callbacks=[stopper],
-        verbose=verbose,
-    )
+    history = model.fit(feed, validation_data=checked, epochs=cfg.epochs, callbacks=[stopper], verbose=verbose)
     losses = history.history["val_loss"]
     best = int(np.argmin(losses))
     summary = {
+        "loss": loss,
         "epochs_run": len(losses),
         "best_epoch": best + 1,
         "best_val_loss": float(losses[best]),
-        "train_seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(time.perf_counter() - started, 2),
     }
-    log.info("ranking model: %d epochs, best validation loss %.5f at epoch %d", len(losses), losses[best], best + 1)
+    log.info(
+        "trained the ranking model (%s loss) %d epochs; best validation loss %.5f at epoch %d",
+        loss,
+        len(losses),
+        losses[best],
+        best + 1,
+    )
     return model, summary

@@ -222,8 +222,9 @@ def _keys(rows: pd.DataFrame) -> pd.MultiIndex:
     return keys
 
 
-def align(scores: pd.DataFrame | Scores, windows: Any) -> np.ndarray:
-    """The scores of ``windows``' origins, in their order: quantile forecasts (n, horizon, Q).
+def align(scores: pd.DataFrame | Scores, windows: Any, per_step: int = len(QUANTILES)) -> np.ndarray:
+    """The scores of ``windows``' origins, in their order: quantile forecasts (n, horizon, Q), or with
+    ``per_step=1`` one value per step (n, horizon), the ranking model's.
 
     ``scores``: ``Scores``, or ``score``'s rows (ticker, date, scaled). Raises ArtifactError if a window
     has no score: the scores are not of these windows.
@@ -236,11 +237,11 @@ def align(scores: pd.DataFrame | Scores, windows: Any) -> np.ndarray:
     if (position < 0).any():
         missing = wanted[position < 0]
         raise ArtifactError(f"{len(missing)} windows have no score, first {missing[0][0]} {missing[0][1]:%Y-%m-%d}")
-    width = horizon * len(QUANTILES)
+    width = horizon * per_step
     values = scores.values if len(scores.values) else np.zeros((0, width), np.float32)
     if values.shape[1:] != (width,):
         raise ArtifactError(
-            f"scores hold {values.shape[1:]} values per window; {horizon} steps x "
-            f"{len(QUANTILES)} quantiles are {width}"
+            f"scores hold {values.shape[1:]} values per window; {horizon} steps x {per_step} values are {width}"
         )
-    return values[position].astype(np.float32).reshape(-1, horizon, len(QUANTILES))
+    shape = (-1, horizon, per_step) if per_step > 1 else (-1, horizon)
+    return values[position].astype(np.float32).reshape(shape)

@@ -38,6 +38,9 @@ class Trained:
     results: dict[str, network.TrainResult] = field(default_factory=dict)
     shrink: dict[str, list[float]] = field(default_factory=dict)  # key -> per-step shrinkage of the median
     val_scores: pd.DataFrame | None = None  # ticker, step, target_date, score80, score95 of validation windows
+    rank_file: str | None = None  # the ranking model's .keras file, relative to the run (global mode, when trained)
+    rank_result: dict[str, Any] | None = None  # its training summary (``ranking.fit``)
+    rank_model: Any = None  # the ranking model, when in this process
 
     @property
     def per_ticker(self) -> bool:
@@ -132,6 +135,17 @@ def load(run_dir: Path, card: dict[str, Any], tickers: list[str] | None = None) 
         net = network.load_model(path)
         network.check_shape(net, path, int(card["lookback"]), len(card["features"]), int(card["horizon"]))
         trained.models[key], trained.files[key] = net, name
+    rank = card.get("rank_model")
+    if rank:
+        if rank.get("file") != artifacts.RANK_MODEL:
+            raise ArtifactError(
+                f"model card names {rank.get('file')!r} for the ranking model; a run writes {artifacts.RANK_MODEL!r}"
+            )
+        path = run_dir / artifacts.RANK_MODEL
+        trained.rank_model, trained.rank_file = network.load_model(path), artifacts.RANK_MODEL
+        network.check_shape(
+            trained.rank_model, path, int(card["lookback"]), len(card["features"]), int(card["horizon"]), per_step=1
+        )
     return trained
 
 

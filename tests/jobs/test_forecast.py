@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from forecaster import artifacts
+from forecaster.columns import RANK_SIGNAL
 from forecaster.errors import ArtifactError, ConfigError, DataError
 from forecaster.jobs.forecast import forecast_latest
 from forecaster.jobs.run import RunOptions, run
@@ -70,6 +71,23 @@ def test_the_forecast_of_a_second_ticker_is_its_own(sample_run):
     assert fresh["lstm"].to_numpy() == pytest.approx(msft["lstm"].to_numpy(), rel=1e-6)
 
 
+def test_the_ranking_model_scores_every_test_window_and_the_forecast_beside_the_prices(sample_run):
+    data_dir, result = sample_run
+    card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    assert card["rank_model"]["file"] == artifacts.RANK_MODEL and card["rank_model"]["training"]["loss"] == "ic"
+    assert (result.run_dir / artifacts.RANK_MODEL).is_file() and (result.run_dir / "rank_scores").is_dir()
+    predictions = artifacts.read_parquet(result.run_dir / artifacts.PREDICTIONS)
+    assert predictions[RANK_SIGNAL].notna().all()
+    # A score per ticker, day and step, read as a signal of its own in the cross-sectional tests and the portfolio.
+    summary = result.report["summary"]
+    assert RANK_SIGNAL in summary["cross_section"]["1"] and RANK_SIGNAL in summary["portfolio"]["1"]
+    written = artifacts.read_parquet(result.run_dir / artifacts.FORECAST)
+    _, fresh = forecast_latest(data_dir, ["IBM"])
+    # The forecast job scores the last window in the driver: the number the executors gave the run.
+    ibm = written[written["ticker"] == "IBM"].reset_index(drop=True)
+    assert fresh[RANK_SIGNAL].to_numpy() == pytest.approx(ibm[RANK_SIGNAL].to_numpy(), rel=1e-5, abs=1e-6)
+
+
 @pytest.mark.slow
 def test_per_ticker_models_are_trained_and_saved_separately(spark, tmp_path):
     result = _tiny_run(tmp_path, per_ticker=True)
@@ -118,7 +136,7 @@ def _copy_with_card(published_run, tmp_path, **changes):
             rf"takes windows of {TINY_MODEL.lookback} days .* card says lookback "
             rf"{TINY_MODEL.lookback + 5}",
         ),
-        ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps x 5 quantiles, but .* horizon"),
+        ({"horizon": TINY_MODEL.horizon + 1}, rf"forecasts {TINY_MODEL.horizon} steps x 5 values, but .* horizon"),
         ({"models": {"global": "../../../elsewhere.keras"}}, "a run writes 'model.keras'"),
     ],
 )

@@ -32,7 +32,11 @@ def test_a_run_is_logged_with_its_settings_metrics_card_report_and_model(sample_
     )
     names = {a.path for a in client.list_artifacts(mlflow_run_id)}
     assert {"model_card.json", "report.json", "model"} <= names
-    assert [a.path for a in client.list_artifacts(mlflow_run_id, "model")] == ["model/model.keras"]
+    # The quantile network and the ranking model (the sample run ranks its two tickers).
+    assert [a.path for a in client.list_artifacts(mlflow_run_id, "model")] == [
+        "model/model.keras",
+        "model/rank_model.keras",
+    ]
 
 
 def test_an_unreachable_tracking_server_leaves_the_run_published(sample_run, caplog, monkeypatch):

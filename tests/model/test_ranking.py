@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from forecaster.columns import feature_column
 from forecaster.config import ModelConfig
@@ -50,14 +51,15 @@ def test_rank_targets_are_centred_unit_scores_per_day_and_none_on_a_thin_day():
     change = windows.y[:, 0] * windows.target_scale
     first_day = windows.origin_date == windows.origin_date[0]
     assert np.argmax(targets[first_day, 0]) == np.argmax(change[first_day])
-    thin = ranking.rank_targets(windows.subset(np.isin(windows.ticker, ["T00", "T01", "T02"])))
-    assert np.isnan(thin).all()  # three tickers a day: too few to rank
+    alone = ranking.rank_targets(windows.subset(windows.ticker == "T00"))
+    assert np.isnan(alone).all()  # one ticker a day: nothing to rank
 
 
-def test_the_ranking_model_learns_an_order_that_holds_on_validation_days():
+@pytest.mark.parametrize("loss", ranking.LOSSES)
+def test_the_ranking_model_learns_an_order_that_holds_on_validation_days(loss):
     table = _universe(tickers=40, days=160, signal=1.0)
     train, val = (make_windows(table, split, ("log_return",), 4, 2) for split in ("train", "val"))
-    model, summary = ranking.fit(train, val, 1, TINY)
+    model, summary = ranking.fit(train, val, 1, TINY, loss=loss)
     scores = np.asarray(model.predict(val.x, verbose=0))
     assert scores.shape == (len(val), 2)
     day = pd.factorize(val.origin_date)[0]
@@ -65,4 +67,18 @@ def test_the_ranking_model_learns_an_order_that_holds_on_validation_days():
     mine = ranking.rank_normalise(day, scores[:, 0].astype(np.float64))
     daily = pd.DataFrame({"day": day, "a": mine, "b": realised}).groupby("day")[["a", "b"]].corr().xs("a", level=1)["b"]
     assert daily.mean() > 0.3  # a step-1 Rank IC that noise alone would not give
-    assert 1 <= summary["best_epoch"] <= summary["epochs_run"] <= TINY.epochs
+    assert 1 <= summary["best_epoch"] <= summary["epochs_run"] <= TINY.epochs and summary["loss"] == loss
+
+
+def test_a_day_batch_holds_one_origin_day_padded_with_unknown_targets():
+    table = _universe(tickers=7, days=40, signal=0.0)
+    table = table[~((table["ticker"] == "T06") & (table["pos"] > 20))]  # one ticker ends early: a thinner day
+    windows = make_windows(table, "train", ("log_return",), 4, 2)
+    targets = ranking.rank_targets(windows)
+    days = ranking.day_dataset(windows, targets)
+    assert len(days) == len(np.unique(windows.origin_date))
+    for i in range(len(days)):
+        x, y = days[i]
+        assert x.shape == (7, 4, 1) and y.shape == (7, 2)  # every batch one shape: one compilation
+    x, y = days[len(days) - 1]  # the last day: six tickers, one padded row
+    assert np.isnan(y[6]).all() and not x[6].any() and np.isfinite(y[:6]).all()
