@@ -18,7 +18,7 @@ import pandas as pd
 
 from forecaster import artifacts
 from forecaster.columns import GLOBAL, RANK_SIGNAL
-from forecaster.config import ModelConfig, RunOptions
+from forecaster.config import RANKING_CHOICES, ModelConfig, RunOptions
 from forecaster.data import cache, ingest
 from forecaster.errors import ConfigError, ForecasterError, RunFailed
 from forecaster.evaluate import ledger, metrics, report_files
@@ -100,6 +100,8 @@ def run(opts: RunOptions) -> RunResult:
             f"--ma-window {opts.ma_window} is longer than --lookback {opts.model.lookback}: "
             "the baseline may only use the days the model sees"
         )
+    if opts.model.ranking not in RANKING_CHOICES:
+        raise ConfigError(f"--ranking {opts.model.ranking!r}: choose one of {', '.join(RANKING_CHOICES)}")
     data_dir = artifacts.ensure_writable(opts.data_dir)
     if opts.mlflow_uri:
         tracking.require_mlflow()  # before any work

@@ -7,8 +7,10 @@ tickers' log changes ranked, the ranks spread evenly over (0, 1) and centred, ``
 multiplied by ``RANK_SCALE`` (unit variance). Its output, one score per step, is the ``lstm_rank`` signal (higher:
 expected to rise more than the day's other tickers); it is a score, not a price.
 
-It reads the same windows as the quantile network and is trained with mean squared error on the training windows,
-early-stopped on the validation windows' loss.
+It reads the same windows as the quantile network. With the ``ic`` loss (the default of ``--ranking``) it trains one
+origin day a batch on minus the correlation of its scores with the day's rank targets - the daily Rank IC, learnt
+directly; with ``mse``, in shuffled batches on the squared error. Early stopping on the validation windows' loss
+keeps its best epoch. ``ranks_by_group`` (the day's ranks) is shared with the cross-sectional tests.
 """
 
 from __future__ import annotations

@@ -118,6 +118,14 @@ def test_moving_average_longer_than_the_lookback_is_refused(tmp_path):
         _tiny_run(tmp_path, ma_window=TINY_MODEL.lookback + 1)
 
 
+def test_an_unknown_ranking_loss_is_refused_before_any_work(tmp_path):
+    from dataclasses import replace
+
+    with pytest.raises(ConfigError, match="--ranking 'rank': choose one of ic, mse, off"):
+        _tiny_run(tmp_path, model=replace(TINY_MODEL, ranking="rank"))
+    assert not (tmp_path / "runs").exists()
+
+
 def _copy_with_card(published_run, tmp_path, **changes):
     """A copy of the published data dir whose latest model card has ``changes``."""
     data_dir, result = published_run
