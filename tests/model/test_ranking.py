@@ -82,3 +82,17 @@ def test_a_day_batch_holds_one_origin_day_padded_with_unknown_targets():
         assert x.shape == (7, 4, 1) and y.shape == (7, 2)  # every batch one shape: one compilation
     x, y = days[len(days) - 1]  # the last day: six tickers, one padded row
     assert np.isnan(y[6]).all() and not x[6].any() and np.isfinite(y[:6]).all()
+
+
+def test_a_day_of_more_tickers_than_a_batch_comes_in_chunks_that_cover_it_once(monkeypatch):
+    monkeypatch.setattr(ranking, "DAY_BATCH", 3)
+    table = _universe(tickers=7, days=30, signal=0.0)
+    windows = make_windows(table, "train", ("log_return",), 4, 2)
+    targets = ranking.rank_targets(windows)
+    for shuffle in (False, True):
+        days = ranking.day_dataset(windows, targets, shuffle=shuffle, seed=1)
+        batches = [days[i] for i in range(len(days))]
+        assert len(days) == 3 * len(np.unique(windows.origin_date))  # 7 tickers a day: chunks of 3, 2 and 2
+        assert all(x.shape == (3, 4, 1) for x, _ in batches)
+        seen = np.sort(np.concatenate([y[np.isfinite(y[:, 0]), 0] for _, y in batches]))
+        assert np.array_equal(seen, np.sort(targets[:, 0]))  # every window once
