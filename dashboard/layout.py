@@ -327,6 +327,13 @@ def _step_options(view: RunView) -> list[dict[str, Any]]:
     return [{"label": ahead(s), "value": s} for s in range(1, view.horizon + 1)]
 
 
+def _signal_options(view: RunView) -> list[dict[str, Any]]:
+    """The signals the run's cross-sectional tests hold (the ranking model's only where the run trained one)."""
+    cross = view.report.get("summary", {}).get("cross_section", {})
+    present = {signal for step, signals in cross.items() if isinstance(signals, dict) for signal in signals}
+    return [{"label": display_name(s), "value": s} for s in SIGNALS if s in present or not present]
+
+
 def _ticker_controls(view: RunView, address: Address) -> dbc.Row:
     return dbc.Row(
         className="g-3 align-items-end mb-3",
@@ -536,7 +543,7 @@ def _skill_tab(view: RunView, address: Address, opened: bool) -> dbc.Tab:
                                 value="lstm",
                                 clearable=False,
                                 searchable=False,
-                                options=[{"label": display_name(s), "value": s} for s in SIGNALS],
+                                options=_signal_options(view),
                             ),
                             {"xs": 6, "md": 3, "lg": 2},
                         ),

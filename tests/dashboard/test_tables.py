@@ -104,3 +104,18 @@ def test_the_model_card_names_the_tickers_left_out_and_why():
         "  ILLIQ100A: its adjusted close never changes (a constant series)",
         "  APTV: only 0 usable days before the test start 2017-02-08",
     ]
+
+
+def test_the_signal_menu_offers_the_ranking_score_only_where_the_run_trained_one():
+    from dashboard.layout import _signal_options
+    from dashboard.reader import RunView
+
+    def offered(cross_section):
+        report = {"tickers": {}, "summary": {"cross_section": cross_section}}
+        view = RunView("r", ("r", 0.0), report, {}, None, None, None)
+        return [option["value"] for option in _signal_options(view)]
+
+    without = offered({"min_tickers": 30, "1": {"lstm": {}, "drift": {}, "reversal_1d": {}}})
+    assert without == ["lstm", "drift", "reversal_1d"]
+    assert "lstm_rank" in offered({"min_tickers": 30, "1": {"lstm": {}, "lstm_rank": {}}})
+    assert "lstm_rank" in offered({"absent": "too few tickers"})  # nothing to chart: the tab says why
