@@ -2,10 +2,11 @@
 only (the test period is never cut).
 
     python benchmarks/tune_rank.py [--csv ../shared/data/all_stocks_5yr.csv] [--sets default both]
-                                   [--units 32] [--epochs 6]
+                                   [--units 32] [--losses mse ic] [--epochs 6]
 
 Prepares the universe once per feature set with Spark (test start 2017-02-08, as ``benchmarks/sp500.py``),
-trains the ranking model (``forecaster.model.ranking``) on the training windows' rank-normalised changes, and
+trains the ranking model (``forecaster.model.ranking``) with each loss on the training windows' rank-normalised
+changes (``ic``: one origin day a batch; ``mse``: shuffled batches of ``--batch-size``), and
 prints, after every epoch, per step the Rank IC across tickers of its scores with the realised change on the
 validation windows (mean over the validation origin days and its t-statistic), and the validation loss. The
 quantile network's median on the same days is in ``benchmarks/tune_features.py``'s output.
