@@ -19,8 +19,10 @@ import argparse
 import logging
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,6 +75,34 @@ def validation_rank_ic(val: Windows, median: np.ndarray) -> dict[int, dict[str, 
     return {int(step): {s: v["rank_ic"] for s, v in by.items()} for step, by in summary.items()}
 
 
+def validation_windows(
+    csv: Path, sets: list[str], test_start: str, cfg: ModelConfig
+) -> Iterator[tuple[str, Any, Windows, Windows]]:
+    """Per feature set of ``sets`` (``SETS``' names): ``csv`` imported once, prepared with Spark (test from
+    ``test_start``), and its training and validation windows - (name, prepared, train, val). The test period is
+    never cut into windows."""
+    spark = get_spark()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        report = import_csv([csv], work, on_bad_rows="drop", progress=False)
+        paths = [work / "prices" / f"{o.ticker}.parquet" for o in report.outcomes]
+        for name in sets:
+            prepared = prepare(
+                spark,
+                paths,
+                work / f"prep-{name}",
+                lookback=cfg.lookback,
+                horizon=cfg.horizon,
+                test_start=test_start,
+                features=SETS[name],
+            )
+            train, val = (
+                load_windows(prepared.table_path, s, prepared.features, cfg.lookback, cfg.horizon)
+                for s in ("train", "val")
+            )
+            yield name, prepared, train, val
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
@@ -82,44 +112,27 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=ModelConfig().seed)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    spark = get_spark()
     cfg = replace(ModelConfig(), epochs=args.epochs, seed=args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        report = import_csv([args.csv], work, on_bad_rows="drop", progress=False)
-        paths = [work / "prices" / f"{o.ticker}.parquet" for o in report.outcomes]
-        for name in args.sets:
-            features = SETS[name]
-            prepared = prepare(
-                spark,
-                paths,
-                work / f"prep-{name}",
-                lookback=cfg.lookback,
-                horizon=cfg.horizon,
-                test_start=args.test_start,
-                features=features,
-            )
-            train, val = (
-                load_windows(prepared.table_path, s, features, cfg.lookback, cfg.horizon) for s in ("train", "val")
-            )
-            trained = training.fit(train, val, len(features), cfg, verbose=0)
-            result = next(iter(trained.results.values()))
-            median = training.predict_scaled(next(iter(trained.models.values())), val)[..., network.MEDIAN]
-            print(
-                f"{name}: {len(features)} features, {len(prepared.bounds)} tickers, {len(val)} validation windows, "
-                f"val_loss={result.best_val_loss:.5f} (epoch {result.best_epoch}, {result.train_seconds:.0f} s)",
-                flush=True,
-            )
-            for step, by_signal in validation_rank_ic(val, median).items():
-                parts = [
-                    f"{signal} {_fmt(ic['mean'], '+.4f')} (t {_fmt(ic['t'], '.1f')}, NW {_fmt(ic['t_nw'], '.1f')})"
-                    for signal, ic in by_signal.items()
-                ]
-                print(f"  step {step}, validation Rank IC over {by_signal['lstm']['days']} days: " + ", ".join(parts))
+    for name, prepared, train, val in validation_windows(args.csv, args.sets, args.test_start, cfg):
+        features = prepared.features
+        trained = training.fit(train, val, len(features), cfg, verbose=0)
+        result = next(iter(trained.results.values()))
+        median = training.predict_scaled(next(iter(trained.models.values())), val)[..., network.MEDIAN]
+        print(
+            f"{name}: {len(features)} features, {len(prepared.bounds)} tickers, {len(val)} validation windows, "
+            f"val_loss={result.best_val_loss:.5f} (epoch {result.best_epoch}, {result.train_seconds:.0f} s)",
+            flush=True,
+        )
+        for step, by_signal in validation_rank_ic(val, median).items():
+            parts = [
+                f"{signal} {fmt(ic['mean'], '+.4f')} (t {fmt(ic['t'], '.1f')}, NW {fmt(ic['t_nw'], '.1f')})"
+                for signal, ic in by_signal.items()
+            ]
+            print(f"  step {step}, validation Rank IC over {by_signal['lstm']['days']} days: " + ", ".join(parts))
     return 0
 
 
-def _fmt(value: float | None, spec: str) -> str:
+def fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 

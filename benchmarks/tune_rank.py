@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,17 +25,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tune_features import SETS  # noqa: E402
+from tune_features import DEFAULT_CSV, SETS, fmt, validation_windows  # noqa: E402
 
+from forecaster.columns import RANK_SIGNAL  # noqa: E402
 from forecaster.config import ModelConfig  # noqa: E402
-from forecaster.data.ingest import import_csv  # noqa: E402
 from forecaster.evaluate import cross_section  # noqa: E402
 from forecaster.model import network, ranking  # noqa: E402
-from forecaster.prepare.session import get_spark  # noqa: E402
-from forecaster.prepare.table import prepare  # noqa: E402
-from forecaster.prepare.windows import Windows, load_windows, window_dataset  # noqa: E402
-
-DEFAULT_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "all_stocks_5yr.csv"
+from forecaster.prepare.windows import Windows, window_dataset  # noqa: E402
 
 
 def score_rank_ic(val: Windows, scores: np.ndarray) -> dict[int, dict[str, float | None]]:
@@ -49,13 +44,13 @@ def score_rank_ic(val: Windows, scores: np.ndarray) -> dict[int, dict[str, float
                 "origin_date": val.origin_date,
                 "step": step + 1,
                 "realised": np.expm1(val.y[:, step] * val.target_scale),
-                ranking.RANK_SIGNAL: scores[:, step],
+                RANK_SIGNAL: scores[:, step],
             }
         )
         for step in range(val.horizon)
     ]
     summary = cross_section.summary(cross_section.daily_ic(pd.concat(frames, ignore_index=True)))
-    return {int(step): by[ranking.RANK_SIGNAL]["rank_ic"] for step, by in summary.items()}
+    return {int(step): by[RANK_SIGNAL]["rank_ic"] for step, by in summary.items()}
 
 
 def main() -> int:
@@ -71,52 +66,31 @@ def main() -> int:
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # each epoch's line as it comes
     logging.basicConfig(level=logging.ERROR)
-    spark = get_spark()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        report = import_csv([args.csv], work, on_bad_rows="drop", progress=False)
-        paths = [work / "prices" / f"{o.ticker}.parquet" for o in report.outcomes]
-        for name in args.sets:
-            features = SETS[name]
-            base = ModelConfig()
-            prepared = prepare(
-                spark,
-                paths,
-                work / f"prep-{name}",
-                lookback=base.lookback,
-                horizon=base.horizon,
-                test_start=args.test_start,
-                features=features,
-            )
-            train, val = (
-                load_windows(prepared.table_path, s, features, base.lookback, base.horizon) for s in ("train", "val")
-            )
-            train_ranked, val_ranked = (replace(w, y=ranking.rank_targets(w)) for w in (train, val))
-            for units, loss in ((u, loss) for u in args.units for loss in args.losses):
-                cfg = replace(base, units=units, seed=args.seed, batch_size=args.batch_size)
-                network.seed_everything(cfg.seed)
-                model = ranking.build_model(len(features), cfg, loss)
-                if loss == "ic":
-                    feed = ranking.day_dataset(train, train_ranked.y, shuffle=True, seed=cfg.seed)
-                    checked = ranking.day_dataset(val, val_ranked.y)
-                else:
-                    feed = window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed)
-                    checked = window_dataset(val_ranked, 4096)
-                print(f"{name} ({len(features)} features), {units} units, loss {loss}: {len(train)} windows")
-                for epoch in range(1, args.epochs + 1):
-                    model.fit(feed, epochs=1, verbose=0)
-                    val_loss = float(model.evaluate(checked, verbose=0))
-                    scores = np.asarray(model.predict(window_dataset(val, 4096), verbose=0))
-                    parts = [
-                        f"step {step} {_fmt(ic['mean'], '+.4f')} (t {_fmt(ic['t'], '.1f')})"
-                        for step, ic in score_rank_ic(val, scores).items()
-                    ]
-                    print(f"  epoch {epoch}: val_loss {val_loss:.5f}; validation Rank IC " + ", ".join(parts))
+    base = ModelConfig()
+    for name, prepared, train, val in validation_windows(args.csv, args.sets, args.test_start, base):
+        features = prepared.features
+        train_ranked, val_ranked = (replace(w, y=ranking.rank_targets(w)) for w in (train, val))
+        for units, loss in ((u, loss) for u in args.units for loss in args.losses):
+            cfg = replace(base, units=units, seed=args.seed, batch_size=args.batch_size)
+            network.seed_everything(cfg.seed)
+            model = ranking.build_model(len(features), cfg, loss)
+            if loss == "ic":
+                feed = ranking.day_dataset(train, train_ranked.y, shuffle=True, seed=cfg.seed)
+                checked = ranking.day_dataset(val, val_ranked.y)
+            else:
+                feed = window_dataset(train_ranked, cfg.batch_size, shuffle=True, seed=cfg.seed)
+                checked = window_dataset(val_ranked, 4096)
+            print(f"{name} ({len(features)} features), {units} units, loss {loss}: {len(train)} windows")
+            for epoch in range(1, args.epochs + 1):
+                model.fit(feed, epochs=1, verbose=0)
+                val_loss = float(model.evaluate(checked, verbose=0))
+                scores = np.asarray(model.predict(window_dataset(val, 4096), verbose=0))
+                parts = [
+                    f"step {step} {fmt(ic['mean'], '+.4f')} (t {fmt(ic['t'], '.1f')})"
+                    for step, ic in score_rank_ic(val, scores).items()
+                ]
+                print(f"  epoch {epoch}: val_loss {val_loss:.5f}; validation Rank IC " + ", ".join(parts))
     return 0
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":
