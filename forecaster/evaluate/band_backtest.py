@@ -161,11 +161,15 @@ def backtest(actual: np.ndarray, bound: np.ndarray, side: str, level: int) -> di
 FIELDS = ("days", "exceptions", "expected", "kupiec_p", "christoffersen_ind_p", "christoffersen_cc_p", "zone")
 
 
-def backtests(predictions: pd.DataFrame) -> pd.DataFrame:
+def backtests(predictions: pd.DataFrame, series: tuple[np.ndarray, pd.MultiIndex] | None = None) -> pd.DataFrame:
     """Every tail of every banded forecast, per ticker and step, for the whole backtest at once (vectorised:
     the cost grows with the rows): one row per (ticker, step, model, tail) with ``FIELDS``; the same numbers
-    as ``backtest`` on each series."""
-    rows, group, index = sort_series(predictions)
+    as ``backtest`` on each series. ``series``: the rows' ``metrics.series_groups`` when they are already in
+    ``sort_series``' order and numbered from 0."""
+    if series is None:
+        rows, group, index = sort_series(predictions)
+    else:
+        rows, (group, index) = predictions, series
     same_series = np.r_[False, group[1:] == group[:-1]]
     starts = series_starts(group, len(index))
     actual = rows["actual"].to_numpy(np.float64)

@@ -8,7 +8,10 @@ Example:
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -43,3 +46,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while the block runs (and back on after it, if it was on): entries of plain
+    values hold no cycles to collect, and at millions of them the collector's passes over every object alive
+    made a report of 2,531 tickers take 2.8-3.2 s instead of 2.4-2.5 s (the backtest of benchmarks/universe.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -59,7 +59,17 @@ def abstains(forecast: np.ndarray, naive: np.ndarray) -> bool:
         >>> abstains(np.array([1.0, 2.0]), np.array([1.0, 2.0])), abstains(np.array([1.0, 2.1]), np.array([1.0, 2.0]))
         (True, False)
     """
-    return bool(np.allclose(forecast, naive, rtol=0, atol=1e-12))
+    return not apart_from_naive(forecast, naive).any()
+
+
+def apart_from_naive(forecast: np.ndarray, naive: np.ndarray) -> np.ndarray:
+    """Per day: True where ``forecast`` is not naive's (more than 1e-12 apart, or either missing).
+
+    Example:
+        >>> apart_from_naive(np.array([1.0, 2.1, np.nan]), np.array([1.0, 2.0, 3.0])).tolist()
+        [False, True, True]
+    """
+    return ~(np.abs(forecast - naive) <= 1e-12)
 
 
 def diebold_mariano(loss_a: np.ndarray, loss_b: np.ndarray, horizon: int) -> tuple[float | None, float | None]:
