@@ -15,7 +15,7 @@ from forecaster import artifacts
 from forecaster.columns import QUANTILES
 from forecaster.config import RunOptions
 from forecaster.data import cache
-from forecaster.model.intervals import CALIBRATION_WINDOW
+from forecaster.model.intervals import BAND_ENDS, CALIBRATION_WINDOW
 
 
 def library_versions() -> dict[str, str]:
@@ -85,10 +85,12 @@ def model_card(
         "missing": opts.missing,
         "intervals": {
             "method": "conformalised quantile regression, normalised by the model's spread, "
-            "recalibrated online on the last calibration_window outcomes known at each origin",
+            "recalibrated online on the last calibration_window outcomes known at each origin "
+            + ("for each end of a band" if BAND_ENDS == "per_end" else "for both ends of a band at once"),
             "quantiles": list(QUANTILES),
             "shrink": trained.shrink,
             "calibration_window": CALIBRATION_WINDOW,
+            "ends": BAND_ENDS,
             "calibration": artifacts.CALIBRATION,
         },
         "members": opts.model.members,

@@ -3,9 +3,13 @@
 
 The model forecasts quantiles of the scaled log change (``network.QUANTILES``). For a ``level``% band it
 forecasts an inner pair ``(lo, hi)`` (the 10% and 90% quantiles for 80%) and a spread ``w`` (half the 10-90%
-width). Each outcome ``y`` that becomes known gives a score ``E = max(lo - y, y - hi) / w``: how far outside
-(positive) or inside (negative) the raw band it fell, in units of the model's own spread. The calibrated band
-is ``[lo - c w, hi + c w]``, with ``c`` the conformal quantile of the scores known so far.
+width). Each outcome ``y`` that becomes known gives two scores, one per end: ``(lo - y) / w`` and ``(y - hi) / w``,
+how far below the lower end (positive) or above the upper end, in units of the model's own spread. The calibrated
+band is ``[lo - c w, hi + c w]``, with ``c`` the conformal quantile at ``level``% of the joint scores
+``max(lo - y, y - hi) / w`` known so far (``BAND_ENDS = "joint"``). With ``ends="per_end"`` each end has its own
+correction, the conformal quantile at ``(100 + level) / 2``% of its end's scores (Romano et al.'s asymmetric form:
+each end misses ``(100 - level) / 2``% of outcomes, so a forecast whose location drifts is moved, not only
+widened); it did worse on validation days.
 
 Online: at each origin ``t`` the scores are those of the ticker's validation windows and of every backtest
 window whose target date is on or before ``t`` - never a later one - and only the last ``CALIBRATION_WINDOW``
@@ -27,6 +31,11 @@ from forecaster.columns import GLOBAL, LEVELS
 CALIBRATION_WINDOW = 250
 #: Fewer known scores than this: the band stays as the model's raw quantiles say (c = 0).
 MIN_SCORES = 20
+#: How a band is calibrated: "joint" (one correction for both ends, widening them alike) or "per_end" (one for
+#: each end). Chosen on validation days (``benchmarks/tune_intervals.py --ends``, S&P 500, 2026-12-03): the median
+#: 80% interval score over naive's at steps 1-5 was 0.991-1.010 joint and 0.998-1.039 per end.
+BAND_ENDS = "joint"
+ENDS_CHOICES = ("per_end", "joint")
 #: Index of each level's inner quantile pair in ``network.QUANTILES`` (0.025, 0.1, 0.5, 0.9, 0.975).
 BAND_INDEX = {80: (1, 3), 95: (0, 4)}
 
@@ -36,14 +45,21 @@ def spread(quantiles: np.ndarray) -> np.ndarray:
     return np.maximum((quantiles[..., 3] - quantiles[..., 1]) / 2, 1e-6)
 
 
-def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> np.ndarray:
-    """Normalised conformity scores (n, horizon) of outcomes ``y`` (n, horizon; NaN where unknown) against
-    quantile forecasts (n, horizon, Q)."""
+def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised conformity scores of outcomes ``y`` (n, horizon; NaN where unknown) against quantile forecasts
+    (n, horizon, Q), one per end of the ``level``% band: how far below its lower end, and how far above its upper
+    end, each (n, horizon) in units of the forecast's spread. The joint score is their maximum."""
     lo, hi = (quantiles[..., i] for i in BAND_INDEX[level])
-    return np.maximum(lo - y, y - hi) / spread(quantiles)
+    w = spread(quantiles)
+    return (lo - y) / w, (y - hi) / w
 
 
-def conformal_rank(n: Any, level: int) -> Any:
+def score_columns(level: int) -> tuple[str, str]:
+    """The calibration data's columns of the ``level``% band's scores, lower end then upper end."""
+    return f"score{level}_lo", f"score{level}_hi"
+
+
+def conformal_rank(n: Any, level: float) -> Any:
     """The rank (1 = smallest) of the score among ``n`` that covers ``level``% of exchangeable new ones:
     ceil((n + 1) level), at most n; ``n`` a count or an array of counts.
 
@@ -59,12 +75,14 @@ def calibrated_bands(
     quantiles: np.ndarray, corrections: dict[int, np.ndarray]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per level, the band (lower, upper), each (n, horizon) in scaled log change, from the raw quantiles and
-    the correction ``c`` (n, horizon) of each window and step."""
+    the corrections of each window and step: (n, horizon, 2), the lower end's and the upper end's (as
+    ``rolling_corrections`` gives them), or (n, horizon), one for both ends."""
     w = spread(quantiles)
     bands = {}
     for level, c in corrections.items():
         lo, hi = (quantiles[..., i] for i in BAND_INDEX[level])
-        bands[level] = (lo - c * w, hi + c * w)
+        c_lo, c_hi = (c[..., 0], c[..., 1]) if c.ndim == w.ndim + 1 else (c, c)
+        bands[level] = (lo - c_lo * w, hi + c_hi * w)
     return bands
 
 
@@ -78,20 +96,28 @@ ROLLING_SHARE = 0.1
 
 
 def rolling_corrections(
-    known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW
+    known: pd.DataFrame, origins: pd.DataFrame, window: int = CALIBRATION_WINDOW, ends: str = BAND_ENDS
 ) -> dict[int, np.ndarray]:
-    """The correction ``c`` of each origin and step, from the scores known on the origin's day.
+    """The corrections of each origin and step, from the scores known on the origin's day.
 
-    ``known``: one row per past outcome - ticker, step, target_date (when the outcome became known) and
-    ``score80``, ``score95`` - validation windows and backtest windows alike. ``origins``: ticker,
-    origin_date, one row per window to calibrate. Returns per level an array (len(origins), horizon).
-    Only scores with ``target_date <= origin_date`` are used: an interval never sees a later outcome.
+    ``known``: one row per past outcome - ticker, step, target_date (when the outcome became known) and each
+    level's scores (``score_columns``) - validation windows and backtest windows alike. ``origins``: ticker,
+    origin_date, one row per window to calibrate. Returns per level an array (len(origins), horizon, 2) of the
+    lower end's and the upper end's corrections, or (len(origins), horizon) of one for both ends with
+    ``ends="joint"`` or when ``known`` holds only joint scores ``score80``, ``score95`` (as runs before per-end
+    calibration wrote them). Only scores with ``target_date <= origin_date`` are used: an interval never sees a
+    later outcome.
     """
+    if ends not in ENDS_CHOICES:
+        raise ValueError(f"ends must be one of {ENDS_CHOICES}, not {ends!r}")
     steps = sorted(known["step"].unique()) if len(known) else []
     horizon = int(max(steps)) if steps else 0
-    out = {level: np.zeros((len(origins), horizon)) for level in LEVELS}
+    per_end = ends == "per_end" and has_end_scores(known)
+    shape = (len(origins), horizon, 2) if per_end else (len(origins), horizon)
+    out = {level: np.zeros(shape) for level in LEVELS}
     if not horizon or not len(origins):
         return out
+    columns, coverages = _score_columns(known, per_end)
     # Every (ticker, step) is a group, every day a number: one sorted key finds, for every origin and step at
     # once, how many of its group's scores are known on its day (no loop over tickers, whose count is the
     # universe's).
@@ -105,7 +131,7 @@ def rolling_corrections(
     key = group * len(days) + np.searchsorted(days, known_day)
     order = np.argsort(key, kind="stable")
     key = key[order]
-    known_scores = np.column_stack([known[f"score{level}"].to_numpy(np.float64)[order] for level in LEVELS])
+    known_scores = np.column_stack([values[order] for values in columns])
     origin_group = origin_code[:, None] * (horizon + 1) + np.arange(1, horizon + 1)[None, :]  # (origins, horizon)
     first = np.searchsorted(key, origin_group * len(days))  # where each group's scores start
     end = np.searchsorted(key, origin_group * len(days) + np.searchsorted(days, origin_day)[:, None], side="right")
@@ -115,10 +141,39 @@ def rolling_corrections(
     which, needed = pd.factorize(end[use] - 1, sort=True)  # hashed, then the unique ends sorted
     needed_count = np.empty(len(needed), np.int64)
     needed_count[which] = count[use]  # the same for every origin of a window: its group's scores up to its end
-    found = _window_quantiles(known_scores, needed, needed_count, window)
+    found = _window_quantiles(known_scores, needed, needed_count, window, coverages)
     for j, level in enumerate(LEVELS):
-        out[level][use] = found[which, j]
+        out[level][use] = found[which, 2 * j : 2 * j + 2] if per_end else found[which, j]
     return out
+
+
+def has_end_scores(known: pd.DataFrame) -> bool:
+    """True when ``known`` holds each end's scores (``score_columns``), not only joint ones."""
+    return all(c in known for level in LEVELS for c in score_columns(level))
+
+
+def joint_scores(known: pd.DataFrame) -> pd.DataFrame:
+    """``known`` with each level's scores as one joint score (``score80``, ``score95``: the larger end's), the
+    form runs before per-end scores wrote."""
+    ends = [c for level in LEVELS for c in score_columns(level)]
+    return known.drop(columns=ends).assign(**{f"score{level}": _joint(known, level) for level in LEVELS})
+
+
+def _joint(known: pd.DataFrame, level: int) -> np.ndarray:
+    """The ``level``% band's joint scores: a run's own column, or the larger of its ends' scores."""
+    if f"score{level}" in known:
+        return known[f"score{level}"].to_numpy(np.float64)
+    lo, hi = score_columns(level)
+    return np.maximum(known[lo].to_numpy(np.float64), known[hi].to_numpy(np.float64))
+
+
+def _score_columns(known: pd.DataFrame, per_end: bool) -> tuple[list[np.ndarray], list[float]]:
+    """The score columns to calibrate with, and the share of new scores each correction must cover: per level
+    the lower and the upper end's at (100 + level) / 2 %, or one joint score (the larger end's) at level %."""
+    if per_end:
+        columns = [known[c].to_numpy(np.float64) for level in LEVELS for c in score_columns(level)]
+        return columns, [(100 + level) / 2 for level in LEVELS for _ in range(2)]
+    return [_joint(known, level) for level in LEVELS], list(LEVELS)
 
 
 def _names(tickers: pd.Series) -> np.ndarray:
@@ -127,18 +182,20 @@ def _names(tickers: pd.Series) -> np.ndarray:
     return values if pd.api.types.infer_dtype(values, skipna=False) == "string" else values.astype(str).astype(object)
 
 
-def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, window: int) -> np.ndarray:
+def _window_quantiles(
+    values: np.ndarray, last: np.ndarray, count: np.ndarray, window: int, coverages: list[float]
+) -> np.ndarray:
     """For each window - the scores of one group up to position ``last[i]`` of ``values`` (scores sorted by group
-    and day, a column per level of ``LEVELS``), of which there are ``count[i]`` - and each level: the conformal
-    quantile of its last ``window`` scores. Returns (len(last), len(LEVELS))."""
-    found = np.zeros((len(last), len(LEVELS)))
+    and day, a column per correction), of which there are ``count[i]`` - and each column: the conformal quantile
+    at ``coverages[j]``% of its last ``window`` scores. Returns (len(last), columns)."""
+    found = np.zeros((len(last), values.shape[1]))
     full = count >= window
 
     def rolled(j: int) -> None:
         """Whole windows of scores, as the rolling order statistic of every score (a window that ends in a group
         holds only that group's scores when the group has a window of them): 'lower' at (kth + 1/2) / (window -
         1) is the kth smallest, half a rank away from any rounding."""
-        kth = conformal_rank(window, LEVELS[j]) - 1
+        kth = conformal_rank(window, coverages[j]) - 1
         share = min(1.0, (kth + 0.5) / (window - 1))
         found[whole, j] = (
             pd.Series(values[:, j]).rolling(window).quantile(share, interpolation="lower").to_numpy()[last[whole]]
@@ -146,13 +203,13 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
 
     def partial_sort(j: int, rows: np.ndarray) -> None:
         """Whole windows of scores, one rank for all, found by a partial sort of each."""
-        kth = conformal_rank(window, LEVELS[j]) - 1
+        kth = conformal_rank(window, coverages[j]) - 1
         windows = np.lib.stride_tricks.sliding_window_view(values[:, j], window)[last[rows] - window + 1]
         found[rows, j] = np.partition(windows, kth, axis=1)[:, kth]
 
     def first(j: int, size: int, rows: np.ndarray) -> None:
         """The group's first ``size`` scores (fewer than a window), one rank for all, by a partial sort of each."""
-        kth = conformal_rank(size, LEVELS[j]) - 1
+        kth = conformal_rank(size, coverages[j]) - 1
         windows = np.lib.stride_tricks.sliding_window_view(values[:, j], size)[last[rows] - size + 1]
         found[rows, j] = np.partition(windows, kth, axis=1)[:, kth]
 
@@ -164,7 +221,7 @@ def _window_quantiles(values: np.ndarray, last: np.ndarray, count: np.ndarray, w
     # pandas' rolling quantile (a skip list: log(window) a score) and NumPy's sorts let go of the interpreter's
     # lock, so two threads use both cores of a small machine; small batches of sorts stay in the processor's cache.
     whole, partial = np.flatnonzero(full), np.flatnonzero(~full)
-    levels = range(len(LEVELS))
+    levels = range(values.shape[1])
     tasks: list[tuple[Any, ...]]
     if window > 1 and len(whole) and len(whole) >= ROLLING_SHARE * len(values):
         tasks = [(rolled, j) for j in levels]

@@ -37,7 +37,7 @@ class Trained:
     files: dict[str, str] = field(default_factory=dict)  # GLOBAL or ticker -> .keras file, relative to the run
     results: dict[str, network.TrainResult] = field(default_factory=dict)
     shrink: dict[str, list[float]] = field(default_factory=dict)  # key -> per-step shrinkage of the median
-    val_scores: pd.DataFrame | None = None  # ticker, step, target_date, score80, score95 of validation windows
+    val_scores: pd.DataFrame | None = None  # ticker, step, target_date and scores (score_frame) of validation windows
     rank_file: str | None = None  # the ranking model's .keras file, relative to the run (global mode, when trained)
     rank_result: dict[str, Any] | None = None  # its training summary (``ranking.fit``)
     rank_model: Any = None  # the ranking model, when in this process
@@ -61,10 +61,17 @@ def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
 
 def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
     """The normalised conformity scores of ``windows`` whose outcomes are known: one row per window and step
-    (ticker, step, target_date, score80, score95), the calibration data of ``intervals.rolling_corrections``."""
+    (ticker, step, target_date, and per level its lower and upper end's scores ``intervals.score_columns``:
+    score80_lo, score80_hi, score95_lo, score95_hi), the calibration data of ``intervals.rolling_corrections``."""
     horizon = windows.horizon
     target_date = windows.targets()[0]
-    by_level = {level: intervals.scores(windows.y, quantiles, level) for level in LEVELS}
+    by_column = {
+        name: values
+        for level in LEVELS
+        for name, values in zip(
+            intervals.score_columns(level), intervals.scores(windows.y, quantiles, level), strict=True
+        )
+    }
     known = np.flatnonzero(~np.isnat(target_date.reshape(-1)))  # (window, step) cells, C order
     # Names as Python strings once per window, then repeated (a str column of millions converted row by row costs
     # a second); fresh columns kept apart (copy=False), not copied into one block.
@@ -73,7 +80,7 @@ def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
             "ticker": windows.ticker.astype(str).astype(object)[known // horizon],
             "step": known % horizon + 1,
             "target_date": target_date.reshape(-1)[known],
-            **{f"score{level}": values.reshape(-1)[known] for level, values in by_level.items()},
+            **{name: values.reshape(-1)[known] for name, values in by_column.items()},
         },
         copy=False,
     )

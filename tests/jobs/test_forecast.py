@@ -154,6 +154,24 @@ def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_r
         forecast_latest(data_dir)
 
 
+def test_a_run_from_before_per_end_scores_forecasts_with_its_joint_scores(published_run, tmp_path):
+    from forecaster.model import intervals
+
+    data_dir, result = published_run
+    card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
+    # Such a run's card named no way of calibrating the ends, and its scores were one per band.
+    old = {key: value for key, value in card["intervals"].items() if key != "ends"}
+    copy = _copy_with_card(published_run, tmp_path, intervals=old)
+    calibration = copy / artifacts.RUNS / result.run_dir.name / artifacts.CALIBRATION
+    stored = artifacts.read_parquet(calibration)
+    assert intervals.has_end_scores(stored)
+    artifacts.write_parquet(calibration, intervals.joint_scores(stored))
+    _, then = forecast_latest(copy)
+    _, now = forecast_latest(data_dir)
+    bands = ["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]
+    np.testing.assert_array_equal(then[bands].to_numpy(), now[bands].to_numpy())  # joint is today's default too
+
+
 @pytest.mark.slow
 def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(
     spark, shared_data, tmp_path, caplog, monkeypatch
@@ -172,7 +190,7 @@ def test_forecast_recalibrates_with_the_outcomes_that_arrived_since_the_run(
     monkeypatch.setattr(
         intervals,
         "rolling_corrections",
-        lambda known, origins, *a: calibrated.append((known, origins)) or real(known, origins, *a),
+        lambda known, origins, *a, **k: calibrated.append((known, origins)) or real(known, origins, *a, **k),
     )
 
     prices = load_prices("csv", csv_paths=[str(AAPL_CSV)])

@@ -19,36 +19,56 @@ def _quantile_forecasts(n: int, horizon: int, spread: float) -> np.ndarray:
 def test_scores_are_zero_on_the_band_and_scale_with_the_models_spread():
     q = _quantile_forecasts(3, 1, spread=2.0)
     y = np.array([[q[0, 0, 3]], [0.0], [q[0, 0, 3] + 2.0]])
-    scores = intervals.scores(y, q, 80)
+    scores = np.maximum(*intervals.scores(y, q, 80))  # the joint score: the larger end's
     assert scores[0, 0] == pytest.approx(0.0)
     assert scores[1, 0] < 0  # inside the raw band
     assert scores[2, 0] == pytest.approx(2.0 / (1.2816 * 2.0), rel=1e-4)  # in units of half the 10-90% width
 
 
+def _online_bands(q: np.ndarray, y: np.ndarray, level: int, ends: str) -> tuple[np.ndarray, np.ndarray]:
+    """One ticker's band at each day, calibrated with the outcomes known the day before (one step)."""
+    dates = pd.bdate_range("2000-01-03", periods=len(y))
+    scores = {
+        name: values[:, 0]
+        for lvl in (80, 95)
+        for name, values in zip(intervals.score_columns(lvl), intervals.scores(y, q, lvl), strict=True)
+    }
+    known = pd.DataFrame({"ticker": "T", "step": 1, "target_date": dates, **scores})
+    origins = pd.DataFrame({"ticker": "T", "origin_date": dates - pd.offsets.BDay(1)})
+    corrections = intervals.rolling_corrections(known, origins, ends=ends)
+    return intervals.calibrated_bands(q, corrections)[level]
+
+
+@pytest.mark.parametrize("ends", intervals.ENDS_CHOICES)
 @pytest.mark.parametrize("level", [80, 95])
-def test_a_band_calibrated_on_past_scores_covers_its_level_when_the_model_is_too_narrow(level):
+def test_a_band_calibrated_on_past_scores_covers_its_level_when_the_model_is_too_narrow(level, ends):
     rng = np.random.default_rng(1)
     n = 4000
     q = _quantile_forecasts(n, 1, spread=0.5)  # the model thinks the spread is 0.5; it is 1
     y = rng.standard_normal((n, 1))
-    dates = pd.bdate_range("2000-01-03", periods=n)
-    known = pd.DataFrame(
-        {
-            "ticker": "T",
-            "step": 1,
-            "target_date": dates,
-            "score80": intervals.scores(y, q, 80)[:, 0],
-            "score95": intervals.scores(y, q, 95)[:, 0],
-        }
-    )
-    origins = pd.DataFrame({"ticker": "T", "origin_date": dates - pd.offsets.BDay(1)})
-    corrections = intervals.rolling_corrections(known, origins)
-    lower, upper = intervals.calibrated_bands(q, corrections)[level]
+    lower, upper = _online_bands(q, y, level, ends)
     later = slice(500, None)  # once a window of scores is known
     covered = np.mean((y[later] >= lower[later]) & (y[later] <= upper[later]))
     raw_lo, raw_hi = (q[..., i] for i in intervals.BAND_INDEX[level])
     assert np.mean((y >= raw_lo) & (y <= raw_hi)) < level / 100 - 0.2  # the raw band misses badly
     assert covered == pytest.approx(level / 100, abs=0.025)
+
+
+@pytest.mark.parametrize("level", [80, 95])
+def test_per_end_calibration_moves_a_band_whose_forecast_drifts_so_each_end_misses_its_share(level):
+    rng = np.random.default_rng(5)
+    n = 4000
+    q = _quantile_forecasts(n, 1, spread=1.0)  # the right spread, but the outcomes drift 0.8 above the median
+    y = rng.standard_normal((n, 1)) + 0.8
+    tail = (100 - level) / 200
+    later = slice(500, None)
+    lower, upper = _online_bands(q, y, level, "per_end")
+    below, above = np.mean(y[later] < lower[later]), np.mean(y[later] > upper[later])
+    assert below == pytest.approx(tail, abs=0.015) and above == pytest.approx(tail, abs=0.015)
+    # One correction for both ends covers as much, but misses above far more often than below, and is wider.
+    joint_lo, joint_hi = _online_bands(q, y, level, "joint")
+    assert np.mean(y[later] > joint_hi[later]) > 2 * np.mean(y[later] < joint_lo[later])
+    assert np.mean(joint_hi - joint_lo) > np.mean(upper - lower)
 
 
 def test_an_interval_never_uses_an_outcome_dated_after_its_origin():

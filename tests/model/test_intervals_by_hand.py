@@ -21,14 +21,21 @@ def test_the_spread_is_half_the_10_to_90_width_and_never_zero():
     assert intervals.spread(QUANTILES)[0].tolist() == pytest.approx([0.3, 1e-6], rel=1e-12)
 
 
-def test_scores_are_the_distance_outside_each_levels_inner_pair_in_spreads():
+def _joint(y: np.ndarray, level: int) -> np.ndarray:
+    return np.maximum(*intervals.scores(y, QUANTILES, level))
+
+
+def test_scores_are_the_distance_outside_each_end_of_the_levels_inner_pair_in_spreads():
     y = np.array([[1.0, 0.3]])
-    # 80%: the 10-90% pair; 1.0 is 0.6 above 0.4, in spreads of 0.3: 2. 95%: the 2.5-97.5% pair, 0.1 above 0.9.
-    assert intervals.scores(y, QUANTILES, 80)[0, 0] == pytest.approx(2.0)
-    assert intervals.scores(y, QUANTILES, 95)[0, 0] == pytest.approx(0.1 / 0.3)
+    # 80%: the 10-90% pair; 1.0 is 0.6 above 0.4, in spreads of 0.3: 2 above the upper end, and 1.2 / 0.3 = 4
+    # inside the lower end (-4). 95%: the 2.5-97.5% pair, 0.1 above 0.9.
+    lower, upper = intervals.scores(y, QUANTILES, 80)
+    assert (lower[0, 0], upper[0, 0]) == pytest.approx((-4.0, 2.0))
+    assert _joint(y, 80)[0, 0] == pytest.approx(2.0)
+    assert _joint(y, 95)[0, 0] == pytest.approx(0.1 / 0.3)
     # Below the band: lo - y. 95% at step 2: 0.3 is 0.3 above -0.1 and 0.3 below 0.6: -0.3 / 1e-6.
-    assert intervals.scores(np.array([[-0.8, 0.3]]), QUANTILES, 80)[0, 0] == pytest.approx(0.6 / 0.3)
-    assert intervals.scores(y, QUANTILES, 95)[0, 1] == pytest.approx(-0.3 / 1e-6)
+    assert intervals.scores(np.array([[-0.8, 0.3]]), QUANTILES, 80)[0][0, 0] == pytest.approx(0.6 / 0.3)
+    assert _joint(y, 95)[0, 1] == pytest.approx(-0.3 / 1e-6)
 
 
 def test_the_conformal_rank_is_the_ceiling_of_n_plus_one_times_the_level_at_most_n():
@@ -49,10 +56,19 @@ def test_calibrated_bands_widen_each_inner_pair_by_c_spreads():
     assert bands[95][1][0].tolist() == pytest.approx([0.9 + 0.15, 0.6 - 1e-6], rel=1e-12)
 
 
-def _reference_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int) -> dict[int, np.ndarray]:
-    """The corrections written as the docstring says, one origin and step at a time."""
+def test_calibrated_bands_move_each_end_by_its_own_correction():
+    # Per end (n, horizon, 2): the lower end 1 spread down, the upper end 1 spread in (a band moved down).
+    corrections = {80: np.array([[[1.0, -1.0], [0.0, 0.0]]])}
+    lower, upper = intervals.calibrated_bands(QUANTILES, corrections)[80]
+    assert lower[0, 0] == pytest.approx(-0.2 - 0.3) and upper[0, 0] == pytest.approx(0.4 - 0.3)
+
+
+def _reference_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: int, ends: str) -> dict[int, np.ndarray]:
+    """The corrections written as the docstrings say, one origin and step at a time: per end, each end's scores
+    at (100 + level) / 2 %; joint, the larger end's score at level %."""
     horizon = int(known["step"].max())
-    out = {level: np.zeros((len(origins), horizon)) for level in (80, 95)}
+    per_end = ends == "per_end"
+    out = {level: np.zeros((len(origins), horizon, 2) if per_end else (len(origins), horizon)) for level in (80, 95)}
     groups = {key: rows.sort_values("target_date") for key, rows in known.groupby(["ticker", "step"])}
     for i, (ticker, day) in enumerate(zip(origins["ticker"], origins["origin_date"], strict=True)):
         for step in range(1, horizon + 1):
@@ -63,9 +79,15 @@ def _reference_corrections(known: pd.DataFrame, origins: pd.DataFrame, window: i
             if len(mine) < 20:
                 continue
             for level in (80, 95):
-                last = mine[f"score{level}"].to_numpy()[-window:]
-                rank = min(len(last), math.ceil((len(last) + 1) * level / 100))
-                out[level][i, step - 1] = np.sort(last)[rank - 1]
+                lo, hi = mine[f"score{level}_lo"].to_numpy(), mine[f"score{level}_hi"].to_numpy()
+                half = (100 + level) / 2
+                columns = [(lo, half), (hi, half)] if per_end else [(np.maximum(lo, hi), level)]
+                found = []
+                for values, coverage in columns:
+                    last = values[-window:]
+                    rank = min(len(last), math.ceil((len(last) + 1) * coverage / 100))
+                    found.append(np.sort(last)[rank - 1])
+                out[level][i, step - 1] = found if per_end else found[0]
     return out
 
 
@@ -84,8 +106,11 @@ def _known_and_origins(seed: int, days: int, every: int = 4) -> tuple[pd.DataFra
                         "ticker": ticker,
                         "step": step,
                         "target_date": on,
-                        "score80": rng.normal(size=len(on)),
-                        "score95": rng.normal(size=len(on)),
+                        **{
+                            f"score{level}_{end}": rng.normal(size=len(on))
+                            for level in (80, 95)
+                            for end in ("lo", "hi")
+                        },
                     }
                 )
             )
@@ -100,29 +125,31 @@ def _known_and_origins(seed: int, days: int, every: int = 4) -> tuple[pd.DataFra
     return known, origins
 
 
+@pytest.mark.parametrize("ends", intervals.ENDS_CHOICES)
 @pytest.mark.parametrize("rolling_share", [0.0, math.inf], ids=["rolling", "partial-sorts"])
 @pytest.mark.parametrize("batch_rows", [intervals.BATCH_ROWS, 7])
-def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows, rolling_share):
+def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows, rolling_share, ends):
     # Windows of 30 scores, so origins come with fewer than a window, a whole window and more; small batches, so
     # the search runs over many batches of both kinds; whole windows by the rolling order statistic of every
     # score and by a partial sort of each window.
     monkeypatch.setattr(intervals, "BATCH_ROWS", batch_rows)
     monkeypatch.setattr(intervals, "ROLLING_SHARE", rolling_share)
     known, origins = _known_and_origins(seed=3, days=160)
-    got = intervals.rolling_corrections(known, origins, window=30)
-    expected = _reference_corrections(known, origins, window=30)
+    got = intervals.rolling_corrections(known, origins, window=30, ends=ends)
+    expected = _reference_corrections(known, origins, window=30, ends=ends)
     for level in (80, 95):
-        assert got[level].shape == (len(origins), 3)
+        assert got[level].shape == ((len(origins), 3, 2) if ends == "per_end" else (len(origins), 3))
         np.testing.assert_array_equal(got[level], expected[level])
     assert (got[80] != 0).any(axis=0).all() and (got[80] == 0).any()  # both calibrated and raw bands were checked
 
 
+@pytest.mark.parametrize("ends", intervals.ENDS_CHOICES)
 @pytest.mark.parametrize("rolling_share", [0.0, math.inf], ids=["rolling", "partial-sorts"])
-def test_rolling_corrections_with_the_default_window_equal_a_plain_loop(monkeypatch, rolling_share):
+def test_rolling_corrections_with_the_default_window_equal_a_plain_loop(monkeypatch, rolling_share, ends):
     monkeypatch.setattr(intervals, "ROLLING_SHARE", rolling_share)
     known, origins = _known_and_origins(seed=4, days=420, every=11)
-    got = intervals.rolling_corrections(known, origins)
-    expected = _reference_corrections(known, origins, window=intervals.CALIBRATION_WINDOW)
+    got = intervals.rolling_corrections(known, origins, ends=ends)
+    expected = _reference_corrections(known, origins, window=intervals.CALIBRATION_WINDOW, ends=ends)
     for level in (80, 95):
         np.testing.assert_array_equal(got[level], expected[level])
 
@@ -140,12 +167,24 @@ def test_exactly_min_scores_known_calibrates_the_band():
     assert corrections[95][:, 0].tolist() == [-1.0, 0.0]
 
 
+def test_joint_scores_of_a_run_before_per_end_calibration_calibrate_both_ends_alike():
+    known, origins = _known_and_origins(seed=6, days=160)
+    legacy = intervals.joint_scores(known)
+    assert not intervals.has_end_scores(legacy) and {"score80", "score95"} <= set(legacy)
+    old = intervals.rolling_corrections(legacy, origins, window=30)  # per end asked, joint scores only: joint
+    np.testing.assert_array_equal(old[80], intervals.rolling_corrections(known, origins, window=30, ends="joint")[80])
+    with pytest.raises(ValueError, match="ends must be one of"):
+        intervals.rolling_corrections(known, origins, ends="both")
+
+
 def test_no_scores_or_no_origins_give_empty_corrections():
     known, origins = _known_and_origins(seed=5, days=40)
     empty = intervals.rolling_corrections(known.iloc[:0], origins)
-    assert set(empty) == {80, 95} and empty[80].shape == (len(origins), 0) and empty[95].shape == (len(origins), 0)
-    none = intervals.rolling_corrections(known, origins.iloc[:0])
+    assert set(empty) == {80, 95} and all(empty[level].shape == (len(origins), 0) for level in (80, 95))
+    none = intervals.rolling_corrections(known, origins.iloc[:0], ends="joint")
     assert none[80].shape == (0, 3) and none[95].shape == (0, 3)
+    none = intervals.rolling_corrections(known, origins.iloc[:0], ends="per_end")
+    assert none[80].shape == (0, 3, 2) and none[95].shape == (0, 3, 2)
 
 
 def test_shrinkage_leaves_out_missing_pairs_and_is_zero_without_a_median():
