@@ -25,7 +25,7 @@ class ModelOutputs:
 
     quantiles: np.ndarray  # (n, horizon, Q) scaled log change
     shrink: np.ndarray  # (n, horizon)
-    corrections: dict[int, np.ndarray]  # level -> (n, horizon)
+    corrections: dict[int, np.ndarray]  # level -> (n, horizon), or (n, horizon, 2) per end
 
 
 def model_prices(windows: Windows, outputs: ModelOutputs) -> dict[str, np.ndarray]:

@@ -154,7 +154,7 @@ def has_end_scores(known: pd.DataFrame) -> bool:
 
 def joint_scores(known: pd.DataFrame) -> pd.DataFrame:
     """``known`` with each level's scores as one joint score (``score80``, ``score95``: the larger end's), the
-    form runs before per-end scores wrote."""
+    form of runs made before the scores were kept per end."""
     ends = [c for level in LEVELS for c in score_columns(level)]
     return known.drop(columns=ends).assign(**{f"score{level}": _joint(known, level) for level in LEVELS})
 
