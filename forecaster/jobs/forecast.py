@@ -112,16 +112,15 @@ def _forecast(
     fresh = training.score_frame(recent, predict(recent))
     ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
     fresh = fresh[fresh["target_date"] > fresh["ticker"].map(ends)]
-    if not intervals.has_end_scores(known):  # a run from before per-end calibration kept one score per band
-        fresh = intervals.joint_scores(fresh)
     log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known), len(fresh))
-    known = pd.concat([known, fresh], ignore_index=True)
+    # As the run calibrated its backtest (runs before the card named it: one correction for both ends).
+    ends = card["intervals"].get("ends", "joint")
+    known = intervals.calibration_frame([known, fresh], ends)
     origins = pd.DataFrame({"ticker": last.ticker, "origin_date": last.origin_date})
     outputs = backtest.ModelOutputs(
         predict(last),
         intervals.per_window(trained.shrink, last.ticker, horizon),
-        # As the run calibrated its backtest (runs before per-end calibration: one correction for both ends).
-        intervals.rolling_corrections(known, origins, ends=card["intervals"].get("ends", "joint")),
+        intervals.rolling_corrections(known, origins, ends=ends),
     )
     baselines = card["baselines"]
     variance = np.stack(

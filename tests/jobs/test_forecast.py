@@ -154,18 +154,17 @@ def test_forecast_refuses_a_model_card_that_does_not_match_its_model(published_r
         forecast_latest(data_dir)
 
 
-def test_a_run_from_before_per_end_scores_forecasts_with_its_joint_scores(published_run, tmp_path):
+def test_a_run_whose_card_names_no_ends_forecasts_with_one_correction_for_both(published_run, tmp_path):
     from forecaster.model import intervals
 
     data_dir, result = published_run
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
-    # Such a run's card named no way of calibrating the ends, and its scores were one per band.
+    # Runs before 2026-12-03 named no way of calibrating the ends, and kept one score per band.
     old = {key: value for key, value in card["intervals"].items() if key != "ends"}
     copy = _copy_with_card(published_run, tmp_path, intervals=old)
     calibration = copy / artifacts.RUNS / result.run_dir.name / artifacts.CALIBRATION
     stored = artifacts.read_parquet(calibration)
-    assert intervals.has_end_scores(stored)
-    artifacts.write_parquet(calibration, intervals.joint_scores(stored))
+    assert {"score80", "score95"} <= set(stored) and not intervals.has_end_scores(stored)  # joint: half the columns
     _, then = forecast_latest(copy)
     _, now = forecast_latest(data_dir)
     bands = ["lstm_lo95", "lstm_lo80", "lstm_hi80", "lstm_hi95"]

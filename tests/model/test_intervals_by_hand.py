@@ -177,6 +177,18 @@ def test_joint_scores_of_a_run_before_per_end_calibration_calibrate_both_ends_al
         intervals.rolling_corrections(known, origins, ends="both")
 
 
+def test_the_calibration_frame_holds_what_its_calibration_reads():
+    known, _ = _known_and_origins(seed=7, days=40)
+    legacy = intervals.joint_scores(known)
+    per_end = intervals.calibration_frame([known, known], "per_end")
+    assert intervals.has_end_scores(per_end) and len(per_end) == 2 * len(known)
+    joint = intervals.calibration_frame([known, known], "joint")  # one score a band: half the columns to write
+    assert not intervals.has_end_scores(joint) and {"score80", "score95"} <= set(joint)
+    np.testing.assert_array_equal(joint["score80"], np.tile(np.maximum(known["score80_lo"], known["score80_hi"]), 2))
+    mixed = intervals.calibration_frame([legacy, known], "per_end")  # a run's joint scores and fresh ones: joint
+    assert not intervals.has_end_scores(mixed) and not mixed["score95"].isna().any()
+
+
 def test_no_scores_or_no_origins_give_empty_corrections():
     known, origins = _known_and_origins(seed=5, days=40)
     empty = intervals.rolling_corrections(known.iloc[:0], origins)
