@@ -109,13 +109,13 @@ def _forecast(
     def predict(w: Windows) -> np.ndarray:
         return scoring.predict_windows(trained.models.get, w.x, w.ticker if trained.per_ticker else None, horizon)
 
-    fresh = training.score_frame(recent, predict(recent))
-    ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
-    fresh = fresh[fresh["target_date"] > fresh["ticker"].map(ends)]
-    log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known), len(fresh))
-    # As the run calibrated its backtest (runs before the card named it: one correction for both ends).
+    # Calibrated as the run calibrated its backtest (runs before the card named it: one correction for both ends).
     ends = card["intervals"].get("ends", "joint")
-    known = intervals.calibration_frame([known, fresh], ends)
+    fresh = training.score_frame(recent, predict(recent), ends)
+    data_ends = {t: pd.Timestamp(card["data_range"][t][1]) for t in tickers}
+    fresh = fresh[fresh["target_date"] > fresh["ticker"].map(data_ends)]
+    log.info("bands calibrated with the run's %d known outcomes and %d outcomes since the run", len(known), len(fresh))
+    known = pd.concat([known, fresh], ignore_index=True)
     origins = pd.DataFrame({"ticker": last.ticker, "origin_date": last.origin_date})
     outputs = backtest.ModelOutputs(
         predict(last),

@@ -180,7 +180,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
     with stage("starting Spark"):
         spark = get_spark(opts.master, opts.remote)
     from forecaster.evaluate import backtest, baselines, garch
-    from forecaster.model import intervals, scoring, training
+    from forecaster.model import scoring, training
     from forecaster.prepare.table import prepare
     from forecaster.prepare.windows import make_windows, read_split
 
@@ -262,7 +262,7 @@ def _run_fold(opts: RunOptions, price_paths: list[Path], progress: checkpoint.Pr
         scores = scoring.Scores.read(scores_path)
         test_quantiles, last_quantiles = scoring.align(scores, test), scoring.align(scores, last)
         # Online calibration: each origin's bands from the outcomes known on its day, validation's and the test's.
-        known = intervals.calibration_frame([trained.val_scores, training.score_frame(test, test_quantiles)])
+        known = pd.concat([trained.val_scores, training.score_frame(test, test_quantiles)], ignore_index=True)
         naive_quantiles = baselines.naive_band_quantiles(tables["train"], cfg.horizon)
         outputs = _outputs(trained, [(test, test_quantiles), (last, last_quantiles)], known)
         # The ranking model's scores stand beside the prices: a signal, not a forecast of a price.

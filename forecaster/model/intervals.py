@@ -152,22 +152,6 @@ def has_end_scores(known: pd.DataFrame) -> bool:
     return all(c in known for level in LEVELS for c in score_columns(level))
 
 
-def calibration_frame(parts: list[pd.DataFrame], ends: str = BAND_ENDS) -> pd.DataFrame:
-    """The known scores of ``parts`` (``training.score_frame``s, or a run's ``calibration.parquet``) as one frame,
-    in the form that ``ends`` calibrates with: each end's scores for "per_end" when every part has them; else one
-    joint score per band, half the columns to hold and to write (millions of rows at thousands of tickers)."""
-    if ends == "joint" or not all(has_end_scores(p) for p in parts):
-        parts = [joint_scores(p) if has_end_scores(p) else p for p in parts]
-    return pd.concat(parts, ignore_index=True)
-
-
-def joint_scores(known: pd.DataFrame) -> pd.DataFrame:
-    """``known`` with each level's scores as one joint score (``score80``, ``score95``: the larger end's), the
-    form of runs made before the scores were kept per end."""
-    ends = [c for level in LEVELS for c in score_columns(level)]
-    return known.drop(columns=ends).assign(**{f"score{level}": _joint(known, level) for level in LEVELS})
-
-
 def _joint(known: pd.DataFrame, level: int) -> np.ndarray:
     """The ``level``% band's joint scores: a run's own column, or the larger of its ends' scores."""
     if f"score{level}" in known:

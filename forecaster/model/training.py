@@ -59,19 +59,20 @@ def predict_scaled(net: Any, windows: Windows) -> np.ndarray:
     return np.asarray(net.predict(window_dataset(windows, PREDICT_BATCH), verbose=0), np.float32)
 
 
-def score_frame(windows: Windows, quantiles: np.ndarray) -> pd.DataFrame:
-    """The normalised conformity scores of ``windows`` whose outcomes are known: one row per window and step
-    (ticker, step, target_date, and per level its lower and upper end's scores ``intervals.score_columns``:
-    score80_lo, score80_hi, score95_lo, score95_hi), the calibration data of ``intervals.rolling_corrections``."""
+def score_frame(windows: Windows, quantiles: np.ndarray, ends: str = intervals.BAND_ENDS) -> pd.DataFrame:
+    """The normalised conformity scores of ``windows`` whose outcomes are known, the calibration data of
+    ``intervals.rolling_corrections``: one row per window and step (ticker, step, target_date, and per level the
+    scores ``ends`` calibrates with: with "joint" one score per band, ``score80``, ``score95``; with "per_end"
+    its lower and upper end's, ``intervals.score_columns``)."""
     horizon = windows.horizon
     target_date = windows.targets()[0]
-    by_column = {
-        name: values
-        for level in LEVELS
-        for name, values in zip(
-            intervals.score_columns(level), intervals.scores(windows.y, quantiles, level), strict=True
-        )
-    }
+    by_column: dict[str, np.ndarray] = {}
+    for level in LEVELS:
+        lower, upper = intervals.scores(windows.y, quantiles, level)
+        if ends == "per_end":
+            by_column.update(zip(intervals.score_columns(level), (lower, upper), strict=True))
+        else:
+            by_column[f"score{level}"] = np.maximum(lower, upper)
     known = np.flatnonzero(~np.isnat(target_date.reshape(-1)))  # (window, step) cells, C order
     # Names as Python strings once per window, then repeated (a str column of millions converted row by row costs
     # a second); fresh columns kept apart (copy=False), not copied into one block.

@@ -159,7 +159,7 @@ def test_a_run_whose_card_names_no_ends_forecasts_with_one_correction_for_both(p
 
     data_dir, result = published_run
     card = artifacts.read_json(result.run_dir / artifacts.MODEL_CARD)
-    # Runs before 2026-12-03 named no way of calibrating the ends, and kept one score per band.
+    # Runs before 2026-12-03 named no way of calibrating the ends; they kept one score per band, as runs do now.
     old = {key: value for key, value in card["intervals"].items() if key != "ends"}
     copy = _copy_with_card(published_run, tmp_path, intervals=old)
     calibration = copy / artifacts.RUNS / result.run_dir.name / artifacts.CALIBRATION

@@ -167,26 +167,18 @@ def test_exactly_min_scores_known_calibrates_the_band():
     assert corrections[95][:, 0].tolist() == [-1.0, 0.0]
 
 
-def test_joint_scores_of_a_run_before_per_end_calibration_calibrate_both_ends_alike():
+def test_joint_scores_calibrate_both_ends_alike_whatever_is_asked():
     known, origins = _known_and_origins(seed=6, days=160)
-    legacy = intervals.joint_scores(known)
-    assert not intervals.has_end_scores(legacy) and {"score80", "score95"} <= set(legacy)
-    old = intervals.rolling_corrections(legacy, origins, window=30)  # per end asked, joint scores only: joint
-    np.testing.assert_array_equal(old[80], intervals.rolling_corrections(known, origins, window=30, ends="joint")[80])
+    joint = known.assign(
+        **{f"score{level}": np.maximum(known[f"score{level}_lo"], known[f"score{level}_hi"]) for level in (80, 95)}
+    ).drop(columns=[f"score{level}_{end}" for level in (80, 95) for end in ("lo", "hi")])
+    assert not intervals.has_end_scores(joint) and intervals.has_end_scores(known)
+    from_joint = intervals.rolling_corrections(joint, origins, window=30)  # per end asked, one score a band known
+    np.testing.assert_array_equal(
+        from_joint[80], intervals.rolling_corrections(known, origins, window=30, ends="joint")[80]
+    )
     with pytest.raises(ValueError, match="ends must be one of"):
         intervals.rolling_corrections(known, origins, ends="both")
-
-
-def test_the_calibration_frame_holds_what_its_calibration_reads():
-    known, _ = _known_and_origins(seed=7, days=40)
-    legacy = intervals.joint_scores(known)
-    per_end = intervals.calibration_frame([known, known], "per_end")
-    assert intervals.has_end_scores(per_end) and len(per_end) == 2 * len(known)
-    joint = intervals.calibration_frame([known, known], "joint")  # one score a band: half the columns to write
-    assert not intervals.has_end_scores(joint) and {"score80", "score95"} <= set(joint)
-    np.testing.assert_array_equal(joint["score80"], np.tile(np.maximum(known["score80_lo"], known["score80_hi"]), 2))
-    mixed = intervals.calibration_frame([legacy, known], "per_end")  # a run's joint scores and fresh ones: joint
-    assert not intervals.has_end_scores(mixed) and not mixed["score95"].isna().any()
 
 
 def test_no_scores_or_no_origins_give_empty_corrections():
