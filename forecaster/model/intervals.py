@@ -1,14 +1,14 @@
 """Prediction intervals that keep their promise out of time: conformalised quantile regression (Romano et al.,
 2019), normalised by the model's own predicted spread, recalibrated online.
 
-The model forecasts quantiles of the scaled log change (``network.QUANTILES``). For a ``level``% band it
+The model forecasts quantiles of the scaled log change (``network.QUANTILES``). For a ``level`` % band it
 forecasts an inner pair ``(lo, hi)`` (the 10% and 90% quantiles for 80%) and a spread ``w`` (half the 10-90%
 width). Each outcome ``y`` that becomes known gives two scores, one per end: ``(lo - y) / w`` and ``(y - hi) / w``,
 how far below the lower end (positive) or above the upper end, in units of the model's own spread. The calibrated
-band is ``[lo - c w, hi + c w]``, with ``c`` the conformal quantile at ``level``% of the joint scores
+band is ``[lo - c w, hi + c w]``, with ``c`` the conformal quantile at ``level`` % of the joint scores
 ``max(lo - y, y - hi) / w`` known so far (``BAND_ENDS = "joint"``). With ``ends="per_end"`` each end has its own
-correction, the conformal quantile at ``(100 + level) / 2``% of its end's scores (Romano et al.'s asymmetric form:
-each end misses ``(100 - level) / 2``% of outcomes, so a forecast whose location drifts is moved, not only
+correction, the conformal quantile at ``(100 + level) / 2`` % of its end's scores (Romano et al.'s asymmetric form:
+each end misses ``(100 - level) / 2`` % of outcomes, so a forecast whose location drifts is moved, not only
 widened); it did worse on validation days.
 
 Online: at each origin ``t`` the scores are those of the ticker's validation windows and of every backtest
@@ -47,7 +47,7 @@ def spread(quantiles: np.ndarray) -> np.ndarray:
 
 def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> tuple[np.ndarray, np.ndarray]:
     """Normalised conformity scores of outcomes ``y`` (n, horizon; NaN where unknown) against quantile forecasts
-    (n, horizon, Q), one per end of the ``level``% band: how far below its lower end, and how far above its upper
+    (n, horizon, Q), one per end of the ``level`` % band: how far below its lower end, and how far above its upper
     end, each (n, horizon) in units of the forecast's spread. The joint score is their maximum."""
     lo, hi = (quantiles[..., i] for i in BAND_INDEX[level])
     w = spread(quantiles)
@@ -55,12 +55,12 @@ def scores(y: np.ndarray, quantiles: np.ndarray, level: int) -> tuple[np.ndarray
 
 
 def score_columns(level: int) -> tuple[str, str]:
-    """The calibration data's columns of the ``level``% band's scores, lower end then upper end."""
+    """The calibration data's columns of the ``level`` % band's scores, lower end then upper end."""
     return f"score{level}_lo", f"score{level}_hi"
 
 
 def conformal_rank(n: Any, level: float) -> Any:
-    """The rank (1 = smallest) of the score among ``n`` that covers ``level``% of exchangeable new ones:
+    """The rank (1 = smallest) of the score among ``n`` that covers ``level`` % of exchangeable new ones:
     ceil((n + 1) level), at most n; ``n`` a count or an array of counts.
 
     Example:
@@ -153,7 +153,7 @@ def has_end_scores(known: pd.DataFrame) -> bool:
 
 
 def _joint(known: pd.DataFrame, level: int) -> np.ndarray:
-    """The ``level``% band's joint scores: a run's own column, or the larger of its ends' scores."""
+    """The ``level`` % band's joint scores: a run's own column, or the larger of its ends' scores."""
     if f"score{level}" in known:
         return known[f"score{level}"].to_numpy(np.float64)
     lo, hi = score_columns(level)
@@ -180,7 +180,7 @@ def _window_quantiles(
 ) -> np.ndarray:
     """For each window - the scores of one group up to position ``last[i]`` of ``values`` (scores sorted by group
     and day, a column per correction), of which there are ``count[i]`` - and each column: the conformal quantile
-    at ``coverages[j]``% of its last ``window`` scores. Returns (len(last), columns)."""
+    at ``coverages[j]`` % of its last ``window`` scores. Returns (len(last), columns)."""
     found = np.zeros((len(last), values.shape[1]))
     full = count >= window
 
