@@ -85,12 +85,19 @@ class MonotoneQuantiles(keras.layers.Layer):
         return ops.stack([lo95, lo80, median, hi80, hi95], axis=-1)
 
 
-def _member(inputs: Any, k: int, cfg: ModelConfig) -> Any:
+def lstm_stack(inputs: Any, cfg: ModelConfig, prefix: str) -> Any:
+    """``cfg.layers`` LSTM layers of ``cfg.units`` cells, each followed by dropout (layers named ``{prefix}_lstm_1``,
+    ``{prefix}_dropout_1``, ...): the body of the quantile network's members and of the ranking model."""
     hidden = inputs
     for layer in range(cfg.layers):
         last = layer == cfg.layers - 1
-        hidden = keras.layers.LSTM(cfg.units, return_sequences=not last, name=f"m{k}_lstm_{layer + 1}")(hidden)
-        hidden = keras.layers.Dropout(cfg.dropout, name=f"m{k}_dropout_{layer + 1}")(hidden)
+        hidden = keras.layers.LSTM(cfg.units, return_sequences=not last, name=f"{prefix}_lstm_{layer + 1}")(hidden)
+        hidden = keras.layers.Dropout(cfg.dropout, name=f"{prefix}_dropout_{layer + 1}")(hidden)
+    return hidden
+
+
+def _member(inputs: Any, k: int, cfg: ModelConfig) -> Any:
+    hidden = lstm_stack(inputs, cfg, f"m{k}")
     raw = keras.layers.Dense(cfg.horizon * len(QUANTILES), name=f"m{k}_dense")(hidden)
     raw = keras.layers.Reshape((cfg.horizon, len(QUANTILES)), name=f"m{k}_steps")(raw)
     return MonotoneQuantiles(name=f"member_{k}")(raw)

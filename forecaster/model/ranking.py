@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.columns import RANK_SIGNAL
-from forecaster.config import ModelConfig
+from forecaster.config import RANKING_CHOICES, ModelConfig
 from forecaster.prepare.windows import Windows, window_dataset
 
 log = logging.getLogger(__name__)
@@ -98,9 +98,10 @@ def rank_targets(windows: Windows, min_tickers: int = MIN_TICKERS) -> np.ndarray
     return out
 
 
-#: The losses the ranking model can train with: ``mse`` on the rank targets in shuffled batches, or ``ic`` (minus
-#: the correlation of its scores with the rank targets across one origin day's tickers, one day a batch).
-LOSSES: tuple[str, ...] = ("mse", "ic")
+#: The losses the ranking model can train with (``--ranking`` less "off"): ``ic`` (minus the correlation of its
+#: scores with the rank targets across one origin day's tickers, one day a batch), or ``mse`` on the rank targets in
+#: shuffled batches.
+LOSSES: tuple[str, ...] = tuple(choice for choice in RANKING_CHOICES if choice != "off")
 
 
 def build_model(n_features: int, cfg: ModelConfig, loss: str = "mse") -> Any:
@@ -112,13 +113,10 @@ def build_model(n_features: int, cfg: ModelConfig, loss: str = "mse") -> Any:
     """
     import keras
 
+    from forecaster.model.network import lstm_stack
+
     inputs = keras.Input(shape=(cfg.lookback, n_features), name="window")
-    hidden = inputs
-    for layer in range(cfg.layers):
-        last = layer == cfg.layers - 1
-        hidden = keras.layers.LSTM(cfg.units, return_sequences=not last, name=f"rank_lstm_{layer + 1}")(hidden)
-        hidden = keras.layers.Dropout(cfg.dropout, name=f"rank_dropout_{layer + 1}")(hidden)
-    scores = keras.layers.Dense(cfg.horizon, name="rank_scores")(hidden)
+    scores = keras.layers.Dense(cfg.horizon, name="rank_scores")(lstm_stack(inputs, cfg, "rank"))
     model = keras.Model(inputs, scores, name=RANK_SIGNAL)
     losses = {"mse": _masked_mse, "ic": _day_ic_loss}
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate), loss=losses[loss])

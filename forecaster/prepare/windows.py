@@ -135,11 +135,14 @@ def _whole_runs(codes: np.ndarray, pos: np.ndarray) -> bool:
         >>> _whole_runs(np.array([1, 1, 0, 0]), np.array([0, 1, 0, 1])), _whole_runs(np.array([1, 0, 1]), np.zeros(3))
         (True, False)
     """
-    if len(codes) == 0:
-        return True
     same_run = codes[1:] == codes[:-1]
-    runs = len(codes) - int(same_run.sum())
-    return bool(runs == np.count_nonzero(np.bincount(codes))) and bool(np.all(np.diff(pos)[same_run] > 0))
+    return _together(codes) and bool(np.all(np.diff(pos)[same_run] > 0))
+
+
+def _together(codes: np.ndarray) -> bool:
+    """Whether each code's rows are one run: as many runs as codes (counted, not sorted: millions of rows)."""
+    runs = len(codes) - int(np.count_nonzero(codes[1:] == codes[:-1]))
+    return runs == int(np.count_nonzero(np.bincount(codes)))
 
 
 def read_prepared(table_path: Path, features: tuple[str, ...]) -> pd.DataFrame:
@@ -239,7 +242,7 @@ def _origins(
         [4, 1]
     """
     firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.arange(0)
-    if len(firsts) != np.count_nonzero(np.bincount(codes)):  # counted, not sorted: millions of rows
+    if not _together(codes):
         raise DataError("a ticker's rows are not together: windows need each ticker's rows in position order")
     counts = np.diff(np.r_[firsts, len(codes)])
     by_ticker = np.argsort(codes[firsts], kind="stable")  # the windows in ticker order, whatever the rows'
