@@ -88,11 +88,13 @@ def calibrated_bands(
 
 #: Windows of scores searched at once: bounds the memory of one batch (rows x CALIBRATION_WINDOW numbers).
 BATCH_ROWS = 512
-#: Threads that search the windows.
+#: Threads that calibrate blocks of tickers.
 THREADS = 2
 #: Whole windows to search per known score at or above which the rolling order statistic of every score costs
 #: less than a partial sort of each window (measured at 2,531 tickers: 0.6 us a score against 5.7 us a window).
 ROLLING_SHARE = 0.1
+#: Tickers calibrated at once (``rolling_corrections``).
+TICKER_BLOCK = 256
 
 
 def rolling_corrections(
@@ -118,16 +120,59 @@ def rolling_corrections(
     if not horizon or not len(origins):
         return out
     columns, coverages = _score_columns(known, per_end)
-    # Every (ticker, step) is a group, every day a number: one sorted key finds, for every origin and step at
-    # once, how many of its group's scores are known on its day (no loop over tickers, whose count is the
-    # universe's).
     # One pass over every ticker name, the known scores' and the origins' together (millions of them).
     codes, _ = pd.factorize(np.concatenate([_names(known["ticker"]), _names(origins["ticker"])]))
     known_code, origin_code = codes[: len(known)].astype(np.int64), codes[len(known) :].astype(np.int64)
     known_day = pd.to_datetime(known["target_date"]).to_numpy("datetime64[ns]")
     origin_day = pd.to_datetime(origins["origin_date"]).to_numpy("datetime64[ns]")
+    step = known["step"].to_numpy(np.int64)
+
+    # A block of whole tickers at a time (each group's scores are its ticker's alone): a block's arrays are the
+    # same size in a universe of thousands as in one of hundreds, so they stay in the processor's cache and in
+    # memory the process already holds, and the cost per score does not grow with the universe.
+    def calibrate(k: np.ndarray, o: np.ndarray) -> None:
+        use, found = _block_corrections(
+            known_code[k], step[k], known_day[k], [c[k] for c in columns], origin_code[o], origin_day[o], horizon,
+            window, coverages,
+        )  # fmt: skip
+        window_of, step_of = np.nonzero(use)
+        for j, level in enumerate(LEVELS):
+            out[level][o[window_of], step_of] = found[:, 2 * j : 2 * j + 2] if per_end else found[:, j]
+
+    # NumPy's sorts and searches and pandas' rolling quantile let go of the interpreter's lock: blocks in two
+    # threads use both cores of a small machine.
+    with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
+        count = int(codes.max(initial=0)) // TICKER_BLOCK + 1
+        list(pool.map(calibrate, _blocks(known_code, count), _blocks(origin_code, count)))
+    return out
+
+
+def _blocks(code: np.ndarray, count: int) -> list[np.ndarray]:
+    """Positions of the rows of each of ``count`` blocks of ``TICKER_BLOCK`` ticker codes (block ``code //
+    TICKER_BLOCK``; empty where a block has no rows), each in the rows' order."""
+    block = code // TICKER_BLOCK
+    order = np.argsort(block, kind="stable")
+    edges = np.searchsorted(block[order], np.arange(count + 1))
+    return [order[a:b] for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def _block_corrections(
+    known_code: np.ndarray,
+    step: np.ndarray,
+    known_day: np.ndarray,
+    columns: list[np.ndarray],
+    origin_code: np.ndarray,
+    origin_day: np.ndarray,
+    horizon: int,
+    window: int,
+    coverages: list[float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rolling_corrections`` of one block of tickers: which (origin, step) pairs have enough known scores
+    (``use``, (origins, horizon)) and, for each of them in order, each column's correction (``found``)."""
+    # Every (ticker, step) is a group, every day a number: one sorted key finds, for every origin and step at
+    # once, how many of its group's scores are known on its day (no loop over tickers).
     days = np.sort(pd.unique(np.concatenate([known_day, origin_day])))  # hashed: a few thousand days of millions
-    group = known_code * (horizon + 1) + known["step"].to_numpy(np.int64)
+    group = known_code * (horizon + 1) + step
     key = group * len(days) + np.searchsorted(days, known_day)
     order = np.argsort(key, kind="stable")
     key = key[order]
@@ -141,10 +186,7 @@ def rolling_corrections(
     which, needed = pd.factorize(end[use] - 1, sort=True)  # hashed, then the unique ends sorted
     needed_count = np.empty(len(needed), np.int64)
     needed_count[which] = count[use]  # the same for every origin of a window: its group's scores up to its end
-    found = _window_quantiles(known_scores, needed, needed_count, window, coverages)
-    for j, level in enumerate(LEVELS):
-        out[level][use] = found[which, 2 * j : 2 * j + 2] if per_end else found[which, j]
-    return out
+    return use, _window_quantiles(known_scores, needed, needed_count, window, coverages)[which]
 
 
 def has_end_scores(known: pd.DataFrame) -> bool:
@@ -211,8 +253,8 @@ def _window_quantiles(
         step = BATCH_ROWS * max(1, window // max(size, 1))
         return [rows[i : i + step] for i in range(0, len(rows), step)]
 
-    # pandas' rolling quantile (a skip list: log(window) a score) and NumPy's sorts let go of the interpreter's
-    # lock, so two threads use both cores of a small machine; small batches of sorts stay in the processor's cache.
+    # pandas' rolling quantile is a skip list (log(window) a score); small batches of sorts stay in the processor's
+    # cache.
     whole, partial = np.flatnonzero(full), np.flatnonzero(~full)
     levels = range(values.shape[1])
     tasks: list[tuple[Any, ...]]
@@ -231,8 +273,8 @@ def _window_quantiles(
         for size, group in zip(sizes, groups, strict=True)
         for rows in batches(group, int(size))
     ]
-    with ThreadPoolExecutor(THREADS, thread_name_prefix="forecaster-calibration") as pool:
-        list(pool.map(lambda task: task[0](*task[1:]), tasks))
+    for task in tasks:
+        task[0](*task[1:])
     return found
 
 

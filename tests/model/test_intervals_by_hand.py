@@ -127,12 +127,16 @@ def _known_and_origins(seed: int, days: int, every: int = 4) -> tuple[pd.DataFra
 
 @pytest.mark.parametrize("ends", intervals.ENDS_CHOICES)
 @pytest.mark.parametrize("rolling_share", [0.0, math.inf], ids=["rolling", "partial-sorts"])
-@pytest.mark.parametrize("batch_rows", [intervals.BATCH_ROWS, 7])
-def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(monkeypatch, batch_rows, rolling_share, ends):
+@pytest.mark.parametrize(("batch_rows", "ticker_block"), [(intervals.BATCH_ROWS, intervals.TICKER_BLOCK), (7, 1)])
+def test_rolling_corrections_of_many_tickers_and_steps_equal_a_plain_loop(
+    monkeypatch, batch_rows, ticker_block, rolling_share, ends
+):
     # Windows of 30 scores, so origins come with fewer than a window, a whole window and more; small batches, so
     # the search runs over many batches of both kinds; whole windows by the rolling order statistic of every
-    # score and by a partial sort of each window.
+    # score and by a partial sort of each window; one ticker a block, so blocks run in both threads and one of
+    # them (D's) has origins but no scores.
     monkeypatch.setattr(intervals, "BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(intervals, "TICKER_BLOCK", ticker_block)
     monkeypatch.setattr(intervals, "ROLLING_SHARE", rolling_share)
     known, origins = _known_and_origins(seed=3, days=160)
     got = intervals.rolling_corrections(known, origins, window=30, ends=ends)
